@@ -1,0 +1,118 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "p2pfs",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "p2pfs", targets: ["p2pfs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libtirpc, for registering with a running system rpcbind.
+        .systemLibrary(
+            name: "CTIRPC",
+            pkgConfig: "libtirpc",
+            providers: [.apt(["libtirpc-dev"])]
+        ),
+        // RFC 4506 external data representation on ByteBuffer.
+        .target(
+            name: "XDR",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // RFC 5531 ONC RPC: messages, record marking, server and client channels.
+        .target(
+            name: "ONCRPC",
+            dependencies: [
+                "XDR",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // RFC 1833 portmapper/rpcbind: embedded server and system registration.
+        .target(
+            name: "RPCBind",
+            dependencies: [
+                "XDR", "ONCRPC", "CTIRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The file system model: sources, catalogs, the merged namespace, file readers.
+        .target(
+            name: "Namespace",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // RFC 1813 NFSv3 and MOUNT v3, plus NLM v4, served from a Namespace.
+        .target(
+            name: "NFS3",
+            dependencies: [
+                "XDR", "ONCRPC", "Namespace",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The p2pfs peer protocol: catalog exchange, crawl, forwarded block reads.
+        .target(
+            name: "PeerProtocol",
+            dependencies: [
+                "XDR", "ONCRPC", "Namespace",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Composes the layers into a running node.
+        .target(
+            name: "P2PFSDaemon",
+            dependencies: [
+                "ONCRPC", "RPCBind", "Namespace", "NFS3", "PeerProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "p2pfs",
+            dependencies: [
+                "P2PFSDaemon", "ONCRPC", "PeerProtocol", "XDR",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "XDRTests", dependencies: ["XDR"]),
+        .testTarget(
+            name: "ONCRPCTests",
+            dependencies: [
+                "ONCRPC", "XDR",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "NamespaceTests", dependencies: ["Namespace"]),
+        .testTarget(
+            name: "NFS3Tests",
+            dependencies: ["NFS3", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "PeerProtocolTests",
+            dependencies: ["PeerProtocol", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["P2PFSDaemon", "Namespace"]
+        ),
+    ]
+)

@@ -1,0 +1,78 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A TCP connection to an RPC server that carries many calls at once.
+public final class RPCClient: Sendable {
+    public let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// Connects, failing after `connectTimeout` rather than waiting for the
+    /// kernel's own (minutes-long) SYN retries.
+    public static func connect(
+        to address: SocketAddress,
+        group: any EventLoopGroup,
+        connectTimeout: TimeAmount = .seconds(3),
+        maximumRecordSize: Int = 4 << 20,
+        logger: Logger
+    ) async throws -> RPCClient {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(RecordMarkingDecoder(maximumRecordSize: maximumRecordSize)),
+                        RecordMarkingEncoder(),
+                        RPCClientHandler(logger: logger),
+                    ])
+                }
+            }
+            .connect(to: address)
+            .get()
+        return RPCClient(channel: channel)
+    }
+
+    public var isActive: Bool { self.channel.isActive }
+
+    /// Sends one call; the future holds the results (a slice of the reply).
+    public func call(
+        program: UInt32,
+        version: UInt32,
+        procedure: UInt32,
+        arguments: ByteBuffer = ByteBuffer(),
+        credential: RPCOpaqueAuth = .none,
+        timeout: TimeAmount
+    ) -> EventLoopFuture<ByteBuffer> {
+        let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let request = RPCClientRequest(
+            program: program, version: version, procedure: procedure,
+            credential: credential, arguments: arguments, timeout: timeout, promise: promise
+        )
+        self.channel.writeAndFlush(request).whenFailure { error in
+            promise.fail(error is ChannelError ? RPCClientError.connectionClosed : error)
+        }
+        return promise.futureResult
+    }
+
+    public func call(
+        program: UInt32,
+        version: UInt32,
+        procedure: UInt32,
+        arguments: ByteBuffer = ByteBuffer(),
+        credential: RPCOpaqueAuth = .none,
+        timeout: TimeAmount
+    ) async throws -> ByteBuffer {
+        try await self.call(
+            program: program, version: version, procedure: procedure,
+            arguments: arguments, credential: credential, timeout: timeout
+        ).get()
+    }
+
+    public func close() {
+        self.channel.close(promise: nil)
+    }
+}

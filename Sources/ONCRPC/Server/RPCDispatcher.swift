@@ -1,0 +1,121 @@
+import NIOCore
+import XDR
+
+/// Routes calls to programs and produces the RPC-level refusals.
+///
+/// A plain value: the decisions of RFC 5531 §9 (RPC version, program,
+/// version range, credential flavor) in one place, testable without sockets.
+public struct RPCDispatcher: Sendable {
+    /// What to do with one call.
+    public enum Route: Sendable {
+        case deliver(any RPCProgram, RPCCredentials)
+        case refuse(RPCReplyHeader)
+    }
+
+    private var programs: [UInt32: [any RPCProgram]] = [:]
+
+    public init(programs: [any RPCProgram] = []) {
+        for program in programs {
+            self.register(program)
+        }
+    }
+
+    public mutating func register(_ program: any RPCProgram) {
+        self.programs[program.program, default: []].append(program)
+        self.programs[program.program]!.sort { $0.versions.lowerBound < $1.versions.lowerBound }
+    }
+
+    /// Every (program, version) pair served, for rpcbind registration.
+    public var registrations: [(program: UInt32, version: UInt32)] {
+        self.programs.keys.sorted().flatMap { number in
+            self.programs[number]!.flatMap { program in program.versions.map { (number, $0) } }
+        }
+    }
+
+    public func route(_ call: RPCCall) -> Route {
+        let credentials: RPCCredentials
+        switch call.credential.flavor {
+        case RPCAuthFlavor.none.rawValue:
+            credentials = .none
+        case RPCAuthFlavor.sys.rawValue:
+            var body = call.credential.body
+            guard let parameters = try? AuthSysParameters(xdr: &body), body.readableBytes == 0 else {
+                return .refuse(RPCReplyHeader(xid: call.xid, status: .denied(.authError(.badCredential))))
+            }
+            credentials = .sys(parameters)
+        default:
+            return .refuse(RPCReplyHeader(xid: call.xid, status: .denied(.authError(.rejectedCredential))))
+        }
+
+        guard let candidates = self.programs[call.program] else {
+            return .refuse(RPCReplyHeader(xid: call.xid, status: .accepted(verifier: .none, status: .programUnavailable)))
+        }
+        guard let program = candidates.first(where: { $0.versions.contains(call.version) }) else {
+            let low = candidates.map(\.versions.lowerBound).min()!
+            let high = candidates.map(\.versions.upperBound).max()!
+            return .refuse(
+                RPCReplyHeader(xid: call.xid, status: .accepted(verifier: .none, status: .programMismatch(low: low, high: high)))
+            )
+        }
+        return .deliver(program, credentials)
+    }
+
+    /// The reply for a record that failed to decode, or nil when the record
+    /// carries nothing to answer (RFC 5531 lets a server drop such messages).
+    public static func reply(to error: RPCMessageDecodingError) -> RPCReplyHeader? {
+        switch error {
+        case .unreadable, .invalidMessageType, .malformedReplyHeader:
+            return nil
+        case .rpcVersionMismatch(let xid, _):
+            return RPCReplyHeader(xid: xid, status: .denied(.rpcMismatch(low: RPCCall.rpcVersion, high: RPCCall.rpcVersion)))
+        case .malformedCallHeader(let xid, let cause):
+            // A credential longer than 400 bytes or cut short is a bad credential;
+            // anything else that breaks the header is garbage.
+            if case .lengthLimitExceeded = cause {
+                return RPCReplyHeader(xid: xid, status: .denied(.authError(.badCredential)))
+            }
+            return RPCReplyHeader(xid: xid, status: .accepted(verifier: .none, status: .garbageArguments))
+        }
+    }
+
+    /// The reply header for a program's outcome.
+    public static func header(xid: UInt32, outcome: RPCOutcome) -> RPCReplyHeader {
+        switch outcome {
+        case .success: .success(xid: xid)
+        case .procedureUnavailable: RPCReplyHeader(xid: xid, status: .accepted(verifier: .none, status: .procedureUnavailable))
+        case .garbageArguments: RPCReplyHeader(xid: xid, status: .accepted(verifier: .none, status: .garbageArguments))
+        case .systemError: RPCReplyHeader(xid: xid, status: .accepted(verifier: .none, status: .systemError))
+        case .authError(let status): RPCReplyHeader(xid: xid, status: .denied(.authError(status)))
+        }
+    }
+}
+
+extension RPCOutcome {
+    /// Frames this outcome as the record that answers call `xid`.
+    public func record(xid: UInt32, allocator: ByteBufferAllocator) -> RPCRecord {
+        let header = RPCDispatcher.header(xid: xid, outcome: self)
+        guard case .success(let body) = self else {
+            var buffer = allocator.buffer(capacity: 40)
+            header.encode(into: &buffer)
+            return RPCRecord(head: buffer)
+        }
+        var head = body.head
+        if head.readerIndex >= RPCReplyHeader.successHeaderLength {
+            // Fill the headroom reserved by `RPCCallContext.makeResultBuffer`.
+            let start = head.readerIndex - RPCReplyHeader.successHeaderLength
+            head.setInteger(xid, at: start, endianness: .big)
+            head.setInteger(RPCMessageType.reply.rawValue, at: start + 4, endianness: .big)
+            head.setInteger(UInt32(0), at: start + 8, endianness: .big)  // MSG_ACCEPTED
+            head.setInteger(RPCAuthFlavor.none.rawValue, at: start + 12, endianness: .big)
+            head.setInteger(UInt32(0), at: start + 16, endianness: .big)  // empty verifier body
+            head.setInteger(UInt32(0), at: start + 20, endianness: .big)  // SUCCESS
+            head.moveReaderIndex(to: start)
+        } else {
+            var framed = allocator.buffer(capacity: RPCCallContext.headroom + head.readableBytes)
+            header.encode(into: &framed)
+            framed.writeImmutableBuffer(head)
+            head = framed
+        }
+        return RPCRecord(head: head, bulk: body.bulk)
+    }
+}
