@@ -44,10 +44,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // System calls Swift cannot reach directly (openat2).
+        .target(name: "CP2PFSSystem"),
         // The file system model: sources, catalogs, the merged namespace, file readers.
         .target(
             name: "Namespace",
             dependencies: [
+                "CP2PFSSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

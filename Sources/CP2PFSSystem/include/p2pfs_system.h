@@ -1,0 +1,12 @@
+#ifndef P2PFS_SYSTEM_H
+#define P2PFS_SYSTEM_H
+
+/// Opens `path` (relative, '/'-separated) beneath the directory `rootfd`
+/// without following any symbolic link and without leaving the tree:
+/// absolute paths, ".." components and symlinks anywhere in the path fail
+/// (ELOOP, EXDEV or EINVAL). Uses openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)
+/// where the kernel has it and a component-by-component O_NOFOLLOW walk
+/// otherwise. Returns a file descriptor or -1 with errno set.
+int p2pfs_open_beneath(int rootfd, const char *path, int flags);
+
+#endif

@@ -1,0 +1,77 @@
+#define _GNU_SOURCE
+#include "p2pfs_system.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <linux/openat2.h>
+#endif
+
+static int open_beneath_walk(int rootfd, const char *path, int flags) {
+    char component[NAME_MAX + 1];
+    int dirfd = rootfd;
+    const char *cursor = path;
+    for (;;) {
+        const char *slash = strchr(cursor, '/');
+        size_t length = slash ? (size_t)(slash - cursor) : strlen(cursor);
+        if (length == 0 || length > NAME_MAX) {
+            errno = EINVAL;
+            goto fail;
+        }
+        memcpy(component, cursor, length);
+        component[length] = '\0';
+        if (strcmp(component, ".") == 0 || strcmp(component, "..") == 0) {
+            errno = EXDEV;
+            goto fail;
+        }
+        int next;
+        if (slash) {
+            next = openat(dirfd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        } else {
+            next = openat(dirfd, component, flags | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (dirfd != rootfd) {
+            int saved = errno;
+            close(dirfd);
+            errno = saved;
+        }
+        if (next < 0) {
+            return -1;
+        }
+        if (!slash) {
+            return next;
+        }
+        dirfd = next;
+        cursor = slash + 1;
+    }
+fail:
+    if (dirfd != rootfd) {
+        int saved = errno;
+        close(dirfd);
+        errno = saved;
+    }
+    return -1;
+}
+
+int p2pfs_open_beneath(int rootfd, const char *path, int flags) {
+    if (path == NULL || path[0] == '\0' || path[0] == '/') {
+        errno = EINVAL;
+        return -1;
+    }
+#if defined(__linux__) && defined(SYS_openat2)
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)(flags | O_NOFOLLOW | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
+        return (int)fd;
+    }
+#endif
+    return open_beneath_walk(rootfd, path, flags);
+}

@@ -1,0 +1,86 @@
+/// One file, directory or symlink a source offers, by its namespace path.
+///
+/// Paths are relative, '/'-separated and normalised ("movies/KillBill"): no
+/// leading slash, no empty, "." or ".." components. The root itself is not an
+/// entry.
+public struct CatalogEntry: Hashable, Sendable {
+    public var path: String
+    public var kind: FileKind
+    public var size: UInt64
+    public var mtime: Timestamp
+    /// Permission bits as the source has them (only the execute bits matter
+    /// to clients: the namespace is read-only).
+    public var mode: UInt16
+    public var symlinkTarget: String?
+
+    public init(path: String, kind: FileKind, size: UInt64 = 0, mtime: Timestamp, mode: UInt16, symlinkTarget: String? = nil) {
+        self.path = path
+        self.kind = kind
+        self.size = size
+        self.mtime = mtime
+        self.mode = mode
+        self.symlinkTarget = symlinkTarget
+    }
+
+    /// Identifies a version of a file's content: equal versions from two
+    /// sources are the same file, read from either.
+    public var version: FileVersion {
+        FileVersion(size: self.size, mtime: self.mtime)
+    }
+}
+
+/// Size and modification time: how p2pfs tells versions of a file apart.
+public struct FileVersion: Hashable, Sendable, CustomStringConvertible {
+    public var size: UInt64
+    public var mtime: Timestamp
+
+    public init(size: UInt64, mtime: Timestamp) {
+        self.size = size
+        self.mtime = mtime
+    }
+
+    public var description: String { "\(self.size) bytes, mtime \(self.mtime)" }
+}
+
+/// Rules for names and paths shared by every source.
+public enum NamespacePath {
+    public static let maximumNameLength = 255
+    public static let maximumPathLength = 4096
+
+    /// Whether `name` can be one component of a namespace path.
+    public static func isValidName(_ name: some StringProtocol) -> Bool {
+        let utf8 = name.utf8
+        return !utf8.isEmpty && utf8.count <= maximumNameLength && name != "." && name != ".."
+            && !utf8.contains(UInt8(ascii: "/")) && !utf8.contains(0)
+    }
+
+    /// Whether `path` is a normalised relative namespace path.
+    public static func isValidPath(_ path: String) -> Bool {
+        guard !path.isEmpty, path.utf8.count <= maximumPathLength else { return false }
+        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy(isValidName)
+    }
+
+    /// The parent of a path ("" for a top-level name).
+    public static func parent(of path: Substring) -> Substring {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        return path[..<slash]
+    }
+
+    public static func parent(of path: String) -> Substring {
+        self.parent(of: path[...])
+    }
+
+    /// The last component of a path.
+    public static func name(of path: Substring) -> Substring {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return path[path.utf8.index(after: slash)...]
+    }
+
+    public static func name(of path: String) -> Substring {
+        self.name(of: path[...])
+    }
+
+    public static func join(_ parent: some StringProtocol, _ name: some StringProtocol) -> String {
+        parent.isEmpty ? String(name) : "\(parent)/\(name)"
+    }
+}

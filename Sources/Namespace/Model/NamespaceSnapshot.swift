@@ -1,0 +1,194 @@
+import NIOCore
+
+/// An immutable view of the whole merged namespace at one moment.
+///
+/// Every request works on one snapshot from start to end, so it never sees a
+/// half-applied change; a new snapshot replaces the old one atomically when a
+/// source's catalog changes (see `NamespaceStore`).
+public final class NamespaceSnapshot: Sendable {
+    struct SourceRef: Sendable {
+        var catalog: Int32
+        var entry: Int32
+    }
+
+    /// Increases with every rebuild; 0 is the empty namespace of a fresh start.
+    public let generation: UInt64
+    let nodes: [NamespaceNode]
+    let index: [FileID: Int32]
+    let childIndices: [Int32]
+    let sourceRefs: [SourceRef]
+    let catalogs: [SourceCatalog]
+    let directoryPaths: [Int32: String]
+    /// Salt values used to step around hash collisions (almost always none).
+    let maximumSalt: UInt64
+
+    init(
+        generation: UInt64, nodes: [NamespaceNode], index: [FileID: Int32], childIndices: [Int32], sourceRefs: [SourceRef],
+        catalogs: [SourceCatalog], directoryPaths: [Int32: String], maximumSalt: UInt64
+    ) {
+        self.generation = generation
+        self.nodes = nodes
+        self.index = index
+        self.childIndices = childIndices
+        self.sourceRefs = sourceRefs
+        self.catalogs = catalogs
+        self.directoryPaths = directoryPaths
+        self.maximumSalt = maximumSalt
+    }
+
+    /// A namespace with nothing but its root directory.
+    public static func empty(generation: UInt64 = 0, now: Timestamp = .zero) -> NamespaceSnapshot {
+        NamespaceMerger().merge([], generation: generation, previous: nil, now: now)
+    }
+
+    public var root: NamespaceNode { self.nodes[0] }
+
+    /// Entries including the root.
+    public var count: Int { self.nodes.count }
+
+    /// The origins whose catalogs make up this snapshot.
+    public var origins: [NodeIdentity] { self.catalogs.map(\.origin) }
+
+    public func node(_ id: FileID) -> NamespaceNode? {
+        guard let index = self.index[id] else { return nil }
+        return self.nodes[Int(index)]
+    }
+
+    /// Resolves `id`, throwing `.stale` when the namespace no longer has it.
+    public func existingNode(_ id: FileID) throws(FileSystemError) -> NamespaceNode {
+        guard let node = self.node(id) else { throw .stale }
+        return node
+    }
+
+    public func parent(of node: NamespaceNode) -> NamespaceNode {
+        self.nodes[Int(node.parentIndex)]
+    }
+
+    /// The namespace path of a node ("" for the root).
+    public func path(of node: NamespaceNode) -> String {
+        if node.index == 0 { return "" }
+        if node.kind == .directory, let path = self.directoryPaths[node.index] { return path }
+        return NamespacePath.join(self.path(of: self.parent(of: node)), node.name)
+    }
+
+    /// Finds `name` in `directory`. "." and ".." are resolved too.
+    public func lookup(_ name: some StringProtocol, in directory: NamespaceNode) throws(FileSystemError) -> NamespaceNode {
+        guard directory.kind == .directory else { throw .notDirectory }
+        if name == "." { return directory }
+        if name == ".." { return self.parent(of: directory) }
+        guard name.utf8.count <= NamespacePath.maximumNameLength else { throw .nameTooLong }
+        guard NamespacePath.isValidName(name) else { throw .noEntry }
+        let path = NamespacePath.join(self.path(of: directory), name)
+        var salt: UInt64 = 0
+        while salt <= self.maximumSalt {
+            guard let index = self.index[FileID(path: path, salt: salt)] else { break }
+            let candidate = self.nodes[Int(index)]
+            if candidate.parentIndex == directory.index && candidate.name == name {
+                return candidate
+            }
+            salt += 1
+        }
+        throw .noEntry
+    }
+
+    /// Resolves a '/'-separated path from the root.
+    public func lookup(path: some StringProtocol) throws(FileSystemError) -> NamespaceNode {
+        var node = self.root
+        for component in path.split(separator: "/") {
+            node = try self.lookup(component, in: node)
+        }
+        return node
+    }
+
+    /// A directory's children in cookie order (ascending fileid).
+    public func children(of directory: NamespaceNode) -> Children {
+        Children(snapshot: self, range: Int(directory.firstChild)..<Int(directory.firstChild) + Int(directory.childCount))
+    }
+
+    /// The children that follow `fileID` in cookie order. Entries added or
+    /// removed meanwhile neither shift nor repeat the others, which is what
+    /// makes READDIR cookies stable across namespace changes.
+    public func children(of directory: NamespaceNode, after fileID: FileID) -> Children.SubSequence {
+        let all = self.children(of: directory)
+        var low = all.startIndex
+        var high = all.endIndex
+        while low < high {
+            let middle = (low + high) / 2
+            if all[middle].fileID <= fileID {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return all[low...]
+    }
+
+    public func symlinkTarget(of node: NamespaceNode) -> String? {
+        guard node.kind == .symlink, node.sourceCount > 0 else { return nil }
+        let ref = self.sourceRefs[Int(node.firstSource)]
+        return self.catalogs[Int(ref.catalog)].entries[Int(ref.entry)].symlinkTarget
+    }
+
+    /// Where a file's content can be read, local sources first.
+    public func sources(of node: NamespaceNode) -> [FileSource] {
+        (0..<Int(node.sourceCount)).map { offset in
+            let ref = self.sourceRefs[Int(node.firstSource) + offset]
+            let catalog = self.catalogs[Int(ref.catalog)]
+            let entry = catalog.entries[Int(ref.entry)]
+            return FileSource(origin: catalog.origin, path: entry.path, version: entry.version, reader: catalog.reader, isLocal: catalog.isLocal)
+        }
+    }
+
+    public struct Children: RandomAccessCollection, Sendable {
+        let snapshot: NamespaceSnapshot
+        let range: Range<Int>
+
+        public var startIndex: Int { self.range.lowerBound }
+        public var endIndex: Int { self.range.upperBound }
+
+        public subscript(position: Int) -> NamespaceNode {
+            self.snapshot.nodes[Int(self.snapshot.childIndices[position])]
+        }
+    }
+}
+
+extension NamespaceSnapshot {
+    /// Reads a file, trying each source in turn until one answers.
+    ///
+    /// A source that fails (gone, timed out, refused) is skipped; only when
+    /// all fail does the read fail, with `.ioError` naming the last cause.
+    public func read(
+        _ node: NamespaceNode,
+        offset: UInt64,
+        count: Int,
+        eventLoop: any EventLoop
+    ) -> EventLoopFuture<FileReadResult> {
+        guard node.kind == .regular else {
+            return eventLoop.makeFailedFuture(node.kind == .directory ? FileSystemError.isDirectory : FileSystemError.invalidArgument)
+        }
+        let sources = self.sources(of: node)
+        guard !sources.isEmpty else {
+            return eventLoop.makeFailedFuture(FileSystemError.ioError("no source offers \(node.name)"))
+        }
+        return Self.read(from: sources[...], offset: offset, count: count, eventLoop: eventLoop, lastError: nil)
+    }
+
+    private static func read(
+        from sources: ArraySlice<FileSource>,
+        offset: UInt64,
+        count: Int,
+        eventLoop: any EventLoop,
+        lastError: (any Error)?
+    ) -> EventLoopFuture<FileReadResult> {
+        guard let source = sources.first else {
+            if let error = lastError as? FileSystemError {
+                return eventLoop.makeFailedFuture(error)
+            }
+            return eventLoop.makeFailedFuture(FileSystemError.ioError("every source failed: \(lastError.map { "\($0)" } ?? "none")"))
+        }
+        return source.reader.read(path: source.path, expected: source.version, offset: offset, count: count, eventLoop: eventLoop)
+            .flatMapError { error in
+                Self.read(from: sources.dropFirst(), offset: offset, count: count, eventLoop: eventLoop, lastError: error)
+            }
+    }
+}
