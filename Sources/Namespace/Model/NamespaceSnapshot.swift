@@ -21,6 +21,9 @@ public final class NamespaceSnapshot: Sendable {
     let directoryPaths: [Int32: String]
     /// Salt values used to step around hash collisions (almost always none).
     let maximumSalt: UInt64
+    /// The sum of every regular file's size, computed once per snapshot so
+    /// file system statistics (NFS FSSTAT) cost nothing per request.
+    public let totalFileBytes: UInt64
 
     init(
         generation: UInt64, nodes: [NamespaceNode], index: [FileID: Int32], childIndices: [Int32], sourceRefs: [SourceRef],
@@ -34,6 +37,11 @@ public final class NamespaceSnapshot: Sendable {
         self.catalogs = catalogs
         self.directoryPaths = directoryPaths
         self.maximumSalt = maximumSalt
+        var total: UInt64 = 0
+        for node in nodes where node.kind == .regular {
+            total &+= node.size
+        }
+        self.totalFileBytes = total
     }
 
     /// A namespace with nothing but its root directory.

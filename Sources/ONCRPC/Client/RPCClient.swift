@@ -18,8 +18,8 @@ public final class RPCClient: Sendable {
         connectTimeout: TimeAmount = .seconds(3),
         maximumRecordSize: Int = 4 << 20,
         logger: Logger
-    ) async throws -> RPCClient {
-        let channel = try await ClientBootstrap(group: group)
+    ) -> EventLoopFuture<RPCClient> {
+        ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -32,8 +32,19 @@ public final class RPCClient: Sendable {
                 }
             }
             .connect(to: address)
-            .get()
-        return RPCClient(channel: channel)
+            .map { RPCClient(channel: $0) }
+    }
+
+    public static func connect(
+        to address: SocketAddress,
+        group: any EventLoopGroup,
+        connectTimeout: TimeAmount = .seconds(3),
+        maximumRecordSize: Int = 4 << 20,
+        logger: Logger
+    ) async throws -> RPCClient {
+        try await Self.connect(
+            to: address, group: group, connectTimeout: connectTimeout, maximumRecordSize: maximumRecordSize, logger: logger
+        ).get()
     }
 
     public var isActive: Bool { self.channel.isActive }

@@ -1,0 +1,152 @@
+import Logging
+import Namespace
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One connection per peer node, shared by the crawler and by block reads.
+///
+/// A node that just failed to connect is failed fast for a short back-off,
+/// so reads of a dead peer's files return an error at once instead of each
+/// waiting out a connect timeout.
+public final class PeerConnectionPool: Sendable {
+    private enum ConnectionState {
+        case idle
+        case connecting(EventLoopFuture<PeerConnection>)
+        case connected(PeerConnection)
+    }
+
+    private struct Slot {
+        var addresses: [PeerAddress]
+        var connection: ConnectionState = .idle
+        var failedUntil: NIODeadline?
+        var lastFailure: String?
+    }
+
+    private let slots = NIOLockedValueBox<[NodeID: Slot]>([:])
+    private let group: any EventLoopGroup
+    private let connectTimeout: TimeAmount
+    private let failureBackoff: TimeAmount
+    private let logger: Logger
+
+    public init(group: any EventLoopGroup, connectTimeout: TimeAmount, failureBackoff: TimeAmount = .seconds(1), logger: Logger) {
+        self.group = group
+        self.connectTimeout = connectTimeout
+        self.failureBackoff = failureBackoff
+        self.logger = logger
+    }
+
+    /// An event loop of the pool's group, for work not tied to a caller.
+    public var eventLoop: any EventLoop { self.group.next() }
+
+    /// Where `node` can be reached; the first address that works is used.
+    public func setAddresses(_ addresses: [PeerAddress], for node: NodeID) {
+        self.slots.withLockedValue { slots in
+            slots[node, default: Slot(addresses: addresses)].addresses = addresses
+        }
+    }
+
+    /// Hands over a connection made elsewhere (the crawler's first contact).
+    public func adopt(_ connection: PeerConnection, for node: NodeID) {
+        let previous = self.slots.withLockedValue { slots -> ConnectionState in
+            var slot = slots[node] ?? Slot(addresses: [connection.address])
+            let previous = slot.connection
+            slot.connection = .connected(connection)
+            slot.failedUntil = nil
+            if !slot.addresses.contains(connection.address) {
+                slot.addresses.insert(connection.address, at: 0)
+            }
+            slots[node] = slot
+            return previous
+        }
+        switch previous {
+        case .connected(let old) where old !== connection:
+            old.close()
+        case .connecting(let future):
+            future.whenSuccess { old in old.close() }
+        default:
+            break
+        }
+    }
+
+    /// Closes and forgets a node's connection (the node left the network).
+    public func forget(_ node: NodeID) {
+        switch self.slots.withLockedValue({ $0.removeValue(forKey: node)?.connection }) {
+        case .connected(let connection):
+            connection.close()
+        case .connecting(let future):
+            future.whenSuccess { $0.close() }
+        case .idle, nil:
+            break
+        }
+    }
+
+    /// The live connection to `node`, connecting if needed.
+    public func connection(for node: NodeID) -> EventLoopFuture<PeerConnection> {
+        let eventLoop = self.group.next()
+        enum Decision {
+            case use(EventLoopFuture<PeerConnection>)
+            case fail(String)
+            case connect([PeerAddress], EventLoopPromise<PeerConnection>)
+        }
+        let now = NIODeadline.now()
+        let decision = self.slots.withLockedValue { slots -> Decision in
+            guard var slot = slots[node] else { return .fail("no known address") }
+            switch slot.connection {
+            case .connecting(let future):
+                return .use(future)
+            case .connected(let connection) where connection.isActive:
+                return .use(connection.client.channel.eventLoop.makeSucceededFuture(connection))
+            case .connected, .idle:
+                break
+            }
+            if let until = slot.failedUntil, until > now {
+                return .fail(slot.lastFailure ?? "recently unreachable")
+            }
+            guard !slot.addresses.isEmpty else { return .fail("no known address") }
+            let promise = eventLoop.makePromise(of: PeerConnection.self)
+            slot.connection = .connecting(promise.futureResult)
+            slots[node] = slot
+            return .connect(slot.addresses, promise)
+        }
+        switch decision {
+        case .use(let future):
+            return future
+        case .fail(let why):
+            return eventLoop.makeFailedFuture(PeerClientError.unreachable(why))
+        case .connect(let addresses, let promise):
+            self.connect(node: node, addresses: addresses[...], promise: promise, lastError: nil)
+            return promise.futureResult
+        }
+    }
+
+    private func connect(
+        node: NodeID,
+        addresses: ArraySlice<PeerAddress>,
+        promise: EventLoopPromise<PeerConnection>,
+        lastError: (any Error)?
+    ) {
+        guard let address = addresses.first else {
+            let why = lastError.map { "\($0)" } ?? "no address"
+            self.slots.withLockedValue { slots in
+                slots[node]?.failedUntil = .now() + self.failureBackoff
+                slots[node]?.lastFailure = why
+                slots[node]?.connection = .idle
+            }
+            promise.fail(PeerClientError.unreachable(why))
+            return
+        }
+        PeerConnection.connect(to: address, group: self.group, connectTimeout: self.connectTimeout, logger: self.logger)
+            .whenComplete { result in
+                switch result {
+                case .success(let connection):
+                    self.slots.withLockedValue { slots in
+                        slots[node]?.failedUntil = nil
+                        slots[node]?.connection = .connected(connection)
+                    }
+                    promise.succeed(connection)
+                case .failure(let error):
+                    self.connect(node: node, addresses: addresses.dropFirst(), promise: promise, lastError: error)
+                }
+            }
+    }
+}

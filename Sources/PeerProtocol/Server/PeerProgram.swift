@@ -1,0 +1,170 @@
+import Logging
+import Namespace
+import NIOCore
+import ONCRPC
+import XDR
+
+/// Serves the peer protocol: this node's identity, its catalog, the nodes it
+/// knows, and blocks of the files it offers.
+public struct PeerProgram: RPCProgram {
+    public let program = PeerProcedure.program
+    public let versions = PeerProcedure.version...PeerProcedure.version
+
+    private let localNode: @Sendable () -> NodeInfo
+    private let catalog: @Sendable () -> SourceCatalog?
+    private let directory: PeerDirectory
+    private let statistics: PeerServerStatistics
+
+    /// - Parameters:
+    ///   - localNode: this node as it introduces itself.
+    ///   - catalog: what this node offers now (nil when it offers nothing).
+    public init(
+        localNode: @escaping @Sendable () -> NodeInfo,
+        catalog: @escaping @Sendable () -> SourceCatalog?,
+        directory: PeerDirectory,
+        statistics: PeerServerStatistics
+    ) {
+        self.localNode = localNode
+        self.catalog = catalog
+        self.directory = directory
+        self.statistics = statistics
+    }
+
+    public func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
+        guard let procedure = PeerProcedure(rawValue: call.procedure) else {
+            return .done(.procedureUnavailable)
+        }
+        var arguments = call.arguments
+        do {
+            switch procedure {
+            case .null:
+                return .done(.success(RPCResultBody(head: context.makeResultBuffer(capacity: 0))))
+            case .hello:
+                return .done(self.hello(try HelloArguments(xdr: &arguments), context: context))
+            case .authenticate:
+                _ = try AuthenticateArguments(xdr: &arguments)
+                // Open network: nothing to prove.
+                var head = context.makeResultBuffer(capacity: 4)
+                head.writeXDREnum(PeerStatus.ok)
+                return .done(.success(RPCResultBody(head: head)))
+            case .changes:
+                return .done(self.changes(try ChangesArguments(xdr: &arguments), context: context))
+            case .catalog:
+                return .done(self.catalogPage(try CatalogArguments(xdr: &arguments), context: context))
+            case .peers:
+                return .done(self.peers(context: context))
+            case .read:
+                return self.read(try ReadArguments(xdr: &arguments), context: context)
+            }
+        } catch {
+            context.logger.debug("malformed peer call", metadata: ["procedure": "\(procedure)", "error": "\(error)"])
+            return .done(.garbageArguments)
+        }
+    }
+
+    private func hello(_ arguments: HelloArguments, context: RPCCallContext) -> RPCOutcome {
+        var head = context.makeResultBuffer(capacity: 256)
+        guard arguments.protocolVersion == PeerProcedure.version else {
+            head.writeXDREnum(PeerStatus.badVersion)
+            return .success(RPCResultBody(head: head))
+        }
+        let me = self.localNode()
+        if arguments.sender.identity.id != me.identity.id, NodeIdentity.isValidName(arguments.sender.identity.name) {
+            self.directory.heard(arguments.sender, observedHost: context.remoteAddress?.ipAddress)
+        }
+        let reply = HelloReply(
+            responder: me,
+            catalogGeneration: self.catalog()?.generation ?? 0,
+            peersGeneration: self.directory.peersGeneration
+        )
+        head.writeXDREnum(PeerStatus.ok)
+        reply.encode(into: &head)
+        return .success(RPCResultBody(head: head))
+    }
+
+    private func changes(_ arguments: ChangesArguments, context: RPCCallContext) -> RPCOutcome {
+        let generation = self.catalog()?.generation ?? 0
+        let reply = ChangesReply(
+            catalogChanged: generation != arguments.catalogGeneration,
+            catalogGeneration: generation,
+            peersGeneration: self.directory.peersGeneration
+        )
+        var head = context.makeResultBuffer(capacity: 24)
+        reply.encode(into: &head)
+        return .success(RPCResultBody(head: head))
+    }
+
+    private func catalogPage(_ arguments: CatalogArguments, context: RPCCallContext) -> RPCOutcome {
+        let catalog = self.catalog()
+        let generation = catalog?.generation ?? 0
+        let entries = catalog?.entries ?? []
+        let result: CatalogResult
+        if arguments.generation != 0 && arguments.generation != generation {
+            result = .changed(currentGeneration: generation)
+        } else if arguments.cookie > UInt64(entries.count) {
+            result = .failed(.invalid)
+        } else {
+            let budget = min(max(Int(arguments.maximumCount), 1024), PeerLimits.maximumCatalogReply)
+            var used = 4 + 8 + 8 + 4 + 8 + 4
+            var position = Int(arguments.cookie)
+            let start = position
+            while position < entries.count {
+                let entry = entries[position]
+                let length = CatalogEntry.peerEncodedLength(path: entry.path, target: entry.symlinkTarget)
+                if used + length > budget && position > start { break }
+                used += length
+                position += 1
+            }
+            result = .page(
+                CatalogPage(
+                    generation: generation, totalEntries: UInt64(entries.count), entries: Array(entries[start..<position]),
+                    nextCookie: UInt64(position), isLast: position == entries.count
+                )
+            )
+        }
+        var head = context.makeResultBuffer(capacity: 4096)
+        result.encode(into: &head)
+        return .success(RPCResultBody(head: head))
+    }
+
+    private func peers(context: RPCCallContext) -> RPCOutcome {
+        let alive = self.directory.alive
+        let reply = PeersReply(peersGeneration: alive.generation, nodes: Array(alive.nodes.prefix(PeerLimits.maximumNodes)))
+        var head = context.makeResultBuffer(capacity: 64 + 128 * reply.nodes.count)
+        reply.encode(into: &head)
+        return .success(RPCResultBody(head: head))
+    }
+
+    private func read(_ arguments: ReadArguments, context: RPCCallContext) -> RPCResponse {
+        guard NamespacePath.isValidPath(arguments.path) else {
+            return .done(Self.readFailure(.invalid, context: context))
+        }
+        guard let catalog = self.catalog() else {
+            return .done(Self.readFailure(.noEntry, context: context))
+        }
+        let count = min(Int(arguments.count), PeerLimits.maximumReadSize)
+        self.statistics.recordRead(bytesRequested: count)
+        let future = catalog.reader.read(
+            path: arguments.path, expected: FileVersion(size: 0, mtime: .zero), offset: arguments.offset, count: count,
+            eventLoop: context.eventLoop
+        )
+        return .pending(
+            future.map { result -> RPCOutcome in
+                self.statistics.recordServed(bytes: result.data.readableBytes)
+                let reply = ReadReply(version: result.version, isEndOfFile: result.isEndOfFile, data: result.data)
+                var head = context.makeResultBuffer(capacity: 32)
+                reply.encodeHead(into: &head)
+                return .success(RPCResultBody(head: head, bulk: .byteBuffer(result.data)))
+            }.recover { error in
+                let status = (error as? FileSystemError).map(PeerStatus.init) ?? .io
+                return Self.readFailure(status, context: context)
+            }
+        )
+    }
+
+    private static func readFailure(_ status: PeerStatus, context: RPCCallContext) -> RPCOutcome {
+        var head = context.makeResultBuffer(capacity: 4)
+        head.writeXDREnum(status)
+        return .success(RPCResultBody(head: head))
+    }
+}
