@@ -1,0 +1,107 @@
+import NIOCore
+import Namespace
+import ONCRPC
+import XDR
+
+/// NFS version 3 (RFC 1813, program 100003) over a `NamespaceStore`.
+///
+/// This file only routes: each procedure lives in `Procedures/`, decoding its
+/// arguments into a typed value and producing a typed result.
+public struct NFSv3Program: RPCProgram {
+    public static let programNumber: UInt32 = 100_003
+
+    public var program: UInt32 { Self.programNumber }
+    public var versions: ClosedRange<UInt32> { 3...3 }
+
+    public let store: NamespaceStore
+    public let configuration: NFS3Configuration
+
+    public init(store: NamespaceStore, configuration: NFS3Configuration) {
+        self.store = store
+        self.configuration = configuration
+    }
+
+    public func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
+        guard let procedure = NFS3Procedure(rawValue: call.procedure) else {
+            return .done(.procedureUnavailable)
+        }
+        let arguments = call.arguments
+        switch procedure {
+        case .null: return Self.answer(arguments, context, self.null)
+        case .getattr: return Self.answer(arguments, context, self.getattr)
+        case .setattr: return Self.answer(arguments, context, self.setattr)
+        case .lookup: return Self.answer(arguments, context, self.lookup)
+        case .access: return Self.answer(arguments, context, self.access)
+        case .readlink: return Self.answer(arguments, context, self.readlink)
+        case .read:
+            var arguments = arguments
+            guard let decoded = try? READ3Args(xdr: &arguments) else { return .done(.garbageArguments) }
+            return .pending(
+                self.read(decoded, eventLoop: context.eventLoop, logger: context.logger).map { result in
+                    var head = context.makeResultBuffer(capacity: READ3Result.maximumHeadLength)
+                    let bulk = result.encodeHead(into: &head)
+                    return .success(RPCResultBody(head: head, bulk: bulk.map { IOData.byteBuffer($0) }))
+                }
+            )
+        case .write: return Self.answer(arguments, context, self.write)
+        case .create: return Self.answer(arguments, context, self.create)
+        case .mkdir: return Self.answer(arguments, context, self.mkdir)
+        case .symlink: return Self.answer(arguments, context, self.symlink)
+        case .mknod: return Self.answer(arguments, context, self.mknod)
+        case .remove: return Self.answer(arguments, context, self.remove)
+        case .rmdir: return Self.answer(arguments, context, self.rmdir)
+        case .rename: return Self.answer(arguments, context, self.rename)
+        case .link: return Self.answer(arguments, context, self.link)
+        case .readdir: return Self.answer(arguments, context, self.readdir)
+        case .readdirplus: return Self.answer(arguments, context, self.readdirplus)
+        case .fsstat: return Self.answer(arguments, context, self.fsstat)
+        case .fsinfo: return Self.answer(arguments, context, self.fsinfo)
+        case .pathconf: return Self.answer(arguments, context, self.pathconf)
+        case .commit: return Self.answer(arguments, context, self.commit)
+        }
+    }
+
+    /// Decodes, runs and encodes a procedure that answers at once.
+    ///
+    /// Bytes after the arguments are ignored, as most servers do.
+    private static func answer<Arguments: XDRDecodable, Result: XDREncodable>(
+        _ arguments: ByteBuffer,
+        _ context: RPCCallContext,
+        _ procedure: (Arguments) -> Result
+    ) -> RPCResponse {
+        var arguments = arguments
+        guard let decoded = try? Arguments(xdr: &arguments) else {
+            return .done(.garbageArguments)
+        }
+        let result = procedure(decoded)
+        var buffer = context.makeResultBuffer()
+        result.encode(into: &buffer)
+        return .done(.success(RPCResultBody(head: buffer)))
+    }
+}
+
+/// The procedure numbers of NFS version 3.
+public enum NFS3Procedure: UInt32, Sendable, CaseIterable {
+    case null = 0
+    case getattr = 1
+    case setattr = 2
+    case lookup = 3
+    case access = 4
+    case readlink = 5
+    case read = 6
+    case write = 7
+    case create = 8
+    case mkdir = 9
+    case symlink = 10
+    case mknod = 11
+    case remove = 12
+    case rmdir = 13
+    case rename = 14
+    case link = 15
+    case readdir = 16
+    case readdirplus = 17
+    case fsstat = 18
+    case fsinfo = 19
+    case pathconf = 20
+    case commit = 21
+}

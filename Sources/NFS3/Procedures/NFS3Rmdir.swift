@@ -1,0 +1,29 @@
+import NIOCore
+import XDR
+
+/// RMDIR3args.
+public struct RMDIR3Args: XDRDecodable, Sendable {
+    public var object: DirectoryOperationArguments3
+
+    public init(xdr buffer: inout ByteBuffer) throws(XDRError) {
+        self.object = try DirectoryOperationArguments3(xdr: &buffer)
+    }
+}
+
+/// RMDIR3res. Success and failure carry the same `wcc_data`.
+public struct RMDIR3Result: XDREncodable, Sendable {
+    public var status: NFS3Status
+    public var directoryWCC: WeakCacheConsistency
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer) -> Int {
+        self.status.encode(into: &buffer) + self.directoryWCC.encode(into: &buffer)
+    }
+}
+
+extension NFSv3Program {
+    func rmdir(_ args: RMDIR3Args) -> RMDIR3Result {
+        let (status, wcc) = self.refuseModification(of: args.object.directory, in: self.store.current)
+        return RMDIR3Result(status: status, directoryWCC: wcc)
+    }
+}
