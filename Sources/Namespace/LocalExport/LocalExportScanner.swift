@@ -33,8 +33,13 @@ public struct LocalExportScanner: Sendable {
                 continue
             }
             result.entries.append(Self.entry(path: root.name, info: info, target: nil))
-            let copy = dup(root.descriptor)
-            guard copy >= 0 else { continue }
+            // A fresh open file description: a dup() would share the
+            // directory offset with the root descriptor across scans.
+            let copy = openat(root.descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard copy >= 0 else {
+                result.skipped += 1
+                continue
+            }
             self.walk(directory: copy, prefix: root.name, into: &result)
         }
         return result

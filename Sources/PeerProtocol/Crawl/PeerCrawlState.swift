@@ -132,7 +132,8 @@ public struct PeerCrawlState: Sendable {
         self.known[node]?.catalogEntries = entries
     }
 
-    /// Records a PEERS answer from `node`; returns new targets for this round.
+    /// Records a PEERS answer from `node`; returns the nodes it revealed
+    /// (pass them through `take` to contact each once this round).
     public mutating func learned(_ nodes: [NodeInfo], from node: NodeID, peersGeneration: UInt64, now: ContinuousClock.Instant) -> [Target] {
         self.known[node]?.peersGeneration = peersGeneration
         var targets: [Target] = []
@@ -141,7 +142,7 @@ public struct PeerCrawlState: Sendable {
                 targets.append(.node(info.identity.id))
             }
         }
-        return self.take(targets)
+        return targets
     }
 
     /// A target could not be reached (or answered with garbage).

@@ -11,6 +11,12 @@ public final class BlockCache: Sendable {
         public var path: String
         public var version: FileVersion
         public var index: UInt64
+
+        public init(path: String, version: FileVersion, index: UInt64) {
+            self.path = path
+            self.version = version
+            self.index = index
+        }
     }
 
     private struct Node {

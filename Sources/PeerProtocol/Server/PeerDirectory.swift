@@ -36,6 +36,11 @@ public final class PeerDirectory: Sendable {
         /// The address the HELLO came from, in case the node advertised none
         /// that work.
         public var observedHost: String?
+
+        public init(info: NodeInfo, observedHost: String?) {
+            self.info = info
+            self.observedHost = observedHost
+        }
     }
 
     private struct State {

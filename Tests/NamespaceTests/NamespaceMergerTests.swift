@@ -1,0 +1,188 @@
+import Namespace
+import NIOEmbedded
+import Testing
+
+@Suite struct NamespaceMergerTests {
+    let merger = NamespaceMerger()
+
+    func merge(_ catalogs: [SourceCatalog], previous: NamespaceSnapshot? = nil, now: Int64 = 5000) -> NamespaceSnapshot {
+        self.merger.merge(catalogs, generation: (previous?.generation ?? 0) + 1, previous: previous, now: Timestamp(seconds: now))
+    }
+
+    func names(_ snapshot: NamespaceSnapshot, _ path: String) throws -> [String] {
+        try snapshot.children(of: snapshot.lookup(path: path)).map(\.name).sorted()
+    }
+
+    @Test func directoriesFromTwoNodesAreOneUnion() throws {
+        let snapshot = self.merge([
+            catalog("a", id: 1, [directory("movies"), file("movies/KillBill")]),
+            catalog("b", id: 2, [directory("movies"), file("movies/TheMatrix")]),
+        ])
+        #expect(try self.names(snapshot, "movies") == ["KillBill", "TheMatrix"])
+        #expect(try self.names(snapshot, "") == ["movies"])
+        let killBill = try snapshot.lookup(path: "movies/KillBill")
+        #expect(snapshot.sources(of: killBill).map(\.origin.name) == ["a"])
+    }
+
+    @Test func identicalFilesBecomeOneFileWithSeveralSources() throws {
+        let snapshot = self.merge([
+            catalog("b", id: 2, [file("movies/Shared", size: 7, mtime: 42)]),
+            catalog("a", id: 1, [file("movies/Shared", size: 7, mtime: 42)]),
+        ])
+        #expect(try self.names(snapshot, "movies") == ["Shared"])
+        let shared = try snapshot.lookup(path: "movies/Shared")
+        #expect(snapshot.sources(of: shared).map(\.origin.name) == ["a", "b"])
+    }
+
+    @Test func localSourcesAreTriedFirst() throws {
+        let snapshot = self.merge([
+            catalog("a", id: 1, [file("f", size: 7, mtime: 42)]),
+            catalog("z", id: 9, local: true, [file("f", size: 7, mtime: 42)]),
+        ])
+        #expect(snapshot.sources(of: try snapshot.lookup(path: "f")).map(\.origin.name) == ["z", "a"])
+    }
+
+    @Test func conflictingVersionsKeepTheNewestUnderTheName() throws {
+        let snapshot = self.merge([
+            catalog("a", id: 1, [file("docs/Notes", size: 10, mtime: 100)]),
+            catalog("b", id: 2, [file("docs/Notes", size: 20, mtime: 200)]),
+            catalog("c", id: 3, [file("docs/Notes", size: 10, mtime: 100)]),
+        ])
+        #expect(try self.names(snapshot, "docs") == ["Notes", "Notes@a"])
+        #expect(try snapshot.lookup(path: "docs/Notes").size == 20)
+        let variant = try snapshot.lookup(path: "docs/Notes@a")
+        #expect(variant.size == 10)
+        // Both holders of the older version serve it, under its original path.
+        #expect(snapshot.sources(of: variant).map(\.origin.name) == ["a", "c"])
+        #expect(snapshot.sources(of: variant).map(\.path) == ["docs/Notes", "docs/Notes"])
+    }
+
+    @Test func equalMtimeConflictPrefersLargerThenNodeName() throws {
+        let bySize = self.merge([
+            catalog("a", id: 1, [file("f", size: 10, mtime: 100)]),
+            catalog("b", id: 2, [file("f", size: 5, mtime: 100)]),
+        ])
+        #expect(try bySize.lookup(path: "f").size == 10)
+        #expect(try bySize.lookup(path: "f@b").size == 5)
+    }
+
+    @Test func directoryWinsOverAFileAtTheSamePath() throws {
+        let snapshot = self.merge([
+            catalog("a", id: 1, [file("thing", size: 3)]),
+            catalog("b", id: 2, [directory("thing"), file("thing/inside")]),
+        ])
+        #expect(try snapshot.lookup(path: "thing").kind == .directory)
+        #expect(try snapshot.lookup(path: "thing@a").kind == .regular)
+        #expect(try self.names(snapshot, "thing") == ["inside"])
+    }
+
+    @Test func variantNameClashGetsASuffix() throws {
+        let snapshot = self.merge([
+            catalog("a", id: 1, [file("f", size: 1, mtime: 1), file("f@a", size: 9, mtime: 9)]),
+            catalog("b", id: 2, [file("f", size: 2, mtime: 2)]),
+        ])
+        #expect(try self.names(snapshot, "") == ["f", "f@a", "f@a~2"])
+        #expect(try snapshot.lookup(path: "f@a~2").size == 1)
+    }
+
+    @Test func mergeIsIndependentOfCatalogOrder() throws {
+        let catalogs = [
+            catalog("a", id: 1, [file("x/1"), file("x/shared", size: 1, mtime: 1)]),
+            catalog("b", id: 2, [file("x/2"), file("x/shared", size: 2, mtime: 2)]),
+            catalog("c", id: 3, [file("y/3")]),
+        ]
+        let one = self.merge(catalogs)
+        let two = self.merge(catalogs.reversed())
+        func describe(_ s: NamespaceSnapshot) throws -> [String] {
+            try ["", "x", "y"].flatMap { path in
+                try s.children(of: s.lookup(path: path)).map { "\(path)/\($0.name) \($0.fileID) \($0.size)" }
+            }
+        }
+        #expect(try describe(one) == describe(two))
+    }
+
+    @Test func impliedParentsExistEvenWithoutDirectoryEntries() throws {
+        let snapshot = self.merge([catalog("a", id: 1, [file("a/b/c/d.txt")])])
+        #expect(try snapshot.lookup(path: "a/b/c").kind == .directory)
+        #expect(try snapshot.lookup(path: "a/b").subdirectoryCount == 1)
+    }
+
+    @Test func invalidPathsAreIgnored() throws {
+        let snapshot = self.merge([catalog("a", id: 1, [file("../etc/passwd"), file("/abs"), file("ok/./x"), file("a//b"), file("fine")])])
+        #expect(try self.names(snapshot, "") == ["fine"])
+    }
+
+    @Test func fileIDsComeFromPathsAndSurviveRebuilds() throws {
+        let first = self.merge([catalog("a", id: 1, [file("movies/KillBill")])])
+        let second = self.merge([
+            catalog("b", id: 2, [file("movies/TheMatrix")]),
+            catalog("a", id: 1, [file("movies/KillBill")]),
+        ])
+        let id = try first.lookup(path: "movies/KillBill").fileID
+        #expect(id == FileID(path: "movies/KillBill"))
+        #expect(try second.lookup(path: "movies/KillBill").fileID == id)
+        #expect(second.node(id)?.name == "KillBill")
+        #expect(first.root.fileID == FileID.root)
+    }
+
+    @Test func childrenAreInFileIDOrderAndResumable() throws {
+        let entries = (0..<500).map { file("d/f\($0)") }
+        let snapshot = self.merge([catalog("a", id: 1, entries)])
+        let dir = try snapshot.lookup(path: "d")
+        let all = Array(snapshot.children(of: dir))
+        #expect(all.map(\.fileID) == all.map(\.fileID).sorted())
+        // Resume after the 100th entry, even after others are removed.
+        let cookie = all[99].fileID
+        let fewer = self.merge([catalog("a", id: 1, entries.enumerated().filter { $0.offset % 3 != 0 }.map(\.element))], previous: snapshot)
+        let resumed = fewer.children(of: try fewer.lookup(path: "d"), after: cookie)
+        #expect(resumed.allSatisfy { $0.fileID > cookie })
+        let expectedAfter = all[100...].filter { node in fewer.node(node.fileID) != nil }.map(\.name)
+        #expect(resumed.map(\.name) == expectedAfter)
+    }
+
+    @Test func directoryChangeTimeMovesWhenChildrenChange() throws {
+        let one = self.merge([catalog("a", id: 1, [directory("movies", mtime: 100), file("movies/A")])], now: 1000)
+        let same = self.merge([catalog("a", id: 1, [directory("movies", mtime: 100), file("movies/A")])], previous: one, now: 2000)
+        let grown = self.merge(
+            [catalog("a", id: 1, [directory("movies", mtime: 100), file("movies/A")]), catalog("b", id: 2, [file("movies/B")])],
+            previous: same, now: 3000
+        )
+        let movies = { (s: NamespaceSnapshot) in try s.lookup(path: "movies").changeTime }
+        #expect(try movies(same) == movies(one))
+        #expect(try movies(grown) == Timestamp(seconds: 3000))
+        #expect(try movies(grown) > movies(same))
+    }
+
+    @Test func lookupHandlesDotsAndErrors() throws {
+        let snapshot = self.merge([catalog("a", id: 1, [file("dir/file")])])
+        let dir = try snapshot.lookup(path: "dir")
+        #expect(try snapshot.lookup(".", in: dir).fileID == dir.fileID)
+        #expect(try snapshot.lookup("..", in: dir).fileID == snapshot.root.fileID)
+        #expect(throws: FileSystemError.noEntry) { try snapshot.lookup("missing", in: dir) }
+        #expect(throws: FileSystemError.notDirectory) { try snapshot.lookup("x", in: snapshot.lookup(path: "dir/file")) }
+        #expect(throws: FileSystemError.nameTooLong) { try snapshot.lookup(String(repeating: "n", count: 256), in: dir) }
+        #expect(snapshot.path(of: try snapshot.lookup(path: "dir/file")) == "dir/file")
+    }
+
+    @Test func readFailsOverToTheNextSource() throws {
+        let bytes: [UInt8] = Array("hello world".utf8)
+        let snapshot = self.merge([
+            catalog("a", id: 1, reader: InMemoryReader(files: [:], failure: .ioError("a is down")), [file("f", size: 11, mtime: 5)]),
+            catalog("b", id: 2, reader: InMemoryReader(files: ["f": bytes]), [file("f", size: 11, mtime: 5)]),
+        ])
+        let loop = EmbeddedEventLoop()
+        let result = try snapshot.read(try snapshot.lookup(path: "f"), offset: 6, count: 100, eventLoop: loop).wait()
+        #expect(Array(result.data.readableBytesView) == Array("world".utf8))
+        #expect(result.isEndOfFile)
+    }
+
+    @Test func readFailsWhenEverySourceFails() throws {
+        let snapshot = self.merge([
+            catalog("a", id: 1, reader: InMemoryReader(files: [:], failure: .ioError("down")), [file("f")]),
+        ])
+        let loop = EmbeddedEventLoop()
+        #expect(throws: FileSystemError.ioError("down")) {
+            try snapshot.read(try snapshot.lookup(path: "f"), offset: 0, count: 1, eventLoop: loop).wait()
+        }
+    }
+}

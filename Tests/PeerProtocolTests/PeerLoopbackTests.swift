@@ -1,0 +1,246 @@
+import Logging
+import Namespace
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ONCRPC
+import PeerProtocol
+import Testing
+
+/// A file source for the served side of these tests: bytes in memory, a
+/// version that can be changed, and a log of every range read.
+final class MemoryFiles: FileReader, Sendable {
+    struct State {
+        var files: [String: [UInt8]] = [:]
+        var version = FileVersion(size: 0, mtime: Timestamp(seconds: 1))
+        var reads: [(path: String, offset: UInt64, count: Int)] = []
+        var delay: TimeAmount?
+    }
+
+    let state = NIOLockedValueBox(State())
+
+    func read(path: String, expected: FileVersion, offset: UInt64, count: Int, eventLoop: any EventLoop) -> EventLoopFuture<FileReadResult> {
+        let (bytes, version, delay) = self.state.withLockedValue { state in
+            state.reads.append((path, offset, count))
+            return (state.files[path], state.version, state.delay)
+        }
+        guard let bytes else { return eventLoop.makeFailedFuture(FileSystemError.stale) }
+        let start = min(Int(offset), bytes.count)
+        let end = min(start + count, bytes.count)
+        let result = FileReadResult(
+            data: ByteBuffer(bytes: bytes[start..<end]), isEndOfFile: end == bytes.count,
+            version: FileVersion(size: UInt64(bytes.count), mtime: version.mtime)
+        )
+        if let delay {
+            return eventLoop.scheduleTask(in: delay) { result }.futureResult
+        }
+        return eventLoop.makeSucceededFuture(result)
+    }
+
+    var reads: [(path: String, offset: UInt64, count: Int)] { self.state.withLockedValue { $0.reads } }
+}
+
+/// A peer-protocol server on 127.0.0.1 serving `MemoryFiles`.
+final class LoopbackPeer: Sendable {
+    static let group = MultiThreadedEventLoopGroup.singleton
+    let files = MemoryFiles()
+    let identity = NodeIdentity(id: NodeID(high: 7, low: 7), name: "served")
+    let entries: NIOLockedValueBox<(generation: UInt64, entries: [CatalogEntry])>
+    let server: RPCServer
+    let address: PeerAddress
+
+    init(entries: [CatalogEntry] = []) async throws {
+        let box = NIOLockedValueBox((generation: UInt64(1), entries: entries))
+        self.entries = box
+        let files = self.files
+        let identity = self.identity
+        let program = PeerProgram(
+            localNode: { NodeInfo(identity: identity, roles: .server, addresses: []) },
+            catalog: {
+                let (generation, entries) = box.withLockedValue { $0 }
+                return SourceCatalog(origin: identity, generation: generation, entries: entries, reader: files, isLocal: true)
+            },
+            directory: PeerDirectory(),
+            statistics: PeerServerStatistics()
+        )
+        self.server = try await RPCServer.start(
+            configuration: .init(host: "127.0.0.1", port: 0), dispatcher: RPCDispatcher(programs: [program]), group: Self.group,
+            logger: Logger(label: "test")
+        )
+        self.address = PeerAddress(host: "127.0.0.1", port: self.server.localAddress.port!)
+    }
+
+    func setCatalog(_ entries: [CatalogEntry], generation: UInt64) {
+        self.entries.withLockedValue { $0 = (generation, entries) }
+    }
+
+    func makeReader(cache: BlockCache = BlockCache(capacity: 64 << 20), readAhead: Int = 0, timeout: TimeAmount = .seconds(2),
+                    onChange: @escaping @Sendable (String, FileVersion) -> Void = { _, _ in }) -> ForwardedFileReader {
+        let pool = PeerConnectionPool(group: Self.group, connectTimeout: .seconds(1), logger: Logger(label: "test"))
+        pool.setAddresses([self.address], for: self.identity.id)
+        return ForwardedFileReader(
+            node: self.identity.id, pool: pool, cache: cache,
+            configuration: .init(blockSize: 64 * 1024, readAhead: readAhead, timeout: timeout), onChange: onChange
+        )
+    }
+}
+
+@Suite struct PeerLoopbackTests {
+    static func pattern(_ count: Int) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+    }
+
+    @Test func helloChangesAndPeersAnswer() async throws {
+        let peer = try await LoopbackPeer(entries: [CatalogEntry(path: "a", kind: .directory, mtime: .zero, mode: 0o755)])
+        defer { Task { await peer.server.close() } }
+        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"))
+        defer { connection.close() }
+        let me = NodeInfo(identity: NodeIdentity(id: NodeID(high: 1, low: 1), name: "asker"), roles: .client, addresses: [])
+        let hello = try await connection.hello(HelloArguments(sender: me), timeout: .seconds(2))
+        #expect(hello.responder.identity == peer.identity)
+        #expect(hello.catalogGeneration == 1)
+        #expect(try await connection.changes(since: 1, timeout: .seconds(2)).catalogChanged == false)
+        #expect(try await connection.changes(since: 0, timeout: .seconds(2)).catalogChanged == true)
+        #expect(try await connection.peers(timeout: .seconds(2)).nodes.isEmpty)
+        await #expect(throws: PeerClientError.status(.badVersion)) {
+            try await connection.hello(HelloArguments(protocolVersion: 9, sender: me), timeout: .seconds(2))
+        }
+    }
+
+    @Test func catalogPagesAddUpToTheWholeCatalog() async throws {
+        let entries = (0..<3000).map {
+            CatalogEntry(path: "dir/file-\($0)", kind: .regular, size: UInt64($0), mtime: Timestamp(seconds: Int64($0)), mode: 0o644)
+        } + [CatalogEntry(path: "dir/link", kind: .symlink, mtime: .zero, mode: 0o777, symlinkTarget: "file-1")]
+        let peer = try await LoopbackPeer(entries: entries)
+        defer { Task { await peer.server.close() } }
+        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"))
+        defer { connection.close() }
+        // 4 KiB pages: dozens of them.
+        let first = try await connection.catalogPage(CatalogArguments(generation: 0, cookie: 0, maximumCount: 4096), timeout: .seconds(2))
+        guard case .page(let page) = first else {
+            Issue.record("expected a page, got \(first)")
+            return
+        }
+        #expect(page.entries.count > 10 && page.entries.count < 200)
+        #expect(!page.isLast)
+        let whole = try await connection.catalog(pageSize: 4096, timeout: .seconds(2))
+        #expect(whole.entries == entries)
+        #expect(whole.generation == 1)
+        // Paging a generation that moved on is refused, not silently mixed.
+        peer.setCatalog(Array(entries.prefix(10)), generation: 2)
+        let stale = try await connection.catalogPage(CatalogArguments(generation: 1, cookie: UInt64(page.nextCookie), maximumCount: 4096), timeout: .seconds(2))
+        #expect(stale == .changed(currentGeneration: 2))
+        #expect(try await connection.catalog(pageSize: 4096, timeout: .seconds(2)).entries.count == 10)
+    }
+
+    @Test func forwardedReadsFetchOnlyTheBlocksAskedFor() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        let content = Self.pattern(1 << 20)
+        peer.files.state.withLockedValue { $0.files["movies/KillBill"] = content }
+        let version = FileVersion(size: UInt64(content.count), mtime: Timestamp(seconds: 1))
+        let reader = peer.makeReader()
+        let loop = LoopbackPeer.group.next()
+
+        let result = try await reader.read(path: "movies/KillBill", expected: version, offset: 200_000, count: 10_000, eventLoop: loop).get()
+        #expect(Array(result.data.readableBytesView) == Array(content[200_000..<210_000]))
+        #expect(!result.isEndOfFile)
+        // 200,000..210,000 lies within the 64 KiB blocks 3 (196,608...) and 3 only.
+        #expect(peer.files.reads.map(\.offset) == [3 * 65536])
+        #expect(peer.files.reads.map(\.count) == [65536])
+
+        // Cached now: no new peer read.
+        _ = try await reader.read(path: "movies/KillBill", expected: version, offset: 200_100, count: 100, eventLoop: loop).get()
+        #expect(peer.files.reads.count == 1)
+
+        // A range over several blocks goes out as one peer READ for the missing run.
+        let spanning = try await reader.read(path: "movies/KillBill", expected: version, offset: 100_000, count: 300_000, eventLoop: loop).get()
+        #expect(Array(spanning.data.readableBytesView) == Array(content[100_000..<400_000]))
+        #expect(peer.files.reads.count == 3)  // blocks 1-2, then 4-6
+        #expect(peer.files.reads[1].offset == 65536 && peer.files.reads[1].count == 2 * 65536)
+
+        // The end of the file.
+        let tail = try await reader.read(path: "movies/KillBill", expected: version, offset: UInt64(content.count - 10), count: 100, eventLoop: loop).get()
+        #expect(tail.isEndOfFile)
+        #expect(Array(tail.data.readableBytesView) == Array(content.suffix(10)))
+    }
+
+    @Test func sequentialReadersGetReadAhead() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        let content = Self.pattern(4 << 20)
+        peer.files.state.withLockedValue { $0.files["f"] = content }
+        let version = FileVersion(size: UInt64(content.count), mtime: Timestamp(seconds: 1))
+        let reader = peer.makeReader(readAhead: 1 << 20)
+        let loop = LoopbackPeer.group.next()
+        _ = try await reader.read(path: "f", expected: version, offset: 0, count: 65536, eventLoop: loop).get()
+        // Wait (bounded) for the read-ahead to land.
+        for _ in 0..<100 where peer.files.reads.count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        // The block asked for, and the next MiB fetched ahead in one READ.
+        let ranges = peer.files.reads.map { [$0.offset, UInt64($0.count)] }.sorted { $0[0] < $1[0] }
+        #expect(ranges == [[0, 65536], [65536, 1 << 20]])
+        let before = peer.files.reads.count
+        let next = try await reader.read(path: "f", expected: version, offset: 65536, count: 65536, eventLoop: loop).get()
+        #expect(Array(next.data.readableBytesView) == Array(content[65536..<131072]))
+        #expect(peer.files.reads.count >= before)
+    }
+
+    @Test func aChangedFileIsReportedAndNeverMixed() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        peer.files.state.withLockedValue {
+            $0.files["f"] = Self.pattern(100_000)
+            $0.version = FileVersion(size: 100_000, mtime: Timestamp(seconds: 2))
+        }
+        let changed = NIOLockedValueBox<[String]>([])
+        let reader = peer.makeReader { path, _ in changed.withLockedValue { $0.append(path) } }
+        let believed = FileVersion(size: 100_000, mtime: Timestamp(seconds: 1))
+        let result = try await reader.read(path: "f", expected: believed, offset: 0, count: 1000, eventLoop: LoopbackPeer.group.next()).get()
+        #expect(result.version.mtime == Timestamp(seconds: 2))
+        #expect(changed.withLockedValue { $0 } == ["f"])
+    }
+
+    @Test func aDeadPeerFailsReadsPromptly() async throws {
+        let peer = try await LoopbackPeer()
+        peer.files.state.withLockedValue { $0.files["f"] = Self.pattern(1000) }
+        let reader = peer.makeReader()
+        let version = FileVersion(size: 1000, mtime: Timestamp(seconds: 1))
+        await peer.server.close()
+        let started = ContinuousClock.now
+        await #expect(throws: FileSystemError.self) {
+            try await reader.read(path: "f", expected: version, offset: 0, count: 10, eventLoop: LoopbackPeer.group.next()).get()
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test func aHangingPeerTimesOut() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        peer.files.state.withLockedValue {
+            $0.files["f"] = Self.pattern(1000)
+            $0.delay = .seconds(30)
+        }
+        let reader = peer.makeReader(timeout: .milliseconds(300))
+        let started = ContinuousClock.now
+        await #expect(throws: FileSystemError.self) {
+            try await reader.read(path: "f", expected: FileVersion(size: 1000, mtime: Timestamp(seconds: 1)), offset: 0, count: 10, eventLoop: LoopbackPeer.group.next()).get()
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test func readsOfMissingFilesAndBadPathsAreRefused() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"))
+        defer { connection.close() }
+        await #expect(throws: PeerClientError.status(.stale)) {
+            try await connection.read(ReadArguments(path: "missing", offset: 0, count: 10), timeout: .seconds(2)).get()
+        }
+        await #expect(throws: PeerClientError.status(.invalid)) {
+            try await connection.read(ReadArguments(path: "../etc/passwd", offset: 0, count: 10), timeout: .seconds(2)).get()
+        }
+        await #expect(throws: PeerClientError.status(.invalid)) {
+            try await connection.read(ReadArguments(path: "/etc/passwd", offset: 0, count: 10), timeout: .seconds(2)).get()
+        }
+    }
+}
