@@ -95,7 +95,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "XDRTests", dependencies: ["XDR"]),
+        .testTarget(name: "XDRTests", dependencies: ["XDR", "CTIRPC"]),
         .testTarget(
             name: "ONCRPCTests",
             dependencies: [
@@ -104,14 +104,30 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "NamespaceTests", dependencies: ["Namespace"]),
+        .testTarget(
+            name: "RPCBindTests",
+            dependencies: [
+                "RPCBind", "ONCRPC", "XDR", "CTIRPC",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "NamespaceTests",
+            dependencies: ["Namespace", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(
             name: "NFS3Tests",
             dependencies: ["NFS3", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "PeerProtocolTests",
-            dependencies: ["PeerProtocol", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: [
+                "PeerProtocol", "Namespace", "ONCRPC", "XDR",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
