@@ -47,10 +47,19 @@ public enum ACCESS3Result: XDREncodable, Sendable {
 }
 
 extension NFSv3Program {
-    /// Grants what the presented mode allows anyone: reading, looking up in
-    /// directories, executing where an execute bit is set; never changes.
-    /// Every user gets the same answer, as the mode gives owner, group and
-    /// others the same bits.
+    /// Grants what the presented mode allows anyone (reading, looking up in
+    /// directories, executing where an execute bit is set) and, on regular
+    /// files only, MODIFY and EXTEND.
+    ///
+    /// Those two do not make anything writable: every WRITE, SETATTR and
+    /// CREATE is refused with NFS3ERR_ROFS. They let a program open a file
+    /// read-write, which the Linux client requires for an exclusive lock
+    /// (`flock -x`, `fcntl(F_WRLCK)`): without them locking a shared file
+    /// would be impossible. A write then fails with EROFS ("Read-only file
+    /// system") rather than EACCES: at open when it truncates or creates,
+    /// at `close`/`fsync` otherwise. DELETE is never granted. Every user gets
+    /// the same answer, as the mode gives owner, group and others the same
+    /// bits.
     func access(_ args: ACCESS3Args) -> ACCESS3Result {
         let node: NamespaceNode
         do {
@@ -68,6 +77,9 @@ extension NFSv3Program {
             if node.isDirectory {
                 granted.insert(.lookup)
             }
+        }
+        if node.kind == .regular {
+            granted.formUnion([.modify, .extend])
         }
         return .ok(objectAttributes: PostOpAttributes(attributes), access: args.access.intersection(granted))
     }
