@@ -213,6 +213,21 @@ final class LoopbackPeer: Sendable {
         #expect(ContinuousClock.now - started < .seconds(2))
     }
 
+    @Test func cachedBlocksOfADeadPeerAreNotServed() async throws {
+        let peer = try await LoopbackPeer()
+        peer.files.state.withLockedValue { $0.files["f"] = Self.pattern(1000) }
+        let reader = peer.makeReader()
+        let version = FileVersion(size: 1000, mtime: Timestamp(seconds: 1))
+        let loop = LoopbackPeer.group.next()
+        _ = try await reader.read(path: "f", expected: version, offset: 0, count: 1000, eventLoop: loop).get()
+        _ = try await reader.read(path: "f", expected: version, offset: 0, count: 1000, eventLoop: loop).get()
+        #expect(peer.files.reads.count == 1)  // the second came from the cache
+        await peer.server.close()
+        await #expect(throws: FileSystemError.self) {
+            try await reader.read(path: "f", expected: version, offset: 0, count: 1000, eventLoop: loop).get()
+        }
+    }
+
     @Test func aHangingPeerTimesOut() async throws {
         let peer = try await LoopbackPeer()
         defer { Task { await peer.server.close() } }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// A listening RPC endpoint: TCP with record marking, and optionally UDP on
@@ -31,11 +32,32 @@ public final class RPCServer: Sendable {
     public let localAddress: SocketAddress
     private let tcpChannel: any Channel
     private let udpChannel: (any Channel)?
+    private let connections: ConnectionSet
 
-    private init(localAddress: SocketAddress, tcpChannel: any Channel, udpChannel: (any Channel)?) {
+    private init(localAddress: SocketAddress, tcpChannel: any Channel, udpChannel: (any Channel)?, connections: ConnectionSet) {
         self.localAddress = localAddress
         self.tcpChannel = tcpChannel
         self.udpChannel = udpChannel
+        self.connections = connections
+    }
+
+    /// The accepted connections, so that closing the server closes them too.
+    private final class ConnectionSet: Sendable {
+        private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+
+        func add(_ channel: any Channel) {
+            let key = ObjectIdentifier(channel)
+            self.channels.withLockedValue { $0[key] = channel }
+            channel.closeFuture.whenComplete { _ in
+                self.channels.withLockedValue { _ = $0.removeValue(forKey: key) }
+            }
+        }
+
+        func closeAll() async {
+            for channel in self.channels.withLockedValue({ Array($0.values) }) {
+                try? await channel.close()
+            }
+        }
     }
 
     public static func start(
@@ -44,6 +66,7 @@ public final class RPCServer: Sendable {
         group: any EventLoopGroup,
         logger: Logger
     ) async throws -> RPCServer {
+        let connections = ConnectionSet()
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -51,7 +74,8 @@ public final class RPCServer: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 4 * 1024 * 1024))
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RecordMarkingDecoder(maximumRecordSize: configuration.maximumRecordSize)),
                         RecordMarkingEncoder(),
@@ -84,11 +108,13 @@ public final class RPCServer: Sendable {
                 throw error
             }
         }
-        return RPCServer(localAddress: localAddress, tcpChannel: tcp, udpChannel: udp)
+        return RPCServer(localAddress: localAddress, tcpChannel: tcp, udpChannel: udp, connections: connections)
     }
 
+    /// Stops listening and closes every connection.
     public func close() async {
         try? await self.tcpChannel.close()
         try? await self.udpChannel?.close()
+        await self.connections.closeAll()
     }
 }

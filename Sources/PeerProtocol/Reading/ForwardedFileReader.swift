@@ -78,7 +78,12 @@ public final class ForwardedFileReader: FileReader {
         let blocks = self.blocks(path: path, version: expected, range: first...last, eventLoop: eventLoop)
         self.readAheadIfSequential(path: path, version: expected, offset: offset, end: end)
 
-        return EventLoopFuture<Block>.whenAllSucceed(blocks, on: eventLoop).flatMapThrowing { blocks -> FileReadResult in
+        // Cached blocks are served only while their node is reachable: once
+        // a node is gone, its files fail (or fail over) rather than serve
+        // whatever happens to be cached. For a live node this costs nothing
+        // (the pooled connection is already open).
+        let reachable = self.pool.connection(for: self.node).map { _ in () }
+        return reachable.flatMap { EventLoopFuture<Block>.whenAllSucceed(blocks, on: eventLoop) }.flatMapThrowing { blocks -> FileReadResult in
             let version = blocks[0].version
             guard blocks.allSatisfy({ $0.version == version }) else {
                 throw FileSystemError.ioError("\(path) changed while being read")
