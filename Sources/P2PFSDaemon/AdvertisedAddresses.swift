@@ -1,0 +1,33 @@
+import NIOCore
+import NIOPosix
+import PeerProtocol
+
+/// The addresses a node tells others to reach its peer listener at.
+///
+/// A listener bound to a specific address advertises exactly that. One bound
+/// to the wildcard advertises every non-loopback interface address, or
+/// loopback when the machine has nothing else.
+public enum AdvertisedAddresses {
+    public static func addresses(for listen: PeerAddress, boundPort: Int) -> [PeerAddress] {
+        let isWildcard = listen.host == "0.0.0.0" || listen.host == "::" || listen.host.isEmpty
+        guard isWildcard else { return [PeerAddress(host: listen.host, port: boundPort)] }
+        let wantsIPv6 = listen.host == "::"
+        var hosts: [String] = []
+        for device in (try? System.enumerateDevices()) ?? [] {
+            guard let address = device.address, let ip = address.ipAddress else { continue }
+            switch address {
+            case .v4:
+                if !ip.hasPrefix("127.") { hosts.append(ip) }
+            case .v6:
+                if wantsIPv6 && ip != "::1" && !ip.lowercased().hasPrefix("fe80") { hosts.append(ip) }
+            default:
+                continue
+            }
+        }
+        if hosts.isEmpty { hosts = ["127.0.0.1"] }
+        var seen = Set<String>()
+        return hosts.filter { seen.insert($0).inserted }.prefix(PeerLimits.maximumAddresses).map {
+            PeerAddress(host: $0, port: boundPort)
+        }
+    }
+}

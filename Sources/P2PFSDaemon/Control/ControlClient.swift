@@ -1,0 +1,40 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ONCRPC
+import PeerProtocol
+import XDR
+
+/// Talks to a running daemon's control program (for `p2pfs peers`/`ls`).
+public struct ControlClient: Sendable {
+    public let address: PeerAddress
+
+    public init(address: PeerAddress) {
+        self.address = address
+    }
+
+    public func status(timeout: TimeAmount = .seconds(5)) async throws -> ControlStatus {
+        var results = try await self.call(.status, arguments: ByteBuffer(), timeout: timeout)
+        return try ControlStatus(xdr: &results)
+    }
+
+    public func list(_ path: String, timeout: TimeAmount = .seconds(10)) async throws -> ControlListResult {
+        var arguments = ByteBuffer()
+        arguments.writeXDRString(path)
+        var results = try await self.call(.list, arguments: arguments, timeout: timeout)
+        return try ControlListResult(xdr: &results)
+    }
+
+    private func call(_ procedure: ControlProcedure, arguments: ByteBuffer, timeout: TimeAmount) async throws -> ByteBuffer {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let client = try await RPCClient.connect(
+            to: try self.address.socketAddress(), group: group, connectTimeout: .seconds(3), maximumRecordSize: 256 << 20,
+            logger: Logger(label: "p2pfs.control")
+        )
+        defer { client.close() }
+        return try await client.call(
+            program: ControlProcedure.program, version: ControlProcedure.version, procedure: procedure.rawValue,
+            arguments: arguments, timeout: timeout
+        )
+    }
+}

@@ -1,0 +1,70 @@
+import Namespace
+import NIOCore
+import ONCRPC
+import PeerProtocol
+import XDR
+
+/// Answers `p2pfs peers` and `p2pfs ls` (see `Docs/p2pfs_control.x`).
+public struct ControlProgram: RPCProgram {
+    public let program = ControlProcedure.program
+    public let versions = ControlProcedure.version...ControlProcedure.version
+
+    let localNode: @Sendable () -> NodeInfo
+    let store: NamespaceStore?
+    let directory: PeerDirectory
+    let statistics: PeerServerStatistics
+    let cache: BlockCache
+
+    public func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
+        var arguments = call.arguments
+        var head = context.makeResultBuffer(capacity: 1024)
+        switch ControlProcedure(rawValue: call.procedure) {
+        case .null:
+            break
+        case .status:
+            self.status().encode(into: &head)
+        case .list:
+            guard let path = try? arguments.readXDRString(limit: NamespacePath.maximumPathLength) else {
+                return .done(.garbageArguments)
+            }
+            self.list(path).encode(into: &head)
+        case nil:
+            return .done(.procedureUnavailable)
+        }
+        return .done(.success(RPCResultBody(head: head)))
+    }
+
+    func status() -> ControlStatus {
+        let snapshot = self.store?.current
+        let cache = self.cache.statistics
+        let nodes = self.directory.entries.map { entry in
+            ControlNode(
+                info: entry.info, state: entry.state.rawValue, catalogEntries: Int64(entry.catalogEntries ?? -1),
+                lastSeenMilliseconds: entry.lastSeenSecondsAgo.map { Int64($0 * 1000) } ?? -1
+            )
+        }
+        return ControlStatus(
+            node: self.localNode(), namespaceEntries: UInt64(snapshot?.count ?? 0), namespaceGeneration: snapshot?.generation ?? 0,
+            readsServed: self.statistics.readCount, bytesServed: self.statistics.bytesServed, cacheBytes: UInt64(cache.bytes),
+            cacheHits: cache.hits, cacheMisses: cache.misses, nodes: nodes
+        )
+    }
+
+    func list(_ path: String) -> ControlListResult {
+        guard let snapshot = self.store?.current else { return .failed(.noEntry) }
+        let node: NamespaceNode
+        do {
+            node = try snapshot.lookup(path: path)
+        } catch {
+            return .failed(PeerStatus(error))
+        }
+        let nodes = node.kind == .directory ? Array(snapshot.children(of: node)) : [node]
+        let entries = nodes.map { child in
+            ControlEntry(
+                name: child.name, kind: child.kind, size: child.size, mtime: child.mtime,
+                holders: Array(Set(snapshot.sources(of: child).map(\.origin.name))).sorted()
+            )
+        }.sorted { $0.name < $1.name }
+        return .entries(entries)
+    }
+}

@@ -1,0 +1,232 @@
+import ArgumentParser
+import Dispatch
+import Logging
+import Namespace
+import P2PFSDaemon
+import PeerProtocol
+import RPCBind
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Run a p2pfs node.",
+        discussion: """
+            Roles follow from the flags: --export offers files to the network (server role), --nfs presents \
+            every file on the network through an NFSv3 server (client role). Give both for both; give neither \
+            to present the network on \(DaemonConfiguration.defaultNFSAddress).
+
+            Examples:
+              p2pfs daemon --export movies=/srv/movies      (offer files)
+              p2pfs daemon --peer 192.168.1.10              (see everything)
+              p2pfs daemon --export music=/srv/music --peer 192.168.1.10
+            """
+    )
+
+    @Option(
+        name: .customLong("export"),
+        help: ArgumentHelp("Offer the directory PATH as /NAME in the namespace. Repeatable.", valueName: "NAME=PATH")
+    )
+    var exports: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Where to listen for peers when offering files (default 0.0.0.0:\(DaemonConfiguration.defaultPeerPort)).",
+            valueName: "HOST:PORT"
+        )
+    )
+    var listen: String?
+
+    @Option(
+        name: .customLong("peer"),
+        help: ArgumentHelp(
+            "A node to start discovering the network from (port defaults to \(DaemonConfiguration.defaultPeerPort)). Repeatable.",
+            valueName: "HOST[:PORT]"
+        )
+    )
+    var peers: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve the merged namespace over NFSv3/MOUNT on this address (default \(DaemonConfiguration.defaultNFSAddress) when not offering files).",
+            valueName: "HOST:PORT"
+        )
+    )
+    var nfs: String?
+
+    @Option(help: ArgumentHelp("This node's name, shown to others and in NAME@node conflict names (default: host name).", valueName: "NAME"))
+    var name: String?
+
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp("Where the node keeps its persistent id (default: \(NodeStateDirectory.defaultPath())).", valueName: "DIR")
+    )
+    var stateDirectory: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "How NFS becomes findable on port 111: auto (register with rpcbind, else serve port 111, else warn), off, register, embedded.",
+            valueName: "MODE"
+        )
+    )
+    var portmap: String = PortmapMode.auto.rawValue
+
+    @Option(name: .customLong("crawl-interval"), help: ArgumentHelp("Seconds between discovery rounds.", valueName: "SECONDS"))
+    var crawlInterval: Double = 3
+
+    @Option(
+        name: .customLong("peer-timeout"),
+        help: ArgumentHelp("Seconds a silent node keeps its files in the namespace.", valueName: "SECONDS")
+    )
+    var peerTimeout: Double = 10
+
+    @Option(
+        name: .customLong("rescan-interval"),
+        help: ArgumentHelp("Seconds between rescans of the exported directories.", valueName: "SECONDS")
+    )
+    var rescanInterval: Double = 5
+
+    @Option(name: .customLong("cache-size"), help: ArgumentHelp("Memory for cached blocks of remote files, in MiB.", valueName: "MIB"))
+    var cacheSize: Int = 256
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard PortmapMode(rawValue: self.portmap) != nil else {
+            throw ValidationError("--portmap must be one of: auto, off, register, embedded (got '\(self.portmap)')")
+        }
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("--log-level must be one of: trace, debug, info, notice, warning, error, critical (got '\(self.logLevel)')")
+        }
+        for (flag, value) in [("--crawl-interval", self.crawlInterval), ("--peer-timeout", self.peerTimeout), ("--rescan-interval", self.rescanInterval)] {
+            guard value > 0, value <= 86400 else {
+                throw ValidationError("\(flag) must be between 0 and 86400 seconds (got \(value))")
+            }
+        }
+        guard self.cacheSize >= 1, self.cacheSize <= 1 << 20 else {
+            throw ValidationError("--cache-size must be between 1 and 1048576 MiB (got \(self.cacheSize))")
+        }
+        _ = try self.makeConfiguration()
+    }
+
+    func makeConfiguration() throws -> DaemonConfiguration {
+        var exports: [LocalExport] = []
+        for argument in self.exports {
+            do {
+                exports.append(try LocalExport(argument: Self.expandingTilde(argument)))
+            } catch {
+                throw ValidationError("--export: \(error)")
+            }
+        }
+        let listen = try self.listen.map { try Self.address($0, flag: "--listen", defaultPort: DaemonConfiguration.defaultPeerPort) }
+        let peers = try self.peers.map { try Self.address($0, flag: "--peer", defaultPort: DaemonConfiguration.defaultPeerPort) }
+        var nfs = try self.nfs.map { try Self.address($0, flag: "--nfs", defaultPort: 2049) }
+        if nfs == nil && exports.isEmpty {
+            nfs = DaemonConfiguration.defaultNFSAddress
+        }
+        return DaemonConfiguration(
+            exports: exports,
+            listen: listen,
+            peers: peers,
+            nfs: nfs,
+            name: self.name,
+            stateDirectory: self.stateDirectory ?? NodeStateDirectory.defaultPath(),
+            portmap: PortmapMode(rawValue: self.portmap)!,
+            crawlInterval: .milliseconds(Int(self.crawlInterval * 1000)),
+            peerTimeout: .milliseconds(Int(self.peerTimeout * 1000)),
+            rescanInterval: .milliseconds(Int(self.rescanInterval * 1000)),
+            cacheBytes: self.cacheSize << 20
+        )
+    }
+
+    func run() async throws {
+        let configuration = try self.makeConfiguration()
+        let level = Logger.Level(rawValue: self.logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "p2pfs")
+
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(configuration: configuration, logger: logger)
+        } catch {
+            throw FailureMessage(message: "\(error)")
+        }
+        do {
+            try await daemon.start()
+        } catch {
+            await daemon.stop()
+            throw FailureMessage(message: "\(error)")
+        }
+        let work = Task { await daemon.run() }
+        let signal = await ShutdownSignal.wait()
+        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        work.cancel()
+        await work.value
+        await daemon.stop()
+    }
+
+    static func address(_ text: String, flag: String, defaultPort: Int) throws -> PeerAddress {
+        guard let address = PeerAddress(text, defaultPort: defaultPort) else {
+            throw ValidationError("\(flag): '\(text)' is not HOST:PORT (IPv6 as [ADDRESS]:PORT)")
+        }
+        return address
+    }
+
+    static func expandingTilde(_ argument: String) -> String {
+        guard let equals = argument.firstIndex(of: "="), argument[argument.index(after: equals)...].hasPrefix("~/"),
+            let home = getenv("HOME")
+        else { return argument }
+        let path = argument[argument.index(equals, offsetBy: 2)...]
+        return argument[...equals] + String(cString: home) + path
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+enum ShutdownSignal {
+    static func wait() async -> String {
+        await withCheckedContinuation { continuation in
+            let queue = DispatchQueue(label: "p2pfs.signals")
+            let resumed = ResumeOnce(continuation)
+            var sources: [DispatchSourceSignal] = []
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { resumed.resume(name) }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+
+    private final class ResumeOnce: @unchecked Sendable {
+        private var continuation: CheckedContinuation<String, Never>?
+        init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+        func resume(_ value: String) {
+            // Only ever called on the serial signal queue.
+            self.continuation?.resume(returning: value)
+            self.continuation = nil
+        }
+    }
+
+    private enum SignalSources {
+        nonisolated(unsafe) static var retained: [DispatchSourceSignal] = []
+        static func keep(_ sources: [DispatchSourceSignal]) { retained = sources }
+    }
+}
+
+/// A one-line error for the user; ArgumentParser prints it and exits with 1.
+struct FailureMessage: Error, CustomStringConvertible {
+    let message: String
+    var description: String { self.message }
+}
