@@ -1,0 +1,78 @@
+import Foundation
+
+/// A p2pfs daemon started by a test, in its own process (optionally inside a
+/// network namespace), stopped and reaped when the test is done.
+final class DaemonProcess: @unchecked Sendable {
+    let name: String
+    let arguments: [String]
+    let logURL: URL
+    private let process = Process()
+
+    /// Starts `p2pfs daemon ARGUMENTS`; `namespace` runs it via `ip netns exec`.
+    init(name: String, arguments: [String], namespace: String? = nil, logDirectory: URL) throws {
+        self.name = name
+        self.arguments = arguments
+        self.logURL = logDirectory.appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: self.logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: self.logURL)
+        if let namespace {
+            self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            self.process.arguments = ["ip", "netns", "exec", namespace, TestEnvironment.p2pfs, "daemon"] + arguments
+        } else {
+            self.process.executableURL = URL(fileURLWithPath: TestEnvironment.p2pfs)
+            self.process.arguments = ["daemon"] + arguments
+        }
+        self.process.standardOutput = log
+        self.process.standardError = log
+        self.process.standardInput = FileHandle.nullDevice
+        try self.process.run()
+    }
+
+    var isRunning: Bool { self.process.isRunning }
+    var pid: Int32 { self.process.processIdentifier }
+
+    var log: String {
+        (try? String(contentsOf: self.logURL, encoding: .utf8)) ?? ""
+    }
+
+    /// Waits (bounded) until `condition` holds, failing with the daemon's log.
+    func waitUntil(_ what: String, timeout: Double = 20, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return }
+            guard self.isRunning else {
+                throw TestFailure("daemon \(self.name) exited (status \(self.process.terminationStatus)) while waiting for \(what):\n\(self.log)")
+            }
+            usleep(50_000)
+        }
+        throw TestFailure("timed out after \(timeout)s waiting for \(what); daemon \(self.name) log:\n\(self.log)")
+    }
+
+    /// Waits until the log contains `text`.
+    func waitForLog(_ text: String, timeout: Double = 20) throws {
+        try self.waitUntil("'\(text)' in the log", timeout: timeout) { self.log.contains(text) }
+    }
+
+    /// SIGTERM, then SIGKILL if it does not stop within `grace` seconds.
+    func stop(grace: Double = 5) {
+        guard self.process.isRunning else { return }
+        kill(self.process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while self.process.isRunning && Date() < deadline { usleep(20_000) }
+        if self.process.isRunning {
+            kill(self.process.processIdentifier, SIGKILL)
+        }
+        self.process.waitUntilExit()
+    }
+
+    /// SIGKILL: the node vanishes without a goodbye.
+    func kill9() {
+        guard self.process.isRunning else { return }
+        kill(self.process.processIdentifier, SIGKILL)
+        self.process.waitUntilExit()
+    }
+
+    deinit {
+        self.stop(grace: 2)
+    }
+}
