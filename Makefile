@@ -1,0 +1,63 @@
+# p2pfs — build, run, test.
+#
+#   make run     install system packages, build, run a node on the default config
+#   make test    install system packages, then run every test (CI runs exactly this)
+#   make build   release binary at .build/release/p2pfs
+#   make bench   benchmark against NFS-Ganesha (see Docs/performance.md)
+
+SWIFT        ?= swift
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+
+.PHONY: setup build debug run test bench bench-smoke bench-tools
+
+# Installs only what is missing, so repeated runs cost nothing.
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
+	fi
+
+build: setup
+	$(SWIFT) build -c release --product p2pfs
+
+debug: setup
+	$(SWIFT) build
+
+run: build
+	.build/release/p2pfs daemon $(ARGS)
+
+# Unit and integration tests (the integration tests drive real daemons with
+# the libnfs tools and nfsload, in network namespaces of their own), then the
+# real kernel client in a VM, then a benchmark smoke run.
+test: setup bench-tools
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(MAKE) test-kernel
+	$(MAKE) bench-smoke
+
+# Benchmarks against NFS-Ganesha (Docs/performance.md).  The C tools go to
+# Benchmarks/bin/; bench.py needs root (private network namespace).
+BENCH_CFLAGS ?= -O2 -Wall -Wextra
+BENCH_ARGS   ?=
+
+bench-tools: setup
+	mkdir -p Benchmarks/bin
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfsload Benchmarks/nfsload/nfsload.c -lnfs -lm
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c
+
+bench: build bench-tools
+	$(SUDO) python3 Benchmarks/bench.py $(BENCH_ARGS)
+
+bench-smoke: build bench-tools
+	$(SUDO) python3 Benchmarks/bench.py --smoke $(BENCH_ARGS)
+
+# Boots a Debian kernel under qemu and runs the real NFS client against p2pfs
+# (see Tests/kernel/README.md). P2PFS_SCENARIO=single|peers selects the setup.
+.PHONY: test-kernel
+test-kernel: build
+	P2PFS_SCENARIO=peers Tests/kernel/run.sh
+	P2PFS_SCENARIO=single Tests/kernel/run.sh

@@ -1,0 +1,641 @@
+#!/bin/sh
+# p2pfs user-path checks, run inside the kernel-test guest by /init
+# (busybox sh; the file tools are GNU coreutils/findutils/tar/diffutils and
+# mount/umount/flock are util-linux, as on a Debian machine).
+#
+#   guest-checks.sh single|peers
+#
+# Prepares source trees, starts p2pfs daemons on the guest's loopback, mounts
+# the merged namespace with exactly `mount -t nfs localhost:/ /mnt/p2p` and
+# uses it with ordinary programs. Each check prints one console line:
+#
+#   P2PFS-CHECK PASS <name>
+#   P2PFS-CHECK FAIL <name>: <detail>
+#   P2PFS-CHECK SKIP <name>: <reason>
+#
+# followed by its output (indented) so console.log explains every failure.
+# Every command that touches the mount or waits for a daemon is bounded.
+# Exit status: 0 when no check failed, 1 otherwise.
+
+SCENARIO=${1:-single}
+MNT=/mnt/p2p
+EXPECT=/srv/all            # what $MNT must look like (union of all exports)
+RESULTS=/run/p2pfs-test/results
+LOGS=/run/p2pfs-test/logs
+NFS_ADDR=127.0.0.1
+NFS_PORT=2049
+CONVERGE_SECS=45           # > the NFS client's 30 s directory attribute cache
+DEAD_READ_LIMIT=10         # reading a file whose node is gone must fail this fast
+
+# The real programs (GNU, util-linux) instead of busybox applets; see run.sh.
+. /usr/local/lib/p2pfs-test/real-tools.sh
+
+mkdir -p "$LOGS" /var/log
+MOUNTED=0
+NFS_UP=0
+
+# --- reporting ---------------------------------------------------------------
+report() {   # report PASS|FAIL|SKIP name [detail]
+  echo "$1 $2" >> "$RESULTS"
+  if [ -n "$3" ]; then
+    printf 'P2PFS-CHECK %s %s: %s\n' "$1" "$2" "$3"
+  else
+    printf 'P2PFS-CHECK %s %s\n' "$1" "$2"
+  fi
+}
+
+# bad MESSAGE: state why a check fails (checks do `bad ...; return 1`). The
+# first such message becomes the detail on the check's FAIL line.
+bad() { echo "$*"; echo "$*" | tr '\n' ' ' | sed 's/ *$//' >> "$_reasons"; echo >> "$_reasons"; }
+_reasons=/dev/null
+
+# run_check NAME FUNCTION [ARGS]: run one check in this shell (so it may
+# start daemons or change state), its output going to $LOGS/NAME.log.
+run_check() {
+  _name=$1; shift
+  _log=$LOGS/$_name.log
+  _reasons=$LOGS/$_name.reasons
+  : > "$_reasons"
+  echo "---- check $_name ----"
+  _t0=$(now)
+  "$@" > "$_log" 2>&1
+  _rc=$?
+  cd /
+  tail -n 60 "$_log" | sed 's/^/    /'
+  echo "    (check $_name took $(elapsed "$_t0")s)"
+  if [ "$_rc" -eq 0 ]; then
+    report PASS "$_name"
+  else
+    _detail=$(head -n 1 "$_reasons")
+    [ -n "$_detail" ] || _detail=$(grep -v '^[[:space:]]*$' "$_log" | tail -n 1)
+    _detail=$(echo "$_detail" | cut -c1-300)
+    report FAIL "$_name" "${_detail:-exit status $_rc}"
+  fi
+  return "$_rc"
+}
+
+# need_mount NAME FUNCTION [ARGS]: run a check that needs the mount, or skip it.
+need_mount() {
+  if [ "$MOUNTED" = 1 ]; then
+    drop_caches    # make every check read from the server, not the page cache
+    run_check "$@"
+  else
+    report SKIP "$1" "needs the NFS mount, which failed above"
+  fi
+}
+
+# --- helpers -------------------------------------------------------------------
+t() { timeout -k 5 "$@"; }         # t SECONDS CMD...: bounded command
+now() { cut -d' ' -f1 /proc/uptime; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+md5() { md5sum | cut -d' ' -f1; }
+
+alive() {   # alive PID: running and not a zombie
+  [ -n "$1" ] && [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# Daemons. Each runs in the background with its log in /var/log/p2pfs-NAME.log;
+# PID_<name> holds its pid.
+spawn() {   # spawn NAME p2pfs daemon ...
+  _n=$1; shift
+  mkdir -p "/var/lib/p2pfs-$_n"
+  echo "\$ $*" >> "/var/log/p2pfs-$_n.log"
+  # Like a service manager: cwd /, nothing of the caller's open on the mount
+  # (a check may be sitting in a directory of it or hold fd 7 open there).
+  (cd / && exec "$@" 7<&- < /dev/null >> "/var/log/p2pfs-$_n.log" 2>&1) &
+  eval "PID_$_n=$!"
+  echo "started $_n (pid $!): $*"
+}
+pid_of() { eval "echo \${PID_$1:-}"; }
+
+daemon_tails() {   # print the end of every daemon log
+  for f in /var/log/p2pfs-*.log; do
+    [ -f "$f" ] || continue
+    echo "== tail of $f =="
+    tail -n 25 "$f"
+  done
+}
+
+# died NAME: if the daemon is gone, say so (with its exit status) and succeed.
+died() {
+  _p=$(pid_of "$1")
+  alive "$_p" && return 1
+  wait "$_p" 2>/dev/null
+  echo "daemon $1 (pid $_p) exited with status $?"
+  return 0
+}
+
+stop_daemon() {   # stop_daemon NAME SIGNAL: signal it and wait (bounded) for it to exit
+  _p=$(pid_of "$1")
+  alive "$_p" || return 0
+  kill "-$2" "$_p" 2>/dev/null
+  _i=0
+  while alive "$_p" && [ "$_i" -lt 50 ]; do sleep 0.2; _i=$((_i + 1)); done
+  if alive "$_p"; then
+    echo "daemon $1 still running 10s after SIG$2; sending SIGKILL"
+    kill -KILL "$_p" 2>/dev/null
+    _i=0
+    while alive "$_p" && [ "$_i" -lt 50 ]; do sleep 0.2; _i=$((_i + 1)); done
+  fi
+  alive "$_p" && { echo "daemon $1 (pid $_p) does not die"; return 1; }
+  wait "$_p" 2>/dev/null
+  return 0
+}
+
+# wait_listen NAME IP PORT SECONDS: wait until daemon NAME listens on IP:PORT/tcp.
+wait_listen() {
+  _hex=$(echo "$2" | awk -F. '{ printf "%02X%02X%02X%02X", $4, $3, $2, $1 }')
+  _hex=$_hex:$(printf '%04X' "$3")
+  _i=0
+  while [ "$_i" -lt $(($4 * 4)) ]; do
+    awk -v a="$_hex" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp && return 0
+    died "$1" && { bad "daemon $1 exited before listening on $2:$3"; return 1; }
+    sleep 0.25
+    _i=$((_i + 1))
+  done
+  bad "daemon $1 is not listening on $2:$3/tcp after $4s"
+  return 1
+}
+
+# wait_nfs NAME SECONDS: wait until the NFS service of daemon NAME answers a
+# NULL call on $NFS_ADDR:$NFS_PORT (asked directly, not through rpcbind).
+wait_nfs() {
+  _start=$(now)
+  _i=0
+  while [ "$_i" -lt "$2" ]; do
+    t 5 rpcinfo -n "$NFS_PORT" -t "$NFS_ADDR" 100003 3 >/dev/null 2>&1 && {
+      echo "NFSv3 answers on $NFS_ADDR:$NFS_PORT after $(elapsed "$_start")s"
+      return 0
+    }
+    died "$1" && { bad "daemon $1 exited before serving NFSv3 on $NFS_ADDR:$NFS_PORT"; return 1; }
+    sleep 1
+    _i=$((_i + 1))
+  done
+  bad "NFSv3 (100003 v3) does not answer on $NFS_ADDR:$NFS_PORT/tcp after $2s (daemon $1 is running)"
+  return 1
+}
+
+# The daemon that serves NFS in this scenario, and its command line.
+if [ "$SCENARIO" = peers ]; then
+  CLIENT=c
+  client_cmd() { set -- p2pfs daemon --name c --nfs "$NFS_ADDR:$NFS_PORT" --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-c; echo "$@"; }
+else
+  CLIENT=solo
+  client_cmd() { set -- p2pfs daemon --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo; echo "$@"; }
+fi
+# shellcheck disable=SC2046 # the command line is split into words on purpose
+start_client() { spawn "$CLIENT" $(client_cmd); }
+
+# --- the source trees -----------------------------------------------------------
+# /srv/a/movies (node a) and /srv/b/movies (node b); /srv/all/movies is their
+# union, exported by the single node and used as the expected view.
+# Sizes are deliberately not multiples of any block size.
+KB_SIZE=$((6 * 1048576 + 12345))
+TM_SIZE=$((3 * 1048576 + 777))
+prepare_sources() {
+  mkdir -p /srv/a/movies/extras/making-of /srv/b/movies/sequels || return 1
+  head -c "$KB_SIZE" /dev/urandom > /srv/a/movies/KillBill
+  head -c "$TM_SIZE" /dev/urandom > /srv/b/movies/TheMatrix
+  printf 'Kill Bill: notes from the set\n' > /srv/a/movies/extras/making-of/notes.txt
+  : > /srv/a/movies/extras/empty
+  ln -s KillBill /srv/a/movies/latest
+  printf 'The Matrix Reloaded\n' > /srv/b/movies/sequels/Reloaded.txt
+  touch -d '2003-05-15 12:00:00' /srv/b/movies/TheMatrix
+  touch -h -d '2004-04-16 12:00:00' /srv/a/movies/latest
+  mkdir -p /srv/all/movies
+  cp -a /srv/a/movies/. /srv/all/movies/ && cp -a /srv/b/movies/. /srv/all/movies/ || return 1
+  (cd "$EXPECT" && find . -printf '%y %M %s %p %l\n' | sort)
+  [ "$(stat -c %s /srv/all/movies/KillBill)" = "$KB_SIZE" ] || { bad "source KillBill has the wrong size"; return 1; }
+}
+
+# Listing of a tree: names, types, sizes of regular files, symlink targets.
+tree_of() {
+  (cd "$1" && {
+    t 60 find . -type d -printf 'd %p\n'
+    t 60 find . -type f -printf 'f %p %s\n'
+    t 60 find . -type l -printf 'l %p -> %l\n'
+    t 60 find . ! -type d ! -type f ! -type l -printf '? %p %y\n'
+  } | LC_ALL=C sort)
+}
+
+# --- checks -----------------------------------------------------------------------
+check_daemons_single() {
+  start_client
+  wait_nfs solo 30 || { daemon_tails; return 1; }
+  NFS_UP=1
+}
+
+check_daemons_peers() {
+  spawn a p2pfs daemon --name a --export movies=/srv/a/movies --listen 127.0.0.2:7475 --state-dir /var/lib/p2pfs-a
+  wait_listen a 127.0.0.2 7475 20 || { daemon_tails; return 1; }
+  spawn b p2pfs daemon --name b --export movies=/srv/b/movies --listen 127.0.0.3:7475 --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-b
+  wait_listen b 127.0.0.3 7475 20 || { daemon_tails; return 1; }
+  start_client
+  wait_nfs c 30 || { daemon_tails; return 1; }
+  NFS_UP=1
+}
+
+# `--portmap auto` (the default) registers NFS, MOUNT and NLM with rpcbind;
+# mount.nfs finds MOUNT (and the kernel finds NLM) only that way.
+check_rpcbind_registration() {
+  out=$(t 10 rpcinfo -p 2>&1)
+  echo "$out"
+  missing=""
+  echo "$out" | grep -Eq '^ *100003 +3 +tcp +2049 ' || missing="$missing nfs(100003 v3 tcp 2049)"
+  echo "$out" | grep -Eq '^ *100005 +3 +tcp ' || missing="$missing mountd(100005 v3 tcp)"
+  echo "$out" | grep -Eq '^ *100021 +4 +tcp ' || missing="$missing nlockmgr(100021 v4 tcp)"
+  [ -z "$missing" ] || { bad "rpcbind lacks:$missing"; return 1; }
+}
+
+check_mount() {
+  mkdir -p "$MNT"
+  NLM_BEFORE=$(t 10 rpcinfo -p 2>/dev/null | awk '$1 == 100021 && $2 == 4 && $3 == "tcp" { print $4; exit }')
+  start=$(now)
+  echo "\$ mount -t nfs localhost:/ $MNT"
+  t 60 mount -t nfs localhost:/ "$MNT"
+  rc=$?
+  echo "mount exit status $rc after $(elapsed "$start")s"
+  if [ "$rc" -ne 0 ]; then
+    case $rc in 124|137) bad "mount -t nfs localhost:/ $MNT did not finish within 60s" ;;
+      *) bad "mount -t nfs localhost:/ $MNT failed (exit status $rc)" ;; esac
+    daemon_tails
+    return 1
+  fi
+  MOUNTED=1
+  line=$(awk -v m="$MNT" '$2 == m' /proc/mounts)
+  echo "/proc/mounts: $line"
+  echo "rpcinfo -p after mount:"
+  t 10 rpcinfo -p 2>&1
+  NLM_AFTER=$(t 10 rpcinfo -p 2>/dev/null | awk '$1 == 100021 && $2 == 4 && $3 == "tcp" { print $4; exit }')
+  echo "nlockmgr v4/tcp port: before mount ${NLM_BEFORE:-none}, after mount ${NLM_AFTER:-none}"
+  case $line in
+    *" nfs "*vers=3*proto=tcp*) ;;
+    *) bad "expected an NFSv3/TCP mount, /proc/mounts says: $line"; return 1 ;;
+  esac
+}
+
+check_converge() {   # peers: both nodes' files become visible through c
+  start=$(now)
+  i=0
+  while [ "$i" -lt "$CONVERGE_SECS" ]; do
+    names=$(t 10 ls "$MNT/movies" 2>&1)
+    case $names in *KillBill*) case $names in *TheMatrix*)
+      echo "ls $MNT/movies after $(elapsed "$start")s:"; echo "$names"; return 0 ;; esac ;; esac
+    sleep 1
+    i=$((i + 1))
+  done
+  echo "last listing: $names"
+  daemon_tails
+  bad "ls $MNT/movies does not show both KillBill (node a) and TheMatrix (node b) after ${CONVERGE_SECS}s"
+  return 1
+}
+
+check_ls_lR() {
+  out=$(t 60 ls -lR "$MNT" 2>&1)
+  rc=$?
+  echo "$out"
+  [ "$rc" -eq 0 ] || { bad "ls -lR $MNT exited with status $rc"; return 1; }
+  for n in KillBill TheMatrix notes.txt Reloaded.txt empty 'latest -> KillBill'; do
+    echo "$out" | grep -q -- "$n" || { bad "ls -lR does not show '$n'"; return 1; }
+  done
+  echo "$out" | grep -q '?????????' && { bad "ls -lR shows entries it could not stat"; return 1; }
+  return 0
+}
+
+check_find() {   # same names, types, sizes and symlink targets as the sources
+  tree_of "$EXPECT" > /tmp/tree.expect
+  tree_of "$MNT" > /tmp/tree.mount 2>/tmp/tree.err
+  cat /tmp/tree.err
+  if ! diff -u /tmp/tree.expect /tmp/tree.mount; then
+    bad "find: the tree under $MNT differs from the sources (diff above)"
+    return 1
+  fi
+  [ -s /tmp/tree.err ] && { bad "find reported errors"; return 1; }
+  cat /tmp/tree.mount
+}
+
+check_stat() {
+  rc=0
+  for p in movies movies/KillBill movies/TheMatrix movies/extras movies/extras/making-of \
+           movies/extras/making-of/notes.txt movies/extras/empty movies/latest movies/sequels/Reloaded.txt; do
+    got=$(t 30 stat -c '%F' "$MNT/$p" 2>&1)
+    want=$(stat -c '%F' "$EXPECT/$p")
+    [ "$got" = "$want" ] || { bad "stat $p: type '$got', expected '$want'"; rc=1; continue; }
+    case $want in
+      "regular file"|"regular empty file")
+        got=$(t 30 stat -c '%s %Y' "$MNT/$p" 2>&1); want=$(stat -c '%s %Y' "$EXPECT/$p")
+        [ "$got" = "$want" ] || { bad "stat $p: size/mtime '$got', expected '$want'"; rc=1; } ;;
+      "symbolic link")
+        got=$(t 30 readlink "$MNT/$p" 2>&1); want=$(readlink "$EXPECT/$p")
+        [ "$got" = "$want" ] || { bad "readlink $p: '$got', expected '$want'"; rc=1; } ;;
+    esac
+    t 30 stat "$MNT/$p"
+  done
+  return "$rc"
+}
+
+check_cat_md5sum() {
+  for p in movies/KillBill movies/TheMatrix movies/extras/making-of/notes.txt movies/sequels/Reloaded.txt movies/latest; do
+    want=$(md5 < "$EXPECT/$p")
+    got=$(t 60 cat "$MNT/$p" | md5)
+    [ "$got" = "$want" ] || { bad "cat $p | md5sum: $got, expected $want"; return 1; }
+    got=$(t 60 md5sum "$MNT/$p" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || { bad "md5sum $p: $got, expected $want"; return 1; }
+    echo "$want  $p"
+  done
+}
+
+check_empty_file() {
+  [ -f "$MNT/movies/extras/empty" ] || { bad "movies/extras/empty is not a regular file"; return 1; }
+  size=$(t 30 stat -c %s "$MNT/movies/extras/empty")
+  [ "$size" = 0 ] || { bad "movies/extras/empty has size $size"; return 1; }
+  n=$(t 30 cat "$MNT/movies/extras/empty" | wc -c)
+  [ "$n" = 0 ] || { bad "cat movies/extras/empty gave $n bytes"; return 1; }
+}
+
+check_cp_r() {
+  rm -rf /tmp/cp-out && mkdir -p /tmp/cp-out
+  t 120 cp -r "$MNT/movies" /tmp/cp-out/ || { bad "cp -r $MNT/movies failed"; return 1; }
+  diff -r --no-dereference "$EXPECT/movies" /tmp/cp-out/movies || { bad "the copy made by cp -r differs from the sources"; return 1; }
+  rm -rf /tmp/cp-out
+}
+
+check_du() {
+  t 60 du -ah "$MNT" || { bad "du -ah $MNT failed"; return 1; }
+  bytes=$(( KB_SIZE + TM_SIZE ))
+  apparent=$(t 60 du -sb "$MNT/movies" | cut -f1)
+  used_k=$(t 60 du -sk "$MNT/movies" | cut -f1)
+  echo "du -sb: $apparent bytes (files hold $bytes); du -sk: $used_k KiB"
+  [ "${apparent:-0}" -ge "$bytes" ] || { bad "du -sb says $apparent bytes, the files alone hold $bytes"; return 1; }
+  [ "${used_k:-0}" -ge $(( bytes / 1024 * 9 / 10 )) ] || { bad "du -sk says $used_k KiB, the files hold $((bytes / 1024)) KiB (space used not reported?)"; return 1; }
+}
+
+check_tar() {
+  rm -rf /tmp/tar-out && mkdir -p /tmp/tar-out
+  t 120 tar cf /tmp/movies.tar -C "$MNT" movies || { bad "tar c of $MNT/movies exited with status $?"; return 1; }
+  tar tvf /tmp/movies.tar
+  tar xf /tmp/movies.tar -C /tmp/tar-out || { bad "could not extract the tar archive"; return 1; }
+  diff -r --no-dereference "$EXPECT/movies" /tmp/tar-out/movies || { bad "the tree extracted from tar differs from the sources"; return 1; }
+  rm -rf /tmp/tar-out /tmp/movies.tar
+}
+
+check_dd_offsets() {
+  # file | dd operands
+  for spec in \
+    "KillBill|bs=4096 skip=0 count=1" \
+    "KillBill|bs=4096 skip=1 count=2" \
+    "KillBill|bs=65536 skip=17 count=3" \
+    "KillBill|bs=1M skip=5 count=2" \
+    "KillBill|bs=1M skip=100 count=1" \
+    "KillBill|iflag=skip_bytes,count_bytes bs=65536 skip=4095 count=100000" \
+    "KillBill|iflag=skip_bytes,count_bytes bs=65536 skip=$((KB_SIZE - 100)) count=1000" \
+    "TheMatrix|iflag=skip_bytes bs=1M skip=1048577" \
+    "TheMatrix|bs=512 skip=3 count=7"; do
+    f=${spec%%|*}; ops=${spec#*|}
+    want=$(dd if="$EXPECT/movies/$f" $ops status=none | md5)
+    got=$(t 60 dd if="$MNT/movies/$f" $ops status=none | md5)
+    echo "dd $f $ops: $got"
+    [ "$got" = "$want" ] || { bad "dd if=movies/$f $ops: md5 $got, expected $want"; return 1; }
+  done
+}
+
+check_head_c() {
+  for n in 1 4096 1000000 "$KB_SIZE" $((KB_SIZE + 1000)); do
+    want=$(head -c "$n" "$EXPECT/movies/KillBill" | md5)
+    got=$(t 60 head -c "$n" "$MNT/movies/KillBill" | md5)
+    echo "head -c $n: $got"
+    [ "$got" = "$want" ] || { bad "head -c $n movies/KillBill: md5 $got, expected $want"; return 1; }
+  done
+  want=$(tail -c 5000 "$EXPECT/movies/KillBill" | md5)
+  got=$(t 60 tail -c 5000 "$MNT/movies/KillBill" | md5)
+  [ "$got" = "$want" ] || { bad "tail -c 5000 movies/KillBill: md5 $got, expected $want"; return 1; }
+}
+
+# Two processes: one holds an exclusive flock (NFS turns it into an NLM lock
+# on the server), a second `flock -n` must be refused while it is held and
+# granted after release. -E 99 tells "refused because held" (exit 99) from
+# any other error (exit 1).
+check_flock() {
+  f=$MNT/movies/KillBill
+  rm -f /tmp/flock.held /tmp/flock.release
+  touch /tmp/flock.release
+  # The holder is flock itself (pid $holder, so it can be killed directly);
+  # -w bounds its wait for the lock, the loop bounds how long it holds it.
+  flock -w 20 "$f" sh -c 'touch /tmp/flock.held; i=0; while [ -e /tmp/flock.release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done' \
+    > /tmp/flock.holder.log 2>&1 &
+  holder=$!
+  i=0
+  while [ ! -e /tmp/flock.held ] && alive "$holder" && [ "$i" -lt 250 ]; do sleep 0.1; i=$((i + 1)); done
+  if [ ! -e /tmp/flock.held ]; then
+    rm -f /tmp/flock.release
+    if alive "$holder"; then
+      state="no answer to the lock request after 25s"
+      kill -TERM "$holder" 2>/dev/null; sleep 1; kill -KILL "$holder" 2>/dev/null
+    else
+      wait "$holder" 2>/dev/null
+      state="flock exited with status $?: $(tail -n 1 /tmp/flock.holder.log)"
+    fi
+    i=0
+    while alive "$holder" && [ "$i" -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+    wait "$holder" 2>/dev/null
+    cat /tmp/flock.holder.log
+    bad "the first process could not take an exclusive flock on movies/KillBill ($state). NLM: rpcbind's nlockmgr v4/tcp port was ${NLM_BEFORE:-unregistered} before the mount, ${NLM_AFTER:-unregistered} after it (a change means the kernel's own lockd, started by the mount, took over the 100021 registration)"
+    return 1
+  fi
+  echo "holder (pid $holder) has the lock"
+  t 30 flock -n -E 99 "$f" true
+  rc=$?
+  echo "flock -n while held: exit status $rc"
+  rm -f /tmp/flock.release
+  i=0
+  while alive "$holder" && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  wait "$holder" 2>/dev/null
+  hrc=$?
+  cat /tmp/flock.holder.log
+  case $rc in
+    99) ;;
+    0) bad "flock -n got the lock while another process held it"; return 1 ;;
+    *) bad "flock -n failed with exit status $rc instead of reporting the lock as held (99)"; return 1 ;;
+  esac
+  [ "$hrc" = 0 ] || { bad "lock holder exited with status $hrc"; return 1; }
+  t 30 flock -n -E 99 "$f" true
+  rc=$?
+  echo "flock -n after release: exit status $rc"
+  [ "$rc" = 0 ] || { bad "flock -n after release: exit status $rc, expected 0"; return 1; }
+}
+
+# Writes must fail with EROFS ("Read-only file system") and change nothing.
+check_read_only() {
+  rc=0
+  want=$(md5 < "$EXPECT/movies/KillBill")
+  try() {   # try DESCRIPTION CMD...
+    what=$1; shift
+    out=$(t 30 "$@" 2>&1)
+    st=$?
+    echo "$what: exit status $st: $out"
+    if [ "$st" -eq 0 ]; then bad "'$what' succeeded on the read-only share"; rc=1
+    elif ! echo "$out" | grep -q 'Read-only file system'; then
+      hint=""
+      echo "$out" | grep -q 'Permission denied' && hint=" (EACCES: the server's ACCESS reply denied MODIFY, so the client never sent the write; EROFS needs ACCESS to allow it and the operation to fail with NFS3ERR_ROFS)"
+      bad "'$what' failed, but not with 'Read-only file system': $out$hint"; rc=1
+    fi
+  }
+  try "touch movies/new-file" touch "$MNT/movies/new-file"
+  try "echo > movies/KillBill" sh -c "echo overwritten > $MNT/movies/KillBill"
+  try "mkdir movies/new-dir" mkdir "$MNT/movies/new-dir"
+  try "rm -f movies/TheMatrix" rm -f "$MNT/movies/TheMatrix"
+  try "touch movies/KillBill" touch "$MNT/movies/KillBill"
+  [ -e /srv/all/movies/new-file ] || [ -e /srv/a/movies/new-file ] && { bad "touch created a file in the source tree"; rc=1; }
+  got=$(t 60 md5sum "$MNT/movies/KillBill" | cut -d' ' -f1)
+  [ "$got" = "$want" ] || { bad "KillBill changed after the write attempts (md5 $got)"; rc=1; }
+  [ -e "$EXPECT/movies/TheMatrix" ] && [ -e "$MNT/movies/TheMatrix" ] || { bad "TheMatrix disappeared after rm"; rc=1; }
+  return "$rc"
+}
+
+# Restart the daemon that serves NFS while the share stays mounted: a
+# directory that is the current directory, an already looked-up and open
+# file, and fresh listings must keep working (no "Stale file handle").
+check_restart_client() {
+  cd "$MNT/movies/extras" || { bad "cd $MNT/movies/extras failed"; return 1; }
+  exec 7< "$MNT/movies/KillBill" || { bad "cannot open movies/KillBill"; cd /; return 1; }
+  t 30 stat "$MNT/movies/TheMatrix" > /dev/null
+  want_kb=$(md5 < "$EXPECT/movies/KillBill")
+  want_tm=$(md5 < "$EXPECT/movies/TheMatrix")
+  echo "stopping $CLIENT (SIGTERM)"
+  stop_daemon "$CLIENT" TERM || { exec 7<&-; cd /; return 1; }
+  start_client
+  wait_nfs "$CLIENT" 30 || { exec 7<&-; cd /; daemon_tails; return 1; }
+  drop_caches
+  start=$(now)
+  ok=0
+  i=0
+  # A peer-to-peer client may need a moment to find its peers again; stale
+  # file handles, however, are never acceptable.
+  while [ "$i" -lt 30 ]; do
+    r1=$(t 30 md5sum /proc/self/fd/7 2>&1); r1=${r1%% *}
+    r2=$(t 30 ls . 2>&1)
+    r3=$(t 30 ls "$MNT/movies" 2>&1)
+    r4=$(t 60 md5sum "$MNT/movies/TheMatrix" 2>&1); r4=${r4%% *}
+    all="$r1 $r2 $r3 $r4"
+    case $all in *[Ss]tale*)
+      echo "$all"; exec 7<&-; cd /; bad "Stale file handle after restarting $CLIENT: $all"; return 1 ;;
+    esac
+    if [ "$r1" = "$want_kb" ] && [ "$r4" = "$want_tm" ] \
+       && echo "$r2" | grep -q making-of && echo "$r3" | grep -q KillBill && echo "$r3" | grep -q TheMatrix; then
+      ok=1; break
+    fi
+    sleep 1
+    i=$((i + 1))
+  done
+  exec 7<&-
+  cd /
+  echo "open file: $r1"; echo "cwd listing: $r2"; echo "movies listing: $r3"; echo "TheMatrix: $r4"
+  [ "$ok" = 1 ] || { bad "after restarting $CLIENT the mount does not work again within 30s (last: $all)"; return 1; }
+  echo "mount usable $(elapsed "$start")s after the restarted daemon answered"
+}
+
+# Kill node b (holder of TheMatrix): reading TheMatrix must fail quickly
+# rather than hang on the hard mount.
+check_kill_holder() {
+  stop_daemon b KILL || return 1
+  echo "node b killed"
+  drop_caches
+  start=$(now)
+  out=$(t 30 cat "$MNT/movies/TheMatrix" 2>&1 >/dev/null)
+  rc=$?
+  took=$(elapsed "$start")
+  echo "cat movies/TheMatrix: exit $rc after ${took}s: $out"
+  case $rc in
+    0) bad "reading TheMatrix succeeded although its only holder (b) is dead (served from a copy cached by $CLIENT?)"; return 1 ;;
+    124|137) bad "reading TheMatrix hung: killed after 30s"; return 1 ;;
+  esac
+  awk -v t="$took" -v l="$DEAD_READ_LIMIT" 'BEGIN { exit !(t <= l) }' \
+    || { bad "reading TheMatrix failed, but only after ${took}s (limit ${DEAD_READ_LIMIT}s)"; return 1; }
+}
+
+check_survivor_read() {   # node a is alive: its file still reads correctly
+  want=$(md5 < "$EXPECT/movies/KillBill")
+  got=$(t 60 md5sum "$MNT/movies/KillBill" 2>&1 | cut -d' ' -f1)
+  [ "$got" = "$want" ] || { bad "md5sum movies/KillBill after b died: $got, expected $want"; return 1; }
+}
+
+check_umount() {
+  cd /
+  t 60 umount "$MNT"
+  rc=$?
+  if [ "$rc" -ne 0 ]; then
+    users=""
+    for d in /proc/[0-9]*; do     # processes with a cwd or open file under $MNT
+      for l in "$d/cwd" "$d"/fd/*; do
+        case $(readlink "$l" 2>/dev/null) in
+          "$MNT"|"$MNT"/*) users="$users ${d#/proc/}"
+            echo "still using $MNT: pid ${d#/proc/}: $(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)"
+            break ;;
+        esac
+      done
+    done
+    bad "umount $MNT failed (exit status $rc)${users:+; processes still using it:$users}"
+    return 1
+  fi
+  MOUNTED=0
+  grep -q " $MNT " /proc/mounts && { bad "$MNT is still in /proc/mounts after umount"; return 1; }
+  return 0
+}
+
+# --- run --------------------------------------------------------------------------
+echo "guest-checks: scenario $SCENARIO"
+run_check sources prepare_sources || exit 1
+
+if [ "$SCENARIO" = peers ]; then
+  run_check daemons check_daemons_peers
+else
+  run_check daemons check_daemons_single
+fi
+
+if [ "$NFS_UP" = 1 ]; then
+  run_check rpcbind-registration check_rpcbind_registration
+else
+  report SKIP rpcbind-registration "no NFS service is up"
+fi
+
+# The mount is tried when a daemon is running, even if it did not answer the
+# readiness probe: what mount(8) says is the most useful diagnosis then.
+if [ "$NFS_UP" = 1 ] || alive "$(pid_of "$CLIENT")"; then
+  run_check mount check_mount
+else
+  report SKIP mount "the NFS-serving daemon is not running"
+fi
+
+[ "$SCENARIO" = peers ] && need_mount converge check_converge
+need_mount ls-lR check_ls_lR
+need_mount find check_find
+need_mount stat check_stat
+need_mount cat-md5sum check_cat_md5sum
+need_mount empty-file check_empty_file
+need_mount cp-r check_cp_r
+need_mount du check_du
+need_mount tar check_tar
+need_mount dd-offsets check_dd_offsets
+need_mount head-c check_head_c
+need_mount flock check_flock
+need_mount read-only check_read_only
+need_mount restart-client-daemon check_restart_client
+if [ "$SCENARIO" = peers ]; then
+  need_mount kill-holder-node check_kill_holder
+  need_mount survivor-read check_survivor_read
+else
+  report SKIP kill-holder-node "single scenario: the only node also serves NFS"
+fi
+need_mount umount check_umount
+
+# Leave nothing mounted or running.
+if [ "$MOUNTED" = 1 ]; then t 20 umount -f -l "$MNT" 2>/dev/null; fi
+if grep -q '^FAIL ' "$RESULTS"; then
+  echo "---- daemon logs ----"
+  daemon_tails | sed 's/^/    /'
+fi
+for n in a b c solo; do stop_daemon "$n" TERM > /dev/null 2>&1; done
+
+grep -q '^FAIL ' "$RESULTS" && exit 1
+exit 0
