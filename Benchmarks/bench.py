@@ -1,0 +1,1059 @@
+#!/usr/bin/env python3
+"""p2pfs benchmark: p2pfs side by side with NFS-Ganesha over NFSv3.
+
+Creates a data set, serves it with NFS-Ganesha (VFS FSAL) and with p2pfs,
+runs the same workloads against both with an independent NFS client
+(Benchmarks/bin/nfsload, built on libnfs), alternating servers round by
+round, and prints the medians:
+
+    workload | p2pfs | ganesha | ratio (p2pfs/ganesha, higher is better)
+
+The table is also written as JSON to bench-results.json in the repository
+root.  Every server and client runs inside a private network namespace
+(p2pfs-bench-PID) that has only a loopback interface; the namespace and all
+started processes are removed on exit, including on Ctrl-C.
+
+Usage (as root):  python3 Benchmarks/bench.py [--smoke] [--rounds N] ...
+See Docs/performance.md.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "Benchmarks"
+BIN = BENCH / "bin"
+NFSLOAD = BIN / "nfsload"
+TCPCEILING = BIN / "tcpceiling"
+TOOL_SOURCES = {
+    NFSLOAD: (BENCH / "nfsload" / "nfsload.c", ["-lnfs", "-lm"]),
+    TCPCEILING: (BENCH / "tcpceiling" / "tcpceiling.c", []),
+}
+GANESHA_TEMPLATE = BENCH / "ganesha.conf.in"
+NS_PREFIX = "p2pfs-bench-"
+EXPORT_NAME = "bench"          # p2pfs: --export bench=DATA; Ganesha: Pseudo=/bench
+DATA_LAYOUT_VERSION = 1
+
+# Workload identifiers, in table order.
+WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale"]
+
+
+class BenchError(Exception):
+    pass
+
+
+class Interrupted(BaseException):
+    """Raised from SIGTERM/SIGHUP handlers so that cleanup runs."""
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def human_bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:g} {unit}" if unit == "B" else f"{n:.4g} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# --------------------------------------------------------------------------
+# options
+
+def parse_size(text):
+    m = re.fullmatch(r"\s*(\d+)\s*([kKmMgGtT]?)(i?[bB])?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size: {text}")
+    mult = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
+    return int(m.group(1)) * mult
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Benchmark p2pfs against NFS-Ganesha over NFSv3 (loopback, private netns).")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny data set and short runs (finishes in seconds)")
+    p.add_argument("--rounds", type=int, help="rounds per workload (median is reported); "
+                   "default 5, smoke 1")
+    p.add_argument("--p2pfs", default=str(REPO / ".build" / "release" / "p2pfs"),
+                   help="p2pfs binary (default .build/release/p2pfs)")
+    p.add_argument("--p2pfs-port", type=int, default=2050,
+                   help="NFS port of p2pfs inside the namespace (default 2050)")
+    p.add_argument("--p2pfs-mount-port", type=int,
+                   help="MOUNT port of p2pfs (default: same as --p2pfs-port)")
+    p.add_argument("--p2pfs-arg", action="append", default=[],
+                   help="extra argument for 'p2pfs daemon' (repeatable)")
+    p.add_argument("--ganesha", default=shutil.which("ganesha.nfsd") or "/usr/bin/ganesha.nfsd",
+                   help="ganesha.nfsd binary")
+    p.add_argument("--ganesha-port", type=int, default=2049, help="Ganesha NFS port (default 2049)")
+    p.add_argument("--ganesha-mount-port", type=int, default=20048,
+                   help="Ganesha MOUNT port (default 20048)")
+    p.add_argument("--servers", default="p2pfs,ganesha",
+                   help="comma list of servers to run (default p2pfs,ganesha)")
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help="comma list of workloads (default all: %s)" % ",".join(WORKLOADS))
+    p.add_argument("--data-dir", help="data set directory (reused when its parameters match; "
+                   "default /var/tmp/p2pfs-bench/data[-smoke])")
+    p.add_argument("--work-dir", help="per-run directory for configs, logs and state "
+                   "(default /var/tmp/p2pfs-bench/run-PID, removed unless --keep-work)")
+    p.add_argument("--keep-work", action="store_true", help="keep the per-run directory")
+    p.add_argument("--results", default=str(REPO / "bench-results.json"),
+                   help="JSON output (default bench-results.json in the repo root)")
+    # data set
+    p.add_argument("--file-size", type=parse_size, help="sequential/random read file "
+                   "(default 1GiB, smoke 16MiB)")
+    p.add_argument("--tree-files", type=int, help="files in the nested tree (default 10000, smoke 300)")
+    p.add_argument("--flat-entries", type=int,
+                   help="entries in the flat directory (default 100000, smoke 2000)")
+    # workload knobs
+    p.add_argument("--seq-block", type=parse_size, default=1 << 20)
+    p.add_argument("--seq-inflight", type=int, default=16)
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the untimed seqread pass that compares the data with the source file")
+    p.add_argument("--rand-block", type=parse_size, default=4096)
+    p.add_argument("--rand-inflight", type=int, default=32)
+    p.add_argument("--rand-seconds", type=float, help="default 10, smoke 1")
+    p.add_argument("--meta-inflight", type=int, default=32)
+    p.add_argument("--meta-seconds", type=float, help="default 10, smoke 1")
+    p.add_argument("--readdir-repeat", type=int, help="passes per run (default 3, smoke 1)")
+    p.add_argument("--readdir-dircount", type=int, default=65536)
+    p.add_argument("--readdir-maxcount", type=int, default=1048576)
+    p.add_argument("--tcp-bytes", type=parse_size, help="bytes for the TCP ceiling "
+                   "(default 4GiB, smoke 256MiB)")
+    p.add_argument("--start-timeout", type=float, default=30.0,
+                   help="seconds to wait for a server to answer (default 30)")
+    p.add_argument("--rpc-timeout", type=float, default=30.0,
+                   help="per-RPC timeout given to nfsload (default 30)")
+    a = p.parse_args(argv)
+
+    smoke = a.smoke
+    defaults = {
+        "rounds": (5, 1),
+        "file_size": (1 << 30, 16 << 20),
+        "tree_files": (10000, 300),
+        "flat_entries": (100000, 2000),
+        "rand_seconds": (10.0, 1.0),
+        "meta_seconds": (10.0, 1.0),
+        "readdir_repeat": (3, 1),
+        "tcp_bytes": (4 << 30, 256 << 20),
+    }
+    for key, (full, small) in defaults.items():
+        if getattr(a, key) is None:
+            setattr(a, key, small if smoke else full)
+    if a.p2pfs_mount_port is None:
+        a.p2pfs_mount_port = a.p2pfs_port
+    if a.data_dir is None:
+        a.data_dir = "/var/tmp/p2pfs-bench/data-smoke" if smoke else "/var/tmp/p2pfs-bench/data"
+    if a.work_dir is None:
+        a.work_dir = f"/var/tmp/p2pfs-bench/run-{os.getpid()}"
+    a.servers = [s for s in a.servers.split(",") if s]
+    a.workloads = [w for w in a.workloads.split(",") if w]
+    for s in a.servers:
+        if s not in ("p2pfs", "ganesha"):
+            p.error(f"unknown server {s}")
+    for w in a.workloads:
+        if w not in WORKLOADS:
+            p.error(f"unknown workload {w}")
+    if not 1 <= a.rounds <= 50:
+        p.error("--rounds must be between 1 and 50")
+    if a.file_size < max(a.seq_block, a.rand_block):
+        p.error("--file-size must be at least one block")
+    if a.tree_files < 1 or a.flat_entries < 1:
+        p.error("--tree-files and --flat-entries must be positive")
+    return a
+
+
+# --------------------------------------------------------------------------
+# tools
+
+def ensure_tools():
+    """Builds the C tools if they are missing or older than their source."""
+    for binary, (source, libs) in TOOL_SOURCES.items():
+        if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        BIN.mkdir(parents=True, exist_ok=True)
+        cmd = ["gcc", "-O2", "-Wall", "-o", str(binary), str(source)] + libs
+        log("building " + " ".join(cmd))
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise BenchError(f"building {binary.name} failed:\n{r.stderr}")
+
+
+# --------------------------------------------------------------------------
+# data set
+
+def data_params(a):
+    return {
+        "layout": DATA_LAYOUT_VERSION,
+        "file_size": a.file_size,
+        "tree_files": a.tree_files,
+        "flat_entries": a.flat_entries,
+    }
+
+
+def tree_layout(n):
+    """Nested tree: top/mid/leaf dirs with up to 100 files per leaf."""
+    per_leaf = 100
+    leaves = max(1, -(-n // per_leaf))
+    fanout = max(1, int(round(leaves ** 0.5)))
+    return per_leaf, leaves, fanout
+
+
+def make_data(a):
+    data = Path(a.data_dir)
+    stamp = data / ".bench-data.json"
+    params = data_params(a)
+    if stamp.exists():
+        try:
+            if json.loads(stamp.read_text()) == params:
+                log(f"reusing data set in {data}")
+                return data
+        except (OSError, ValueError):
+            pass
+    log(f"creating data set in {data}: {human_bytes(a.file_size)} file, "
+        f"{a.tree_files} file tree, {a.flat_entries} entry flat directory")
+    t0 = time.monotonic()
+    if data.exists():
+        shutil.rmtree(data)
+    for old in data.parent.glob(data.name + ".tmp-*") if data.parent.is_dir() else []:
+        pid = old.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or not pid_alive(int(pid)) or int(pid) == os.getpid():
+            shutil.rmtree(old, ignore_errors=True)     # left by an interrupted run
+    tmp = data.with_name(data.name + f".tmp-{os.getpid()}")
+    tmp.mkdir(parents=True)
+    try:
+        fill_data(tmp, a)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    (tmp / ".bench-data.json").write_text(json.dumps(params))
+    os.chmod(tmp, 0o755)
+    tmp.rename(data)
+    os.sync()   # no writeback of the new data while measuring
+    log(f"data set ready in {time.monotonic() - t0:.1f} s")
+    return data
+
+
+def fill_data(tmp, a):
+    """Writes the three parts of the data set into tmp."""
+    # 1. big file of pseudo-random bytes (deterministic: SHAKE-128 of a counter)
+    chunk = 1 << 20
+    with open(tmp / "big.bin", "wb") as f:
+        left, i = a.file_size, 0
+        while left > 0:
+            n = min(chunk, left)
+            f.write(hashlib.shake_128(b"p2pfs-bench:%d" % i).digest(n))
+            left -= n
+            i += 1
+
+    # 2. nested tree: tree/dAA/dBB/fNNNNNN, small files of varying size
+    per_leaf, leaves, fanout = tree_layout(a.tree_files)
+    made = 0
+    for leaf in range(leaves):
+        d = tmp / "tree" / f"d{leaf // fanout:03d}" / f"d{leaf % fanout:03d}"
+        d.mkdir(parents=True, exist_ok=True)
+        for _ in range(min(per_leaf, a.tree_files - made)):
+            size = (made * 37) % 4096
+            with open(d / f"f{made:06d}", "wb") as f:
+                f.write((b"%06d\n" % made) * (size // 7 + 1))
+            made += 1
+
+    # 3. flat directory of empty files
+    flat = tmp / "flat"
+    flat.mkdir()
+    for i in range(a.flat_entries):
+        fd = os.open(flat / f"entry-{i:07d}", os.O_CREAT | os.O_WRONLY, 0o644)
+        os.close(fd)
+
+
+def warm_caches(data):
+    """Reads the data once so that neither server pays for a cold page cache."""
+    t0 = time.monotonic()
+    with open(data / "big.bin", "rb", buffering=0) as f:
+        while f.read(8 << 20):
+            pass
+    for root, dirs, files in os.walk(data):
+        for name in files:
+            os.stat(os.path.join(root, name))
+    log(f"warmed page and dentry caches in {time.monotonic() - t0:.1f} s")
+
+
+# --------------------------------------------------------------------------
+# network namespace and processes
+
+def run_host(cmd, timeout=30, check=True):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} failed: {r.stderr.strip()}")
+    return r
+
+
+def netns_pids(name):
+    r = run_host(["ip", "netns", "pids", name], check=False)
+    if r.returncode != 0:
+        return []
+    return [int(x) for x in r.stdout.split() if x.isdigit()]
+
+
+def kill_netns(name):
+    """Kills every process in the namespace and deletes it (bounded)."""
+    for attempt in range(50):
+        pids = netns_pids(name)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    run_host(["ip", "netns", "del", name], check=False)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def cleanup_stale_namespaces():
+    """Removes namespaces left by runs that were killed with SIGKILL."""
+    r = run_host(["ip", "netns", "list"], check=False)
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = re.fullmatch(NS_PREFIX + r"(\d+)", name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if pid != os.getpid() and pid_alive(pid):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                cmdline = b""
+            if b"bench.py" in cmdline:
+                continue
+        log(f"removing stale namespace {name}")
+        kill_netns(name)
+        stale_work = Path(f"/var/tmp/p2pfs-bench/run-{pid}")
+        if stale_work.is_dir():
+            shutil.rmtree(stale_work, ignore_errors=True)
+
+
+class Sandbox:
+    """A private network namespace with its own /run (for rpcbind).
+
+    Every process is started as
+        ip netns exec NS unshare --mount --propagation private -- \
+            sh -c 'mount --bind RUNDIR /run && exec "$@"' ...
+    so that the namespace's rpcbind and Ganesha share a private /run
+    (rpcbind.sock, rpcbind.lock) instead of the host's."""
+
+    def __init__(self, work):
+        self.name = f"{NS_PREFIX}{os.getpid()}"
+        self.work = work
+        self.rundir = work / "run"
+        self.procs = []      # (label, Popen)
+        self.created = False
+
+    def create(self):
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        rpcdir = self.rundir / "rpcbind"
+        rpcdir.mkdir(exist_ok=True)
+        try:
+            import pwd
+            shutil.chown(rpcdir, user=pwd.getpwnam("_rpc").pw_uid)
+        except (KeyError, ImportError):
+            pass
+        run_host(["ip", "netns", "add", self.name])
+        self.created = True
+        run_host(["ip", "netns", "exec", self.name, "ip", "link", "set", "lo", "up"])
+        links = run_host(["ip", "netns", "exec", self.name, "ip", "-o", "link", "show"]).stdout
+        names = [l.split(":")[1].strip() for l in links.splitlines() if ":" in l]
+        if names != ["lo"]:
+            raise BenchError(f"namespace {self.name} has unexpected links: {names}")
+        log(f"network namespace {self.name} (loopback only)")
+
+    def wrap(self, argv):
+        return ["ip", "netns", "exec", self.name, "unshare", "--mount", "--propagation", "private",
+                "--", "sh", "-c", 'mount --bind "$0" /run && exec "$@"', str(self.rundir)] + \
+               [str(x) for x in argv]
+
+    def start(self, label, argv, logfile):
+        out = open(logfile, "ab")
+        try:
+            proc = subprocess.Popen(self.wrap(argv), stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            out.close()
+        self.procs.append((label, proc))
+        return proc
+
+    def run(self, argv, timeout):
+        """Runs a client to completion; returns (rc, stdout, stderr)."""
+        proc = subprocess.Popen(self.wrap(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True, text=True)
+        self.procs.append(("client", proc))
+        try:
+            out, err = proc.communicate(timeout=timeout)
+            return proc.returncode, out, err
+        except subprocess.TimeoutExpired:
+            self._killpg(proc, signal.SIGKILL)
+            out, err = proc.communicate(timeout=10)
+            return None, out, (err or "") + f"\n(killed after {timeout:.0f} s)"
+        finally:
+            if proc.poll() is None:
+                self._killpg(proc, signal.SIGKILL)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+            self.procs = [(l, p) for (l, p) in self.procs if p is not proc]
+
+    @staticmethod
+    def _killpg(proc, sig):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop(self, proc, grace=10.0):
+        if proc.poll() is None:
+            self._killpg(proc, signal.SIGTERM)
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self._killpg(proc, signal.SIGKILL)
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+
+    def listening(self, port):
+        """True when something listens on TCP port inside the namespace."""
+        r = subprocess.run(["ip", "netns", "exec", self.name, "cat", "/proc/net/tcp",
+                            "/proc/net/tcp6"], capture_output=True, text=True, timeout=10)
+        for line in r.stdout.splitlines()[1:]:
+            f = line.split()
+            if len(f) > 3 and f[3] == "0A" and ":" in f[1]:
+                if int(f[1].rsplit(":", 1)[1], 16) == port:
+                    return True
+        return False
+
+    def close(self):
+        live = [(l, p) for (l, p) in self.procs if p.poll() is None]
+        for _, p in live:
+            self._killpg(p, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for label, p in live:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{label} (pid {p.pid}) did not stop on SIGTERM; killing")
+                self._killpg(p, signal.SIGKILL)
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.procs = []
+        if self.created:
+            kill_netns(self.name)
+            self.created = False
+            log(f"removed namespace {self.name}")
+
+
+# --------------------------------------------------------------------------
+# servers
+
+def nfs_url(port=None, mount_port=None):
+    url = f"nfs://127.0.0.1/{EXPORT_NAME}"
+    if port:
+        url += f"?nfsport={port}&mountport={mount_port or port}"
+    return url
+
+
+def tail(path, lines=15):
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def wait_ready(sb, proc, url, timeout, label):
+    """Probes the server until MNT + GETATTR succeed or timeout/exit."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return f"exited with status {proc.returncode}"
+        rc, out, err = sb.run([NFSLOAD, "probe", "--url", url, "--timeout", "3", "--deadline", "8"],
+                              timeout=15)
+        if rc == 0:
+            return None
+        last = (err or "").strip().splitlines()[-1:] or [""]
+        last = last[0]
+        time.sleep(0.3)
+    return f"not answering after {timeout:.0f} s ({last})"
+
+
+def wait_listing(sb, srv, a):
+    """Waits until the server lists the whole flat directory, so that a
+    server that indexes its export in the background is measured only once
+    the data set is fully visible.  A timeout here is only logged: the
+    readdirplus workload then reports the failure."""
+    deadline = time.monotonic() + a.start_timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if not srv.running:
+            return
+        rc, out, err = sb.run([NFSLOAD, "readdirplus", "--url", srv.url, "--dir", "flat",
+                               "--expect", str(a.flat_entries), "--timeout", str(a.rpc_timeout),
+                               "--deadline", "120"], timeout=135)
+        if rc == 0:
+            return
+        last = (err or "").strip().splitlines()[-1:] or [""]
+        last = last[0]
+        time.sleep(0.5)
+    log(f"{srv.name} does not list {a.flat_entries} entries in flat/ after "
+        f"{a.start_timeout:.0f} s ({last}); measuring anyway")
+
+
+class Server:
+    def __init__(self, name):
+        self.name = name
+        self.status = "not started"    # "running" | "absent" | "failed: ..."
+        self.url = None
+        self.proc = None
+        self.log = None
+        self.detail = {}
+
+    @property
+    def running(self):
+        return self.status == "running" and (self.proc is None or self.proc.poll() is None)
+
+
+def start_rpcbind(sb):
+    rpcbind = shutil.which("rpcbind") or "/usr/sbin/rpcbind"
+    if not Path(rpcbind).exists():
+        raise BenchError("rpcbind is not installed")
+    proc = sb.start("rpcbind", [rpcbind, "-f", "-w"], sb.work / "rpcbind.log")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"rpcbind exited: {tail(sb.work / 'rpcbind.log')}")
+        if sb.listening(111):
+            return proc
+        time.sleep(0.1)
+    raise BenchError("rpcbind did not start listening on port 111")
+
+
+def plugins_dir():
+    for cand in ("/usr/lib/x86_64-linux-gnu/ganesha", "/usr/lib/aarch64-linux-gnu/ganesha",
+                 "/usr/lib64/ganesha", "/usr/lib/ganesha"):
+        if (Path(cand) / "libfsalvfs.so").exists():
+            return cand
+    hits = list(Path("/usr/lib").glob("*/ganesha/libfsalvfs.so"))
+    return str(hits[0].parent) if hits else "/usr/lib/ganesha"
+
+
+def start_ganesha(sb, a, data):
+    srv = Server("ganesha")
+    binary = Path(a.ganesha)
+    if not binary.exists():
+        srv.status = f"absent ({binary} not found)"
+        return srv
+    conf = sb.work / "ganesha.conf"
+    text = GANESHA_TEMPLATE.read_text()
+    for key, value in {
+        "NFS_PORT": a.ganesha_port,
+        "MNT_PORT": a.ganesha_mount_port,
+        "DATA_DIR": data,
+        "PSEUDO": "/" + EXPORT_NAME,
+        "WORK_DIR": sb.work,
+        "PLUGINS_DIR": plugins_dir(),
+        "MDCACHE_ENTRIES": max(100000, 2 * (a.tree_files + a.flat_entries) + 10000),
+    }.items():
+        text = text.replace(f"@{key}@", str(value))
+    leftover = re.findall(r"@[A-Z_]+@", text)
+    if leftover:
+        raise BenchError(f"unreplaced placeholders in {GANESHA_TEMPLATE}: {leftover}")
+    conf.write_text(text)
+    (sb.work / "ganesha-recovery").mkdir(exist_ok=True)
+    srv.log = sb.work / "ganesha.log"
+    srv.proc = sb.start("ganesha", [binary, "-F", "-f", conf, "-L", srv.log,
+                                    "-p", sb.work / "ganesha.pid", "-N", "NIV_EVENT"],
+                        sb.work / "ganesha.out")
+    # Ganesha registers with the namespace's rpcbind: the client finds it
+    # through the portmapper (no explicit ports in the URL).
+    srv.url = nfs_url()
+    err = wait_ready(sb, srv.proc, srv.url, a.start_timeout, "ganesha")
+    if err:
+        srv.status = f"failed: {err}"
+        log(f"Ganesha failed to start: {err}\n{tail(srv.log)}\n{tail(sb.work / 'ganesha.out')}")
+        sb.stop(srv.proc)
+    else:
+        srv.status = "running"
+        log(f"Ganesha ready at {srv.url} (via rpcbind)")
+        wait_listing(sb, srv, a)
+    return srv
+
+
+def start_p2pfs(sb, a, data):
+    srv = Server("p2pfs")
+    binary = Path(a.p2pfs)
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        srv.status = f"absent ({binary} not found)"
+        log(f"p2pfs binary {binary} not found: p2pfs column is n/a")
+        return srv
+    state = sb.work / "state"
+    state.mkdir(exist_ok=True)
+    srv.log = sb.work / "p2pfs.log"
+    argv = [binary, "daemon", "--export", f"{EXPORT_NAME}={data}",
+            "--nfs", f"127.0.0.1:{a.p2pfs_port}", "--portmap", "off",
+            "--state-dir", state] + a.p2pfs_arg
+    srv.detail["command"] = " ".join(str(x) for x in argv)
+    srv.proc = sb.start("p2pfs", argv, srv.log)
+    # p2pfs runs without the portmapper: explicit NFS and MOUNT ports.
+    srv.url = nfs_url(a.p2pfs_port, a.p2pfs_mount_port)
+    err = wait_ready(sb, srv.proc, srv.url, a.start_timeout, "p2pfs")
+    if err:
+        srv.status = f"failed: {err}"
+        log(f"p2pfs failed to start: {err}; p2pfs column is n/a\n{tail(srv.log)}")
+        sb.stop(srv.proc)
+    else:
+        srv.status = "running"
+        log(f"p2pfs ready at {srv.url}")
+        wait_listing(sb, srv, a)
+    return srv
+
+
+# --------------------------------------------------------------------------
+# workloads
+
+class Row:
+    def __init__(self, wid, label, unit, key, better="higher", fmt="{:.1f}"):
+        self.id = wid
+        self.label = label
+        self.unit = unit
+        self.key = key          # field of the nfsload JSON
+        self.better = better
+        self.fmt = fmt
+        self.samples = {"p2pfs": [], "ganesha": []}
+        self.cells = {"p2pfs": None, "ganesha": None}   # None -> computed from samples
+        self.pending = False
+
+    def value(self, server):
+        s = self.samples[server]
+        return statistics.median(s) if s else None
+
+
+def fmt_cell(row, server):
+    if row.pending:
+        return "pending"
+    if row.cells[server]:
+        return row.cells[server]
+    v = row.value(server)
+    if v is None:
+        return "n/a"
+    return row.fmt.format(v)
+
+
+def ratio(row):
+    p, g = row.value("p2pfs"), row.value("ganesha")
+    if row.pending or p is None or g is None or row.cells["p2pfs"] or row.cells["ganesha"]:
+        return None
+    if row.better == "higher":
+        return p / g if g else None
+    return g / p if p else None
+
+
+class Runner:
+    def __init__(self, a, sb, data, servers):
+        self.a = a
+        self.sb = sb
+        self.data = data
+        self.servers = servers          # name -> Server, in alternation order
+        self.rows = []
+        self.details = {}               # workload id -> server -> list of JSON results
+        self.failures = 0
+
+    def order(self):
+        return [s for s in ("p2pfs", "ganesha") if s in self.servers]
+
+    def nfsload(self, srv, args, timeout):
+        argv = [NFSLOAD] + args + ["--url", srv.url, "--timeout", str(self.a.rpc_timeout),
+                                   "--deadline", str(int(timeout))]
+        rc, out, err = self.sb.run(argv, timeout=timeout + 15)
+        result = None
+        for line in reversed(out.strip().splitlines()):
+            try:
+                result = json.loads(line)
+                break
+            except ValueError:
+                continue
+        return rc, result, err.strip()
+
+    def run_rounds(self, wid, rows, args, timeout):
+        """Runs one workload for every round, servers alternating."""
+        self.details[wid] = {s: [] for s in self.servers}
+        for rnd in range(self.a.rounds):
+            for name in self.order():
+                srv = self.servers[name]
+                if not srv.running:
+                    if srv.status == "running":
+                        srv.status = f"failed: exited with status {srv.proc.returncode} during {wid}"
+                        log(f"{name} exited during the run\n{tail(srv.log)}")
+                        self.failures += 1
+                        if rnd > 0:
+                            for row in rows:     # incomplete: do not report a partial median
+                                row.cells[name] = "FAIL"
+                    continue
+                rc, res, err = self.nfsload(srv, args, timeout)
+                self.details[wid][name].append(res if res is not None else {"error": err})
+                if rc != 0 or res is None:
+                    self.failures += 1
+                    msg = err.splitlines()[-5:] if err else []
+                    log(f"{wid} round {rnd + 1} on {name} FAILED (exit {rc}): " + " | ".join(msg))
+                    for row in rows:
+                        row.cells[name] = "FAIL"
+                    continue
+                if any(row.cells[name] == "FAIL" for row in rows):
+                    continue
+                summary = ", ".join(f"{row.key}={res.get(row.key)}" for row in rows)
+                log(f"{wid} round {rnd + 1}/{self.a.rounds} {name}: {summary}")
+                for row in rows:
+                    if row.key in res:
+                        row.samples[name].append(float(res[row.key]))
+        self.rows.extend(rows)
+
+    def verify_pass(self, args, timeout, rows):
+        """Untimed seqread of the whole file compared with the source file,
+        once per server before the timed rounds (also warms the server)."""
+        for name in self.order():
+            srv = self.servers[name]
+            if not srv.running:
+                continue
+            rc, res, err = self.nfsload(srv, args + ["--verify", str(self.data / "big.bin")], timeout)
+            self.details.setdefault("seqread_verify", {})[name] = res if res is not None else {"error": err}
+            if rc != 0 or res is None or not res.get("verified") or res.get("mismatches"):
+                self.failures += 1
+                msg = err.splitlines()[-5:] if err else []
+                log(f"seqread verification on {name} FAILED (exit {rc}): " + " | ".join(msg))
+                for row in rows:
+                    row.cells[name] = "FAIL"
+            else:
+                log(f"seqread verification on {name}: {res['bytes']} bytes identical to the source")
+
+    def warmup(self, wid, args, timeout):
+        """One untimed run per server before the timed rounds."""
+        for name in self.order():
+            srv = self.servers[name]
+            if srv.running:
+                rc, res, err = self.nfsload(srv, args, timeout)
+                if rc != 0:
+                    log(f"{wid} warm-up on {name} failed: {err.splitlines()[-1:] if err else rc}")
+
+    def workload_seqread(self):
+        a = self.a
+        row = Row("seqread", f"seqread {human_bytes(a.file_size)}, {human_bytes(a.seq_block)} x{a.seq_inflight}",
+                  "MiB/s", "mib_s")
+        args = ["seqread", "--file", "big.bin", "--block", str(a.seq_block),
+                "--inflight", str(a.seq_inflight)]
+        # generous bound: 5 MiB/s minimum
+        timeout = 60 + a.file_size / (5 << 20)
+        if not a.no_verify:
+            self.verify_pass(args, timeout, [row])
+        self.run_rounds("seqread", [row], args, timeout)
+
+    def workload_randread(self):
+        a = self.a
+        lbl = f"randread {human_bytes(a.rand_block)} x{a.rand_inflight}"
+        rows = [Row("randread", lbl, "ops/s", "ops_s", fmt="{:.0f}"),
+                Row("randread_p99", lbl + " p99 latency", "us", "lat_p99_us", better="lower",
+                    fmt="{:.0f}")]
+        args = ["randread", "--file", "big.bin", "--block", str(a.rand_block),
+                "--inflight", str(a.rand_inflight), "--seconds", str(a.rand_seconds), "--seed", "1"]
+        self.run_rounds("randread", rows, args, a.rand_seconds + 60)
+
+    def workload_meta(self):
+        a = self.a
+        row = Row("meta", f"meta LOOKUP+GETATTR+ACCESS, {a.tree_files} files x{a.meta_inflight}",
+                  "ops/s", "ops_s", fmt="{:.0f}")
+        args = ["meta", "--tree", "tree", "--inflight", str(a.meta_inflight),
+                "--seconds", str(a.meta_seconds)]
+        self.run_rounds("meta", [row], args, a.meta_seconds + 120)
+
+    def workload_readdirplus(self):
+        a = self.a
+        row = Row("readdirplus", f"readdirplus {a.flat_entries} entries", "entries/s",
+                  "entries_s", fmt="{:.0f}")
+        args = ["readdirplus", "--dir", "flat", "--repeat", str(a.readdir_repeat),
+                "--dircount", str(a.readdir_dircount), "--maxcount", str(a.readdir_maxcount),
+                "--expect", str(a.flat_entries)]
+        timeout = 60 + a.readdir_repeat * a.flat_entries / 2000
+        self.warmup("readdirplus", args[:args.index("--repeat")] + ["--repeat", "1"] +
+                    args[args.index("--repeat") + 2:], timeout)
+        self.run_rounds("readdirplus", [row], args, timeout)
+
+    def workload_forwarded(self):
+        """Hook (workload 5): reads of a file that lives on a second p2pfs node.
+
+        To implement once p2pfs forwards reads between peers: start a second
+        p2pfs node in the same namespace serving big.bin, let the first node
+        learn it, then run seqread and randread through the first node twice
+        (first read: forwarded; second read: served from its cache).  Ganesha
+        has no equivalent, so its column stays the local-read figure or n/a."""
+        lbl = "forwarded reads (2nd p2pfs node)"
+        rows = [Row("forwarded_seq_first", f"{lbl}: seqread first read", "MiB/s", "mib_s"),
+                Row("forwarded_seq_cached", f"{lbl}: seqread cached re-read", "MiB/s", "mib_s"),
+                Row("forwarded_rand", f"{lbl}: randread", "ops/s", "ops_s", fmt="{:.0f}")]
+        for r in rows:
+            r.pending = True
+        log("forwarded reads: pending (needs p2pfs peer forwarding)")
+        self.rows.extend(rows)
+
+    def workload_namespace_scale(self):
+        """Hook (workload 6): a client node crawling 100 simulated peers that
+        offer 10,000 files each; measures the time until the merged namespace
+        is served and the daemon's peak RSS.  Pending until p2pfs peers exist."""
+        rows = [Row("nsscale_time", "namespace scale 100 peers x 10k files: time to serve",
+                    "s", "seconds", better="lower"),
+                Row("nsscale_rss", "namespace scale 100 peers x 10k files: peak RSS",
+                    "MiB", "peak_rss_mib", better="lower")]
+        for r in rows:
+            r.pending = True
+        log("namespace scale: pending (needs p2pfs peer crawling)")
+        self.rows.extend(rows)
+
+    def run_all(self):
+        table = {
+            "seqread": self.workload_seqread,
+            "randread": self.workload_randread,
+            "meta": self.workload_meta,
+            "readdirplus": self.workload_readdirplus,
+            "forwarded": self.workload_forwarded,
+            "nsscale": self.workload_namespace_scale,
+        }
+        for wid in WORKLOADS:
+            if wid in self.a.workloads:
+                table[wid]()
+
+
+def tcp_ceiling(sb, a):
+    """Loopback TCP throughput inside the namespace, median of the rounds."""
+    samples = []
+    for _ in range(a.rounds):
+        rc, out, err = sb.run([TCPCEILING, "--bytes", str(a.tcp_bytes), "--timeout", "120"],
+                              timeout=140)
+        if rc != 0:
+            log(f"tcpceiling failed: {err.strip()}")
+            return None
+        try:
+            samples.append(json.loads(out.strip().splitlines()[-1])["mib_s"])
+        except (ValueError, IndexError, KeyError):
+            return None
+    return {"mib_s": statistics.median(samples), "samples": samples, "bytes": a.tcp_bytes}
+
+
+# --------------------------------------------------------------------------
+# report
+
+def machine_info():
+    info = {"kernel": platform.release(), "python": platform.python_version()}
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+        info["cpu"] = models[0] if models else platform.processor()
+        info["cpus"] = len(re.findall(r"^processor\s*:", cpuinfo, re.M))
+        mhz = re.findall(r"^cpu MHz\s*:\s*([\d.]+)", cpuinfo, re.M)
+        if mhz:
+            info["cpu_mhz"] = float(mhz[0])
+    except OSError:
+        pass
+    try:
+        mem = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+        if mem:
+            info["mem_gib"] = round(int(mem.group(1)) / (1 << 20), 1)
+    except OSError:
+        pass
+    return info
+
+
+def render_table(rows, ceiling):
+    head = ("workload", "p2pfs", "ganesha", "ratio")
+    lines = []
+    for r in rows:
+        unit = f" ({r.unit}{', lower is better' if r.better == 'lower' else ''})"
+        q = ratio(r)
+        cells = (r.label + unit,
+                 fmt_cell(r, "p2pfs"),
+                 fmt_cell(r, "ganesha"),
+                 "pending" if r.pending else (f"{q:.2f}" if q is not None else "n/a"))
+        lines.append(cells)
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(4)]
+    out = []
+    fmt = lambda c: "  ".join([c[0].ljust(widths[0])] + [c[i].rjust(widths[i]) for i in range(1, 4)])
+    out.append(fmt(head))
+    out.append("  ".join("-" * w for w in widths))
+    out.extend(fmt(c) for c in lines)
+    if ceiling:
+        out.append("")
+        line = f"loopback TCP ceiling: {ceiling['mib_s']:.1f} MiB/s"
+        seq = next((r for r in rows if r.id == "seqread"), None)
+        if seq:
+            parts = []
+            for s in ("p2pfs", "ganesha"):
+                v = seq.value(s)
+                if v is not None and not seq.cells[s]:
+                    parts.append(f"{s} {100 * v / ceiling['mib_s']:.0f}%")
+            if parts:
+                line += " (seqread reaches " + ", ".join(parts) + ")"
+        out.append(line)
+    out.append("ratio = p2pfs/ganesha (inverted for lower-is-better rows): above 1 means p2pfs is better")
+    return "\n".join(out)
+
+
+def write_results(path, a, rows, servers, ceiling, runner, started, elapsed, table):
+    doc = {
+        "generated": started,
+        "mode": "smoke" if a.smoke else "full",
+        "elapsed_seconds": round(elapsed, 1),
+        "machine": machine_info(),
+        "config": {
+            "rounds": a.rounds, "file_size": a.file_size, "tree_files": a.tree_files,
+            "flat_entries": a.flat_entries, "seq_block": a.seq_block,
+            "seq_inflight": a.seq_inflight, "verify": not a.no_verify,
+            "rand_block": a.rand_block, "rand_inflight": a.rand_inflight,
+            "rand_seconds": a.rand_seconds, "meta_inflight": a.meta_inflight,
+            "meta_seconds": a.meta_seconds, "readdir_repeat": a.readdir_repeat,
+            "readdir_dircount": a.readdir_dircount, "readdir_maxcount": a.readdir_maxcount,
+            "client": "Benchmarks/bin/nfsload (libnfs, one TCP connection)",
+        },
+        "servers": {name: {"status": srv.status, "url": srv.url, **srv.detail}
+                    for name, srv in servers.items()},
+        "tcp_ceiling_mib_s": ceiling["mib_s"] if ceiling else None,
+        "tcp_ceiling_samples": ceiling["samples"] if ceiling else None,
+        "rows": [],
+        "table": table.splitlines(),
+    }
+    for r in rows:
+        q = ratio(r)
+        entry = {"id": r.id, "workload": r.label, "unit": r.unit, "better": r.better}
+        for s in ("p2pfs", "ganesha"):
+            if r.pending:
+                entry[s] = "pending"
+            elif r.cells[s]:
+                entry[s] = r.cells[s]
+            else:
+                entry[s] = r.value(s)
+        entry["ratio"] = "pending" if r.pending else (round(q, 4) if q is not None else None)
+        entry["samples"] = r.samples
+        doc["rows"].append(entry)
+    doc["runs"] = runner.details if runner else {}
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------
+# main
+
+def on_signal(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def main(argv):
+    a = parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench.py must run as root (it creates a network namespace)", file=sys.stderr)
+        return 2
+    for tool in ("ip", "unshare"):
+        if not shutil.which(tool):
+            print(f"bench.py needs {tool}", file=sys.stderr)
+            return 2
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    t_start = time.monotonic()
+    work = Path(a.work_dir)
+    sb = None
+    rc = 0
+    runner = None
+    servers = {}
+    try:
+        ensure_tools()
+        cleanup_stale_namespaces()
+        data = make_data(a)
+        warm_caches(data)
+        work.mkdir(parents=True, exist_ok=True)
+        sb = Sandbox(work)
+        sb.create()
+        start_rpcbind(sb)
+        if "ganesha" in a.servers:
+            servers["ganesha"] = start_ganesha(sb, a, data)
+        if "p2pfs" in a.servers:
+            servers["p2pfs"] = start_p2pfs(sb, a, data)
+        servers = {k: servers[k] for k in ("p2pfs", "ganesha") if k in servers}
+        ceiling = tcp_ceiling(sb, a)
+        if ceiling:
+            log(f"loopback TCP ceiling {ceiling['mib_s']:.1f} MiB/s")
+        runner = Runner(a, sb, data, servers)
+        runner.run_all()
+        elapsed = time.monotonic() - t_start
+        table = render_table(runner.rows, ceiling)
+        print()
+        print(f"p2pfs vs NFS-Ganesha, NFSv3 over loopback, median of {a.rounds} round(s)"
+              f"{' [smoke]' if a.smoke else ''}")
+        for name, srv in servers.items():
+            print(f"  {name}: {srv.status}{' at ' + srv.url if srv.url else ''}")
+        print()
+        print(table)
+        print(f"\ntotal time {elapsed:.0f} s; results in {a.results}")
+        write_results(a.results, a, runner.rows, servers, ceiling, runner, started, elapsed, table)
+        # Exit status: 1 when a run failed or a present server did not
+        # start or died; an absent p2pfs binary is not an error.
+        if runner.failures:
+            rc = 1
+        for srv in servers.values():
+            if not srv.status.startswith("absent") and not srv.running:
+                rc = 1
+    except BenchError as e:
+        log(f"error: {e}")
+        rc = 2
+    except (KeyboardInterrupt, Interrupted) as e:
+        log(f"interrupted ({str(e) or 'SIGINT'}); cleaning up")
+        rc = 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        if sb is not None:
+            sb.close()
+        if work.exists() and not a.keep_work and rc in (0, 130):
+            shutil.rmtree(work, ignore_errors=True)
+        elif work.exists():
+            log(f"logs kept in {work}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
