@@ -114,18 +114,31 @@ struct RPCServerHandlerTests {
         harness.channel.read()
         #expect(harness.reads.reads == 2, "two calls in progress: the read is held back")
 
-        // Synchronous replies do not count as in progress.
+        // At the limit even a call that would finish at once waits its turn.
         try harness.send(record(callBytes(xid: 33, procedure: 0)))
-        #expect(try harness.replies() == [words(33, 1, 0, 0, 0, 0)])
+        #expect(try harness.replies() == [])
         #expect(harness.reads.reads == 2)
 
         let promises = harness.pending.takeAll()
         try #require(promises.count == 2)
         promises[0].succeed(.success(RPCResultBody(head: ByteBuffer())))
-        #expect(harness.reads.reads == 3, "the held-back read is passed on once a call completes")
+        #expect(try harness.replies() == [words(31, 1, 0, 0, 0, 0), words(33, 1, 0, 0, 0, 0)], "the freed slot runs the waiting call")
+        #expect(harness.reads.reads == 3, "the held-back read is passed on once nothing waits")
         promises[1].succeed(.success(RPCResultBody(head: ByteBuffer())))
         #expect(harness.reads.reads == 3, "no read was waiting")
-        #expect(try harness.replies() == [words(31, 1, 0, 0, 0, 0), words(32, 1, 0, 0, 0, 0)])
+        #expect(try harness.replies() == [words(32, 1, 0, 0, 0, 0)])
+    }
+
+    @Test func callsBeyondTheLimitWaitInsteadOfRunning() throws {
+        let harness = try Harness(maximumCallsInProgress: 2)
+        defer { harness.finish() }
+        // Five slow calls in one burst, as one socket read delivers them.
+        for xid in 40..<45 {
+            try harness.send(record(callBytes(xid: UInt32(xid), procedure: 2)))
+        }
+        #expect(harness.pending.takeAll().count == 2, "only two calls started")
+        harness.channel.read()
+        #expect(harness.reads.reads == 0, "no more reading while calls wait")
     }
 
     @Test func readsStopWhileTheChannelIsNotWritable() throws {

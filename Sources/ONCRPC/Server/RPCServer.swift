@@ -18,7 +18,7 @@ public final class RPCServer: Sendable {
             host: String,
             port: Int,
             maximumRecordSize: Int = 1 << 20 + 64 * 1024,
-            maximumCallsInProgressPerConnection: Int = 64,
+            maximumCallsInProgressPerConnection: Int = 32,
             servesUDP: Bool = false
         ) {
             self.host = host

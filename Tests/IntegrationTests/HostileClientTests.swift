@@ -1,0 +1,259 @@
+import Foundation
+import Testing
+
+/// Strangers sending the NFS port whatever they like: each gets the right
+/// RPC/NFS error or a closed connection, and the daemon keeps serving a
+/// well-behaved client with bounded memory.
+@Suite(.serialized)
+struct HostileClientTests {
+    final class Fixture: Sendable {
+        static let host = "127.0.31.2"
+        static let port = 20491
+        static let shared = Result { try Fixture() }
+
+        let directory: URL
+        let daemon: DaemonProcess
+
+        init() throws {
+            self.directory = try TestEnvironment.makeTemporaryDirectory("hostile")
+            let share = self.directory.appendingPathComponent("share")
+            try FileManager.default.createDirectory(at: share.appendingPathComponent("dir"), withIntermediateDirectories: true)
+            try Data("hello\n".utf8).write(to: share.appendingPathComponent("hello.txt"))
+            try ExportTree.writeRandomFile(at: share.appendingPathComponent("big.bin"), bytes: 8 << 20)
+            self.daemon = try DaemonProcess(
+                name: "hostile",
+                arguments: [
+                    "--name", "hostile", "--export", "share=\(share.path)", "--nfs", "\(Self.host):\(Self.port)",
+                    "--listen", "\(Self.host):17476", "--portmap", "off", "--state-dir", self.directory.appendingPathComponent("state").path,
+                ],
+                logDirectory: self.directory
+            )
+            try self.daemon.waitForLog("namespace ready")
+            atexit {
+                if case .success(let fixture) = Fixture.shared {
+                    fixture.daemon.stop()
+                    try? FileManager.default.removeItem(at: fixture.directory)
+                }
+            }
+        }
+    }
+
+    let fixture: Fixture
+    init() throws {
+        self.fixture = try Fixture.shared.get()
+    }
+
+    static let nfs: UInt32 = 100_003
+    static let mount: UInt32 = 100_005
+
+    func connect(timeout: Double = 5) throws -> RawRPCSocket {
+        try RawRPCSocket(host: Fixture.host, port: Fixture.port, timeout: timeout)
+    }
+
+    /// A well-behaved client still gets the right bytes.
+    func expectStillServing() throws {
+        #expect(self.fixture.daemon.isRunning)
+        let read = try ChildProcess.run(["nfs-cat", TestEnvironment.nfsURL(host: Fixture.host, port: Fixture.port, path: "/share/hello.txt")])
+        #expect(read.succeeded, "after the attack: \(read.stderr)")
+        #expect(read.stdout == Data("hello\n".utf8))
+    }
+
+    func rssKiB() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(self.fixture.daemon.pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    /// The root handle, through MOUNT MNT "/".
+    func rootHandle(_ socket: RawRPCSocket) throws -> [UInt8] {
+        socket.sendRecord(RawRPCSocket.call(xid: 1, program: Self.mount, version: 3, procedure: 1, arguments: RawRPCSocket.opaque(Array("/".utf8))))
+        guard let record = socket.readRecord(), let reply = RawRPCSocket.Reply(record), reply.status == 0, reply.word(0) == 0 else {
+            throw TestFailure("MNT / failed")
+        }
+        let length = Int(reply.word(1))
+        return Array(reply.rest[8..<(8 + length)])
+    }
+
+    func call(_ socket: RawRPCSocket, xid: UInt32 = 7, program: UInt32 = nfs, version: UInt32 = 3, procedure: UInt32, arguments: [UInt8]) throws -> RawRPCSocket.Reply {
+        socket.sendRecord(RawRPCSocket.call(xid: xid, program: program, version: version, procedure: procedure, arguments: arguments))
+        guard let record = socket.readRecord(), let reply = RawRPCSocket.Reply(record) else {
+            throw TestFailure("no reply to procedure \(procedure)")
+        }
+        #expect(reply.xid == xid)
+        return reply
+    }
+
+    // MARK: Framing
+
+    @Test func garbageBytesCloseOnlyThatConnection() throws {
+        let socket = try self.connect()
+        var generator = SystemRandomNumberGenerator()
+        var garbage = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        garbage[0] = 0x7F  // a fragment header claiming ~2 GB, like much random data
+        socket.send(garbage)
+        #expect(socket.isClosedByServer())
+        try self.expectStillServing()
+    }
+
+    @Test func truncatedRecordIsDropped() throws {
+        do {
+            let socket = try self.connect()
+            socket.send(RawRPCSocket.u32(0x8000_0000 | 100) + [UInt8](repeating: 1, count: 10))
+        }  // closed by deinit mid-record
+        try self.expectStillServing()
+    }
+
+    @Test func twoGigabyteFragmentHeaderIsRefusedWithoutAllocating() throws {
+        let before = try self.rssKiB()
+        for header: UInt32 in [0xFFFF_FFFF, 0x7FFF_FFFF, 0x8020_0000] {
+            let socket = try self.connect()
+            socket.send(RawRPCSocket.u32(header))
+            #expect(socket.isClosedByServer(), "header \(String(header, radix: 16))")
+        }
+        #expect(try self.rssKiB() - before < 64 * 1024)
+        try self.expectStillServing()
+    }
+
+    @Test func manyTinyFragmentsStillMakeOneCall() throws {
+        let socket = try self.connect()
+        let call = RawRPCSocket.call(xid: 42, program: Self.nfs, version: 3, procedure: 0)
+        var bytes: [UInt8] = []
+        for _ in 0..<5000 { bytes += RawRPCSocket.u32(0) }  // empty fragments
+        for byte in call.dropLast() { bytes += RawRPCSocket.u32(1) + [byte] }
+        bytes += RawRPCSocket.u32(0x8000_0001) + [call.last!]
+        socket.send(bytes)
+        let reply = try #require(socket.readRecord().flatMap(RawRPCSocket.Reply.init))
+        #expect(reply.xid == 42 && reply.isAccepted && reply.status == 0)
+    }
+
+    @Test func endlessFragmentsCloseTheConnection() throws {
+        let socket = try self.connect(timeout: 10)
+        socket.send((0..<70_000).flatMap { _ in RawRPCSocket.u32(0) })
+        #expect(socket.isClosedByServer())
+        try self.expectStillServing()
+    }
+
+    // MARK: RPC header
+
+    @Test func wrongRPCVersionIsRPCMismatch() throws {
+        let socket = try self.connect()
+        socket.sendRecord(RawRPCSocket.call(xid: 5, program: Self.nfs, version: 3, procedure: 0, rpcVersion: 3))
+        let reply = try #require(socket.readRecord().flatMap(RawRPCSocket.Reply.init))
+        #expect(!reply.isAccepted && reply.status == 0)  // MSG_DENIED, RPC_MISMATCH
+        #expect(reply.word(0) == 2 && reply.word(1) == 2)
+    }
+
+    @Test func unknownProgramsVersionsAndProcedures() throws {
+        let socket = try self.connect()
+        #expect(try self.call(socket, program: 123_456, procedure: 0, arguments: []).status == 1)  // PROG_UNAVAIL
+        let v4 = try self.call(socket, version: 4, procedure: 0, arguments: [])
+        #expect(v4.status == 2 && v4.word(0) == 3 && v4.word(1) == 3)  // PROG_MISMATCH 3..3
+        #expect(try self.call(socket, procedure: 99, arguments: []).status == 3)  // PROC_UNAVAIL
+        #expect(try self.call(socket, procedure: 1, arguments: [1, 2]).status == 4)  // GARBAGE_ARGS
+    }
+
+    @Test func badCredentialsAreAuthErrors() throws {
+        let socket = try self.connect()
+        func authStatus(_ flavor: UInt32, _ body: [UInt8]) throws -> UInt32? {
+            socket.sendRecord(RawRPCSocket.call(xid: 9, program: Self.nfs, version: 3, procedure: 0, credentialFlavor: flavor, credential: body))
+            let reply = try #require(socket.readRecord().flatMap(RawRPCSocket.Reply.init))
+            guard !reply.isAccepted, reply.status == 1 else { return nil }  // AUTH_ERROR
+            return reply.word(0)
+        }
+        #expect(try authStatus(42, []) == 2)  // unknown flavor: AUTH_REJECTEDCRED
+        #expect(try authStatus(1, [0, 0, 0, 0]) == 1)  // truncated AUTH_SYS: AUTH_BADCRED
+        #expect(try authStatus(1, RawRPCSocket.authSys + [0, 0, 0, 0]) == 1)  // trailing bytes
+        // A 401-byte credential is over the RFC's limit.
+        #expect(try authStatus(1, [UInt8](repeating: 0, count: 404)) == 1)
+        try self.expectStillServing()
+    }
+
+    // MARK: NFS arguments
+
+    @Test func forgedAndMisshapenHandles() throws {
+        let socket = try self.connect()
+        func getattr(_ handle: [UInt8]) throws -> RawRPCSocket.Reply {
+            try self.call(socket, procedure: 1, arguments: RawRPCSocket.opaque(handle))
+        }
+        #expect(try getattr([]).word(0) == 10001)  // NFS3ERR_BADHANDLE
+        #expect(try getattr(Array(repeating: 7, count: 11)).word(0) == 10001)
+        #expect(try getattr(Array(repeating: 7, count: 64)).word(0) == 10001)
+        #expect(try getattr(Array("P2F".utf8) + [2] + Array(repeating: 0, count: 8)).word(0) == 10001)  // unknown format
+        #expect(try getattr(Array("P2F".utf8) + [1] + RawRPCSocket.u64(0xDEAD_BEEF_0BAD_F00D)).word(0) == 70)  // NFS3ERR_STALE
+        #expect(try getattr(Array(repeating: 7, count: 65)).status == 4)  // over NFS3_FHSIZE: GARBAGE_ARGS
+        #expect(try getattr(try self.rootHandle(socket)).word(0) == 0)
+    }
+
+    @Test func absurdReadAndReaddirCounts() throws {
+        let socket = try self.connect()
+        let root = try self.rootHandle(socket)
+        // LOOKUP share, then big.bin.
+        func lookup(_ directory: [UInt8], _ name: String) throws -> [UInt8] {
+            let reply = try self.call(socket, procedure: 3, arguments: RawRPCSocket.opaque(directory) + RawRPCSocket.opaque(Array(name.utf8)))
+            #expect(reply.word(0) == 0)
+            let length = Int(reply.word(1))
+            return Array(reply.rest[8..<(8 + length)])
+        }
+        let share = try lookup(root, "share")
+        let big = try lookup(share, "big.bin")
+        // READ count 2^32-1: capped, not refused, not allocated.
+        let read = try self.call(socket, procedure: 6, arguments: RawRPCSocket.opaque(big) + RawRPCSocket.u64(0) + RawRPCSocket.u32(0xFFFF_FFFF))
+        #expect(read.word(0) == 0)
+        let count = read.word(1 + 1 + 21)  // status, attributes_follow, fattr3 (21 words)
+        #expect(count > 0 && count <= 1 << 20)
+        // READ far past the end: nothing, eof.
+        let past = try self.call(socket, procedure: 6, arguments: RawRPCSocket.opaque(big) + RawRPCSocket.u64(1 << 62) + RawRPCSocket.u32(4096))
+        #expect(past.word(0) == 0 && past.word(23) == 0 && past.word(24) == 1)
+        // READDIR with count 0: TOOSMALL; with 2^32-1: fine.
+        let readdir = { (count: UInt32, cookie: UInt64, verifier: UInt64) in
+            try self.call(socket, procedure: 16, arguments: RawRPCSocket.opaque(share) + RawRPCSocket.u64(cookie) + RawRPCSocket.u64(verifier) + RawRPCSocket.u32(count))
+        }
+        #expect(try readdir(0, 0, 0).word(0) == 10005)  // NFS3ERR_TOOSMALL
+        #expect(try readdir(0xFFFF_FFFF, 0, 0).word(0) == 0)
+        // A cookie with a verifier this server never handed out: BAD_COOKIE.
+        #expect(try readdir(4096, 12345, 0x0102_0304_0506_0708).word(0) == 10003)
+        try self.expectStillServing()
+    }
+
+    // MARK: Clients that misbehave over time
+
+    @Test func silentClientsDoNotStopOthers() throws {
+        let silent = try (0..<50).map { _ in try self.connect() }
+        try self.expectStillServing()
+        #expect(silent.count == 50)
+    }
+
+    @Test func clientThatNeverReadsRepliesCannotGrowMemoryWithoutBound() throws {
+        let socket = try self.connect(timeout: 2)
+        let root = try self.rootHandle(socket)
+        let share = try self.call(socket, procedure: 3, arguments: RawRPCSocket.opaque(root) + RawRPCSocket.opaque(Array("share".utf8)))
+        let shareHandle = Array(share.rest[8..<(8 + Int(share.word(1)))])
+        let big = try self.call(socket, procedure: 3, arguments: RawRPCSocket.opaque(shareHandle) + RawRPCSocket.opaque(Array("big.bin".utf8)))
+        let bigHandle = Array(big.rest[8..<(8 + Int(big.word(1)))])
+        let before = try self.rssKiB()
+        // Up to 200,000 reads of 1 MiB, never reading a reply: the daemon
+        // must stop reading this connection (so our sends block and time
+        // out) rather than buffer 200 GB of answers.
+        let total = 200_000
+        var sent = 0
+        let deadline = Date().addingTimeInterval(20)
+        batches: while sent < total && Date() < deadline {
+            var batch: [UInt8] = []
+            for xid in sent..<(sent + 1000) {
+                batch += RawRPCSocket.u32(0x8000_0000 | 0)  // placeholder, replaced below
+                let call = RawRPCSocket.call(
+                    xid: UInt32(100 + xid), program: Self.nfs, version: 3, procedure: 6,
+                    arguments: RawRPCSocket.opaque(bigHandle) + RawRPCSocket.u64(UInt64(xid % 8) << 20) + RawRPCSocket.u32(1 << 20)
+                )
+                batch.replaceSubrange((batch.count - 4)..., with: RawRPCSocket.u32(0x8000_0000 | UInt32(call.count)))
+                batch += call
+            }
+            guard socket.send(batch) else { break batches }  // blocked past the timeout: the server stopped reading
+            sent += 1000
+        }
+        #expect(sent < total, "the daemon kept reading requests whose replies were never collected")
+        let grown = try self.rssKiB() - before
+        #expect(grown < 200 * 1024, "RSS grew by \(grown) KiB")
+        try self.expectStillServing()
+    }
+}
