@@ -53,7 +53,7 @@ public struct NFSv3Program: RPCProgram {
         case .rename: return Self.answer(arguments, context, self.rename)
         case .link: return Self.answer(arguments, context, self.link)
         case .readdir: return Self.answer(arguments, context, self.readdir)
-        case .readdirplus: return Self.answer(arguments, context, self.readdirplus)
+        case .readdirplus: return Self.answerWriting(arguments, context, self.readdirplus)
         case .fsstat: return Self.answer(arguments, context, self.fsstat)
         case .fsinfo: return Self.answer(arguments, context, self.fsinfo)
         case .pathconf: return Self.answer(arguments, context, self.pathconf)
@@ -76,6 +76,23 @@ public struct NFSv3Program: RPCProgram {
         let result = procedure(decoded)
         var buffer = context.makeResultBuffer()
         result.encode(into: &buffer)
+        return .done(.success(RPCResultBody(head: buffer)))
+    }
+}
+
+extension NFSv3Program {
+    /// Decodes and runs a procedure that writes its own results.
+    fileprivate static func answerWriting<Arguments: XDRDecodable>(
+        _ arguments: ByteBuffer,
+        _ context: RPCCallContext,
+        _ procedure: (Arguments, inout ByteBuffer) -> Void
+    ) -> RPCResponse {
+        var arguments = arguments
+        guard let decoded = try? Arguments(xdr: &arguments) else {
+            return .done(.garbageArguments)
+        }
+        var buffer = context.makeResultBuffer()
+        procedure(decoded, &buffer)
         return .done(.success(RPCResultBody(head: buffer)))
     }
 }

@@ -13,7 +13,7 @@ final class DaemonProcess: @unchecked Sendable {
         self.name = name
         self.arguments = arguments
         self.logURL = logDirectory.appendingPathComponent("\(name).log")
-        FileManager.default.createFile(atPath: self.logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: self.logURL)
         if let namespace {
             self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

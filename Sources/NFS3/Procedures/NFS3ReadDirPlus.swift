@@ -49,10 +49,18 @@ public struct DirectoryEntryPlus3: Hashable, Sendable {
         DirectoryEntry3.encodedLength(nameLength: self.name.utf8.count)
     }
 
+    /// Writes the entry as an item of the `entryplus3` list: the
+    /// value-follows word, then the fields, `encodedLength` bytes in one run.
     @discardableResult
-    func encodeFields(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeXDRUInt64(self.fileID) + buffer.writeXDRString(self.name) + buffer.writeXDRUInt64(self.cookie)
-            + self.attributes.encode(into: &buffer) + self.handle.encode(into: &buffer)
+    func encodeListItem(into buffer: inout ByteBuffer) -> Int {
+        buffer.writeXDRRaw(length: self.encodedLength) { writer in
+            writer.bool(true)
+            writer.uint64(self.fileID)
+            writer.string(self.name)
+            writer.uint64(self.cookie)
+            writer.postOpAttributes(self.attributes)
+            writer.postOpFileHandle(self.handle)
+        }
     }
 }
 
@@ -68,7 +76,7 @@ public enum READDIRPLUS3Result: XDREncodable, Sendable {
             var written = NFS3Status.ok.encode(into: &buffer) + directoryAttributes.encode(into: &buffer)
             written += buffer.writeXDRUInt64(cookieVerifier)
             for entry in entries {
-                written += buffer.writeXDRBool(true) + entry.encodeFields(into: &buffer)
+                written += entry.encodeListItem(into: &buffer)
             }
             return written + buffer.writeXDRBool(false) + buffer.writeXDRBool(isEndOfDirectory)
         case .failure(let status, let directoryAttributes):
@@ -78,38 +86,47 @@ public enum READDIRPLUS3Result: XDREncodable, Sendable {
 }
 
 extension NFSv3Program {
-    /// READDIR with each entry's attributes and handle, saving the client a
-    /// LOOKUP per name.
+    /// Writes READDIRPLUS3res straight into `buffer`, entry by entry: one
+    /// reply can carry thousands of entries, and encoding each as it is
+    /// found costs less than collecting them first.
     ///
-    /// Two limits apply: the whole READDIRPLUS3resok stays within `maxcount`,
-    /// and the directory information alone within `dircount`. The first
-    /// entry is held only to `maxcount`, so a small `dircount` (the Linux
-    /// client sends maxcount/8) still makes progress; NFS3ERR_TOOSMALL means
-    /// not even one entry fits in `maxcount`.
-    func readdirplus(_ args: READDIRPLUS3Args) -> READDIRPLUS3Result {
+    /// `maxcount` bounds the whole reply and `dircount` the directory part
+    /// of the entries (RFC 1813 §3.3.17); the first entry is held to
+    /// `maxcount` only, so a client asking for little still progresses.
+    func readdirplus(_ args: READDIRPLUS3Args, into buffer: inout ByteBuffer) {
         let snapshot = self.store.current
         let directory: NamespaceNode
         do {
             directory = try self.resolve(args.directory, in: snapshot)
         } catch {
-            return .failure(error, directoryAttributes: .none)
+            READDIRPLUS3Result.failure(error, directoryAttributes: .none).encode(into: &buffer)
+            return
         }
         let directoryAttributes = self.postOpAttributes(of: directory)
         guard directory.isDirectory else {
-            return .failure(NFS3Status(FileSystemError.notDirectory), directoryAttributes: directoryAttributes)
+            READDIRPLUS3Result.failure(NFS3Status(FileSystemError.notDirectory), directoryAttributes: directoryAttributes)
+                .encode(into: &buffer)
+            return
         }
         do {
             try CookieVerifier3.check(cookie: args.cookie, verifier: args.cookieVerifier)
         } catch {
-            return .failure(error, directoryAttributes: directoryAttributes)
+            READDIRPLUS3Result.failure(error, directoryAttributes: directoryAttributes).encode(into: &buffer)
+            return
         }
 
         let maximumCount = Int(args.maximumCount)
         let directoryCount = Int(args.directoryCount)
+        let start = buffer.writerIndex
+        buffer.reserveCapacity(minimumWritableBytes: min(maximumCount, Int(self.configuration.maximumReadSize)) + 64)
+        NFS3Status.ok.encode(into: &buffer)
+        directoryAttributes.encode(into: &buffer)
+        buffer.writeXDRUInt64(CookieVerifier3.current)
+
         var used = READDIR3Result.emptyResultLength(directoryAttributes: directoryAttributes)
         var directoryInformation = 0
+        var count = 0
         var cursor = DirectoryCursor(snapshot: snapshot, directory: directory, after: args.cookie)
-        var entries: [DirectoryEntryPlus3] = []
         while let entry = cursor.current {
             let candidate = DirectoryEntryPlus3(
                 fileID: entry.node.fileID.rawValue,
@@ -118,21 +135,23 @@ extension NFSv3Program {
                 attributes: self.postOpAttributes(of: entry.node),
                 handle: PostOpFileHandle3(NFS3FileHandle(fileID: entry.node.fileID))
             )
-            guard used + candidate.encodedLength <= maximumCount else { break }
-            guard entries.isEmpty || directoryInformation + candidate.directoryInformationLength <= directoryCount else { break }
-            used += candidate.encodedLength
-            directoryInformation += candidate.directoryInformationLength
-            entries.append(candidate)
+            let length = candidate.encodedLength
+            let information = candidate.directoryInformationLength
+            guard used + length <= maximumCount else { break }
+            guard count == 0 || directoryInformation + information <= directoryCount else { break }
+            used += length
+            directoryInformation += information
+            count += 1
+            candidate.encodeListItem(into: &buffer)
             cursor.advance()
         }
-        if entries.isEmpty && !cursor.isAtEnd {
-            return .failure(.tooSmall, directoryAttributes: directoryAttributes)
+        let isEndOfDirectory = cursor.isAtEnd
+        if count == 0 && !isEndOfDirectory {
+            buffer.moveWriterIndex(to: start)
+            READDIRPLUS3Result.failure(.tooSmall, directoryAttributes: directoryAttributes).encode(into: &buffer)
+            return
         }
-        return .ok(
-            directoryAttributes: directoryAttributes,
-            cookieVerifier: CookieVerifier3.current,
-            entries: entries,
-            isEndOfDirectory: cursor.isAtEnd
-        )
+        buffer.writeXDRBool(false)
+        buffer.writeXDRBool(isEndOfDirectory)
     }
 }

@@ -144,18 +144,27 @@ public struct FileAttributes3: Hashable, Sendable {
 extension FileAttributes3: XDREncodable {
     @discardableResult
     public func encode(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeXDREnum(self.type)
-            + buffer.writeXDRUInt32(self.mode)
-            + buffer.writeXDRUInt32(self.nlink)
-            + buffer.writeXDRUInt32(self.uid)
-            + buffer.writeXDRUInt32(self.gid)
-            + buffer.writeXDRUInt64(self.size)
-            + buffer.writeXDRUInt64(self.used)
-            + self.rdev.encode(into: &buffer)
-            + buffer.writeXDRUInt64(self.fsid)
-            + buffer.writeXDRUInt64(self.fileID)
-            + self.atime.encode(into: &buffer)
-            + self.mtime.encode(into: &buffer)
-            + self.ctime.encode(into: &buffer)
+        buffer.writeXDRRaw(length: Self.encodedLength) { self.encode(into: &$0) }
+    }
+
+    /// The same 84 bytes, into a run being written in one go.
+    func encode(into writer: inout XDRRawWriter) {
+        writer.uint32(self.type.rawValue)
+        writer.uint32(self.mode)
+        writer.uint32(self.nlink)
+        writer.uint32(self.uid)
+        writer.uint32(self.gid)
+        writer.uint64(self.size)
+        writer.uint64(self.used)
+        writer.uint32(self.rdev.major)
+        writer.uint32(self.rdev.minor)
+        writer.uint64(self.fsid)
+        writer.uint64(self.fileID)
+        writer.uint32(self.atime.seconds)
+        writer.uint32(self.atime.nanoseconds)
+        writer.uint32(self.mtime.seconds)
+        writer.uint32(self.mtime.nanoseconds)
+        writer.uint32(self.ctime.seconds)
+        writer.uint32(self.ctime.nanoseconds)
     }
 }

@@ -86,3 +86,12 @@ extension RawFileHandle3: XDRCodable {
         buffer.writeXDRVariableOpaque(self.bytes)
     }
 }
+
+extension XDRRawWriter {
+    /// `nfs_fh3` for a p2pfs handle: length word and 12 bytes.
+    mutating func handle(_ handle: NFS3FileHandle) {
+        self.uint32(UInt32(NFS3FileHandle.length))
+        self.uint32(NFS3FileHandle.prefixWord)
+        self.uint64(handle.fileID.rawValue)
+    }
+}

@@ -50,3 +50,23 @@ extension PostOpFileHandle3: XDREncodable {
         buffer.writeXDROptional(self.handle) { buffer, handle in handle.encode(into: &buffer) }
     }
 }
+
+extension XDRRawWriter {
+    mutating func postOpAttributes(_ value: PostOpAttributes) {
+        guard let attributes = value.attributes else {
+            self.bool(false)
+            return
+        }
+        self.bool(true)
+        attributes.encode(into: &self)
+    }
+
+    mutating func postOpFileHandle(_ value: PostOpFileHandle3) {
+        guard let handle = value.handle else {
+            self.bool(false)
+            return
+        }
+        self.bool(true)
+        self.handle(handle)
+    }
+}

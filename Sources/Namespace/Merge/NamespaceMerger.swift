@@ -243,37 +243,59 @@ public struct NamespaceMerger: Sendable {
             signatures[position] = signature
         }
 
+        // Lay nodes out breadth first, each directory's children side by
+        // side in cookie order: listing a directory then walks consecutive
+        // memory, and no separate child index is needed.
+        var order: [Int32] = [0]
+        order.reserveCapacity(count)
+        var head = 0
+        while head < order.count {
+            let position = Int(order[head])
+            head += 1
+            order.append(contentsOf: childIndices[Int(firstChild[position])..<Int(firstChild[position] + childCounts[position])])
+        }
+        var newIndex = [Int32](repeating: 0, count: count)
+        for (laidOut, position) in order.enumerated() {
+            newIndex[Int(position)] = Int32(laidOut)
+        }
+
         // Nodes, with source refs laid out contiguously.
         var nodes: [NamespaceNode] = []
         nodes.reserveCapacity(count)
         var sourceRefs: [NamespaceSnapshot.SourceRef] = []
         sourceRefs.reserveCapacity(count)
         var directoryPaths: [Int32: String] = [:]
-        for position in 0..<count {
+        for position in order.lazy.map(Int.init) {
             let item = pending[position]
+            let laidOut = newIndex[position]
             let firstSource = Int32(sourceRefs.count)
             sourceRefs.append(contentsOf: item.refs)
             var changeTime = item.mtime
             if item.kind == .directory {
-                directoryPaths[Int32(position)] = item.path
+                directoryPaths[laidOut] = item.path
                 changeTime = Self.directoryChangeTime(
                     fileID: fileIDs[position], mtime: item.mtime, signature: signatures[position], previous: previous, now: now
                 )
             }
+            let children = childCounts[position]
             nodes.append(
                 NamespaceNode(
                     fileID: fileIDs[position], name: item.name, kind: item.kind,
                     size: item.kind == .symlink ? UInt64(Self.symlinkLength(item, catalogs)) : item.size,
                     mtime: item.mtime, changeTime: changeTime, mode: item.mode,
-                    subdirectoryCount: subdirectoryCounts[position], childCount: UInt32(childCounts[position]),
-                    index: Int32(position), parentIndex: parents[position], firstChild: firstChild[position],
+                    subdirectoryCount: subdirectoryCounts[position], childCount: UInt32(children),
+                    index: laidOut, parentIndex: newIndex[Int(parents[position])],
+                    firstChild: children > 0 ? newIndex[Int(childIndices[Int(firstChild[position])])] : 0,
                     firstSource: firstSource, sourceCount: Int32(item.refs.count), childrenSignature: signatures[position]
                 )
             )
         }
+        for position in 0..<count {
+            index[fileIDs[position]] = newIndex[position]
+        }
 
         return NamespaceSnapshot(
-            generation: generation, nodes: nodes, index: index, childIndices: childIndices, sourceRefs: sourceRefs,
+            generation: generation, nodes: nodes, index: index, sourceRefs: sourceRefs,
             catalogs: catalogs, directoryPaths: directoryPaths, maximumSalt: maximumSalt
         )
     }

@@ -15,7 +15,6 @@ public final class NamespaceSnapshot: Sendable {
     public let generation: UInt64
     let nodes: [NamespaceNode]
     let index: [FileID: Int32]
-    let childIndices: [Int32]
     let sourceRefs: [SourceRef]
     let catalogs: [SourceCatalog]
     let directoryPaths: [Int32: String]
@@ -26,13 +25,12 @@ public final class NamespaceSnapshot: Sendable {
     public let totalFileBytes: UInt64
 
     init(
-        generation: UInt64, nodes: [NamespaceNode], index: [FileID: Int32], childIndices: [Int32], sourceRefs: [SourceRef],
+        generation: UInt64, nodes: [NamespaceNode], index: [FileID: Int32], sourceRefs: [SourceRef],
         catalogs: [SourceCatalog], directoryPaths: [Int32: String], maximumSalt: UInt64
     ) {
         self.generation = generation
         self.nodes = nodes
         self.index = index
-        self.childIndices = childIndices
         self.sourceRefs = sourceRefs
         self.catalogs = catalogs
         self.directoryPaths = directoryPaths
@@ -155,7 +153,7 @@ public final class NamespaceSnapshot: Sendable {
         public var endIndex: Int { self.range.upperBound }
 
         public subscript(position: Int) -> NamespaceNode {
-            self.snapshot.nodes[Int(self.snapshot.childIndices[position])]
+            self.snapshot.nodes[position]
         }
     }
 }

@@ -11,7 +11,7 @@ public final class RecordMarkingEncoder: ChannelOutboundHandler, RemovableChanne
     public typealias OutboundIn = RPCRecord
     public typealias OutboundOut = IOData
 
-    private static let lastFragmentBit: UInt32 = 0x8000_0000
+    static let lastFragmentBit: UInt32 = 0x8000_0000
     private static let padding = ByteBuffer(bytes: [0, 0, 0])
 
     public init() {}
@@ -23,7 +23,9 @@ public final class RecordMarkingEncoder: ChannelOutboundHandler, RemovableChanne
         let marker = Self.lastFragmentBit | UInt32(length)
 
         var head = record.head
-        if head.readerIndex >= 4 {
+        if record.isRecordMarked {
+            // Already framed by the server handler: pass on untouched.
+        } else if head.readerIndex >= 4 {
             head.moveReaderIndex(to: head.readerIndex - 4)
             head.setInteger(marker, at: head.readerIndex, endianness: .big)
         } else {
@@ -33,6 +35,10 @@ public final class RecordMarkingEncoder: ChannelOutboundHandler, RemovableChanne
             head = framed
         }
 
+        if let body = record.body {
+            context.write(self.wrapOutboundOut(.byteBuffer(head)), promise: nil)
+            head = body
+        }
         guard let bulk = record.bulk else {
             context.write(self.wrapOutboundOut(.byteBuffer(head)), promise: promise)
             return

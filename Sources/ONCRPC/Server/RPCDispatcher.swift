@@ -92,30 +92,64 @@ public struct RPCDispatcher: Sendable {
 
 extension RPCOutcome {
     /// Frames this outcome as the record that answers call `xid`.
-    public func record(xid: UInt32, allocator: ByteBufferAllocator) -> RPCRecord {
+    ///
+    /// With `recordMarked` (TCP) the 4-byte record mark is written too, so
+    /// the record encoder passes the head on untouched. Small results built
+    /// with `RPCCallContext.makeResultBuffer` get the header in their
+    /// reserved headroom (one buffer on the wire); large ones are never
+    /// copied to put 28 bytes in front of them.
+    public func record(xid: UInt32, allocator: ByteBufferAllocator, recordMarked: Bool = false) -> RPCRecord {
         let header = RPCDispatcher.header(xid: xid, outcome: self)
-        guard case .success(let body) = self else {
+        let markLength = recordMarked ? 4 : 0
+        guard case .success(var body) = self else {
             var buffer = allocator.buffer(capacity: 40)
+            buffer.moveWriterIndex(forwardBy: markLength)
             header.encode(into: &buffer)
-            return RPCRecord(head: buffer)
+            var record = RPCRecord(head: buffer, isRecordMarked: recordMarked)
+            if recordMarked {
+                record.head.setInteger(
+                    RecordMarkingEncoder.lastFragmentBit | UInt32(record.length), at: record.head.readerIndex, endianness: .big
+                )
+            }
+            return record
         }
-        var head = body.head
-        if head.readerIndex >= RPCReplyHeader.successHeaderLength {
-            // Fill the headroom reserved by `RPCCallContext.makeResultBuffer`.
-            let start = head.readerIndex - RPCReplyHeader.successHeaderLength
-            head.setInteger(xid, at: start, endianness: .big)
-            head.setInteger(RPCMessageType.reply.rawValue, at: start + 4, endianness: .big)
-            head.setInteger(UInt32(0), at: start + 8, endianness: .big)  // MSG_ACCEPTED
-            head.setInteger(RPCAuthFlavor.none.rawValue, at: start + 12, endianness: .big)
-            head.setInteger(UInt32(0), at: start + 16, endianness: .big)  // empty verifier body
-            head.setInteger(UInt32(0), at: start + 20, endianness: .big)  // SUCCESS
-            head.moveReaderIndex(to: start)
+        let prefix = markLength + RPCReplyHeader.successHeaderLength
+        var record: RPCRecord
+        if body.head.readableBytes > Self.largeResults {
+            // Large results go out as they are, behind a small buffer with
+            // the header: copying them to prepend 28 bytes would cost more
+            // than building them did.
+            var framing = allocator.buffer(capacity: prefix)
+            framing.moveWriterIndex(forwardBy: markLength)
+            header.encode(into: &framing)
+            record = RPCRecord(head: framing, body: body.head, bulk: body.bulk, isRecordMarked: recordMarked)
+        } else if body.head.readerIndex >= prefix {
+            // Small results: fill the headroom reserved by
+            // `RPCCallContext.makeResultBuffer` (at worst a small copy).
+            let start = body.head.readerIndex - RPCReplyHeader.successHeaderLength
+            body.head.setInteger(xid, at: start, endianness: .big)
+            body.head.setInteger(RPCMessageType.reply.rawValue, at: start + 4, endianness: .big)
+            body.head.setInteger(UInt32(0), at: start + 8, endianness: .big)  // MSG_ACCEPTED
+            body.head.setInteger(RPCAuthFlavor.none.rawValue, at: start + 12, endianness: .big)
+            body.head.setInteger(UInt32(0), at: start + 16, endianness: .big)  // empty verifier body
+            body.head.setInteger(UInt32(0), at: start + 20, endianness: .big)  // SUCCESS
+            body.head.moveReaderIndex(to: start - markLength)
+            record = RPCRecord(head: body.head, bulk: body.bulk, isRecordMarked: recordMarked)
         } else {
-            var framed = allocator.buffer(capacity: RPCCallContext.headroom + head.readableBytes)
+            var framed = allocator.buffer(capacity: prefix + body.head.readableBytes)
+            framed.moveWriterIndex(forwardBy: markLength)
             header.encode(into: &framed)
-            framed.writeImmutableBuffer(head)
-            head = framed
+            framed.writeImmutableBuffer(body.head)
+            record = RPCRecord(head: framed, bulk: body.bulk, isRecordMarked: recordMarked)
         }
-        return RPCRecord(head: head, bulk: body.bulk)
+        if recordMarked {
+            record.head.setInteger(
+                RecordMarkingEncoder.lastFragmentBit | UInt32(record.length), at: record.head.readerIndex, endianness: .big
+            )
+        }
+        return record
     }
+
+    /// Results longer than this are not copied behind the reply header.
+    static let largeResults = 4096
 }

@@ -143,7 +143,7 @@ public final class RPCServerHandler: ChannelDuplexHandler {
             )
             switch program.handle(call, context: callContext) {
             case .done(let outcome):
-                self.write(outcome.record(xid: call.xid, allocator: context.channel.allocator), context: context)
+                self.write(outcome.record(xid: call.xid, allocator: context.channel.allocator, recordMarked: true), context: context)
             case .pending(let future):
                 self.callsInProgress += 1
                 let xid = call.xid
@@ -158,7 +158,7 @@ public final class RPCServerHandler: ChannelDuplexHandler {
                         outcome = .systemError
                     }
                     guard context.channel.isActive else { return }
-                    self.write(outcome.record(xid: xid, allocator: context.channel.allocator), context: context)
+                    self.write(outcome.record(xid: xid, allocator: context.channel.allocator, recordMarked: true), context: context)
                     self.startWaitingCalls(context: context)
                     self.flushIfNeeded(context: context)
                     self.resumeReadingIfPossible(context: context)
