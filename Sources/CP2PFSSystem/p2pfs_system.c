@@ -8,6 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #if defined(__linux__)
 #include <linux/openat2.h>
 #endif
@@ -74,4 +78,12 @@ int p2pfs_open_beneath(int rootfd, const char *path, int flags) {
     }
 #endif
     return open_beneath_walk(rootfd, path, flags);
+}
+
+int p2pfs_release_free_memory(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
 }

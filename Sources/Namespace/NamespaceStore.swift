@@ -1,3 +1,4 @@
+import CP2PFSSystem
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -65,6 +66,16 @@ public final class NamespaceStore: Sendable {
         self.change { $0.catalogs[catalog.origin.id] = catalog }
     }
 
+    /// Adds or replaces several catalogs at once: one rebuild, not one each.
+    public func setCatalogs(_ catalogs: [SourceCatalog]) {
+        guard !catalogs.isEmpty else { return }
+        self.change { state in
+            for catalog in catalogs {
+                state.catalogs[catalog.origin.id] = catalog
+            }
+        }
+    }
+
     /// Drops a source (a peer that left): its files disappear.
     public func removeCatalog(of origin: NodeID) {
         self.changeIf { $0.catalogs.removeValue(forKey: origin) != nil }
@@ -126,10 +137,20 @@ public final class NamespaceStore: Sendable {
                 return state.waiters
             }
             if let waiters {
+                // The previous snapshot and the merge's scratch space are
+                // gone now; hand the memory back instead of keeping it as
+                // free heap for the daemon's lifetime.
+                Self.releaseFreeMemory()
                 for waiter in waiters { waiter.resume(returning: snapshot) }
                 return
             }
         }
+    }
+}
+
+extension NamespaceStore {
+    static func releaseFreeMemory() {
+        _ = p2pfs_release_free_memory()
     }
 }
 

@@ -9,4 +9,10 @@
 /// otherwise. Returns a file descriptor or -1 with errno set.
 int p2pfs_open_beneath(int rootfd, const char *path, int flags);
 
+
+
+/// Returns free heap memory to the operating system (glibc's malloc_trim);
+/// a no-op elsewhere. Returns 1 if memory was released.
+int p2pfs_release_free_memory(void);
+
 #endif

@@ -32,14 +32,14 @@ public final class LocalExportSource: Sendable {
     public func rescan() async throws -> (catalog: SourceCatalog, changed: Bool) {
         let scanner = self.scanner
         let roots = self.roots
-        let result = try await self.threadPool.runIfActive { scanner.scan(roots) }
+        let entries = try await self.threadPool.runIfActive { CatalogEntries(scanner.scan(roots).entries) }
         return self.latest.withLockedValue { latest in
-            if let previous = latest, previous.entries == result.entries {
+            if let previous = latest, previous.entries == entries {
                 return (previous, false)
             }
             let generation = (latest?.generation ?? Self.initialGeneration()) + 1
             let catalog = SourceCatalog(
-                origin: self.identity, generation: generation, entries: result.entries, reader: self.reader, isLocal: true
+                origin: self.identity, generation: generation, entries: entries, reader: self.reader, isLocal: true
             )
             latest = catalog
             return (catalog, true)

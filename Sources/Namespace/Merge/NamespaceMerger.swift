@@ -13,24 +13,12 @@
 /// - Where one source has a directory and another a file or symlink at the
 ///   same path, the directory keeps the name and the others become variants.
 /// - A variant name that is already taken gets `~2`, `~3`, ... appended.
+///
+/// Built for a million entries: one pass over the catalogs keyed by file id
+/// (no string keys), nodes created in place, and nothing kept per entry but
+/// a few integers.
 public struct NamespaceMerger: Sendable {
     public init() {}
-
-    private struct Group {
-        var refs: [NamespaceSnapshot.SourceRef] = []
-        var hasChildren = false
-    }
-
-    private struct PendingNode {
-        var path: String
-        var name: String
-        var parentPath: Substring
-        var kind: FileKind
-        var size: UInt64
-        var mtime: Timestamp
-        var mode: UInt16
-        var refs: [NamespaceSnapshot.SourceRef]
-    }
 
     public func merge(
         _ unorderedCatalogs: [SourceCatalog],
@@ -44,115 +32,206 @@ public struct NamespaceMerger: Sendable {
             if a.origin.name != b.origin.name { return a.origin.name < b.origin.name }
             return a.origin.id < b.origin.id
         }
+        var builder = MergeBuilder(catalogs: catalogs)
+        builder.addEveryEntry()
+        builder.resolveConflicts()
+        return builder.assemble(generation: generation, previous: previous, now: now)
+    }
+}
 
-        // 1. Group every offered path, adding the directories implied by paths.
-        var groups: [String: Group] = [:]
-        groups.reserveCapacity(catalogs.reduce(0) { $0 + $1.entries.count } + 1)
-        for (catalogIndex, catalog) in catalogs.enumerated() {
-            for (entryIndex, entry) in catalog.entries.enumerated() where NamespacePath.isValidPath(entry.path) {
-                if entry.kind == .symlink && entry.symlinkTarget == nil { continue }
-                groups[entry.path, default: Group()].refs.append(.init(catalog: Int32(catalogIndex), entry: Int32(entryIndex)))
-                var parent = NamespacePath.parent(of: entry.path)
-                while !parent.isEmpty {
-                    let key = String(parent)
-                    if groups[key]?.hasChildren == true { break }
-                    groups[key, default: Group()].hasChildren = true
-                    parent = NamespacePath.parent(of: parent)
+/// The merge in progress. Nodes are identified by their creation index until
+/// `assemble` lays them out.
+private struct MergeBuilder {
+    typealias SourceRef = NamespaceSnapshot.SourceRef
+
+    struct Node {
+        var fileID: FileID
+        var parent: Int32
+        var kind: FileKind
+        /// The node's source refs, as a list threaded through `refs`.
+        var firstRef: Int32 = -1
+        var lastRef: Int32 = -1
+        var hasChildren = false
+    }
+
+    struct Ref {
+        var source: SourceRef
+        var next: Int32
+    }
+
+    let catalogs: [SourceCatalog]
+    var nodes: [Node]
+    var refs: [Ref] = []
+    var index: [FileID: Int32]
+    /// Names that are not the last component of the first ref's path.
+    var names: [Int32: String] = [:]
+    /// Paths of nodes whose path is not their first ref's: directories no
+    /// catalog lists, and conflict variants.
+    var ownPaths: [Int32: String] = [:]
+    /// Refs after conflict resolution, for nodes whose list changed.
+    var resolved: [Int32: [SourceRef]] = [:]
+    var maximumSalt: UInt64 = 0
+
+    init(catalogs: [SourceCatalog]) {
+        self.catalogs = catalogs
+        let total = catalogs.reduce(0) { $0 + $1.entries.count }
+        self.nodes = [Node(fileID: .root, parent: 0, kind: .directory)]
+        self.nodes.reserveCapacity(total + 1)
+        self.refs.reserveCapacity(total)
+        self.index = [.root: 0]
+        self.index.reserveCapacity(total + 1)
+        self.ownPaths[0] = ""
+        self.names[0] = ""
+    }
+
+    // MARK: 1. Every entry, under its path
+
+    mutating func addEveryEntry() {
+        for catalogIndex in self.catalogs.indices {
+            let entries = self.catalogs[catalogIndex].entries
+            for entry in entries.indices {
+                if entries.kind(at: entry) == .symlink && entries.symlinkTarget(at: entry) == nil { continue }
+                entries.withPathBytes(at: entry) { path in
+                    guard NamespacePath.isValidPath(bytes: path) else { return }
+                    let node = self.findOrCreate(path, kind: entries.kind(at: entry))
+                    self.append(SourceRef(catalog: Int32(catalogIndex), entry: Int32(entry)), to: node)
                 }
             }
         }
+    }
 
-        // 2. Resolve each path into a directory, a file, or a file and variants.
-        var pending: [PendingNode] = []
-        pending.reserveCapacity(groups.count + 1)
-        pending.append(PendingNode(path: "", name: "", parentPath: "", kind: .directory, size: 0, mtime: .zero, mode: 0o755, refs: []))
-        var variants: [(path: String, node: PendingNode)] = []
-        for (path, group) in groups {
-            let entry = { (ref: NamespaceSnapshot.SourceRef) in catalogs[Int(ref.catalog)].entries[Int(ref.entry)] }
-            let name = String(NamespacePath.name(of: path))
-            let parentPath = NamespacePath.parent(of: path)
-            let directoryRefs = group.refs.filter { entry($0).kind == .directory }
-            var otherRefs = group.refs.filter { entry($0).kind != .directory }
+    /// The node at `path`, created (with its missing ancestors) if new.
+    mutating func findOrCreate(_ path: UnsafeBufferPointer<UInt8>, kind: FileKind) -> Int32 {
+        var salt: UInt64 = 0
+        while true {
+            let id = FileID(utf8: path, salt: salt)
+            guard let existing = self.index[id] else {
+                let parent: Int32
+                if let slash = path.lastIndex(of: UInt8(ascii: "/")) {
+                    parent = self.findOrCreate(UnsafeBufferPointer(rebasing: path[..<slash]), kind: .directory)
+                } else {
+                    parent = 0
+                }
+                let node = Int32(self.nodes.count)
+                self.nodes.append(Node(fileID: id, parent: parent, kind: kind))
+                self.nodes[Int(parent)].hasChildren = true
+                self.index[id] = node
+                // Until a ref arrives this node's path is its own.
+                self.ownPaths[node] = String(decoding: path, as: UTF8.self)
+                return node
+            }
+            if self.path(of: existing, equals: path) {
+                return existing
+            }
+            // Another path has this id: step to the next salt.
+            salt += 1
+            self.maximumSalt = max(self.maximumSalt, salt)
+        }
+    }
 
-            if group.hasChildren || !directoryRefs.isEmpty {
-                let mtime = directoryRefs.map { entry($0).mtime }.max() ?? .zero
-                let mode = directoryRefs.first.map { entry($0).mode } ?? 0o755
-                pending.append(
-                    PendingNode(
-                        path: path, name: name, parentPath: parentPath, kind: .directory, size: 0, mtime: mtime, mode: mode,
-                        refs: directoryRefs
-                    )
-                )
+    mutating func append(_ source: SourceRef, to node: Int32) {
+        let ref = Int32(self.refs.count)
+        self.refs.append(Ref(source: source, next: -1))
+        if self.nodes[Int(node)].firstRef < 0 {
+            self.nodes[Int(node)].firstRef = ref
+            self.nodes[Int(node)].kind = self.entries(of: source).kind(at: Int(source.entry))
+            // The first ref now tells the path; an own path is no longer needed.
+            if self.names[node] == nil { self.ownPaths.removeValue(forKey: node) }
+        } else {
+            self.refs[Int(self.nodes[Int(node)].lastRef)].next = ref
+        }
+        self.nodes[Int(node)].lastRef = ref
+    }
+
+    func entries(of source: SourceRef) -> CatalogEntries {
+        self.catalogs[Int(source.catalog)].entries
+    }
+
+    func path(of node: Int32, equals path: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let own = self.ownPaths[node] {
+            return own.utf8.elementsEqual(path)
+        }
+        let first = self.refs[Int(self.nodes[Int(node)].firstRef)].source
+        return self.entries(of: first).withPathBytes(at: Int(first.entry)) { $0.elementsEqual(path) }
+    }
+
+    func path(of node: Int32) -> String {
+        if let own = self.ownPaths[node] { return own }
+        let first = self.refs[Int(self.nodes[Int(node)].firstRef)].source
+        return self.entries(of: first).path(at: Int(first.entry))
+    }
+
+    func name(of node: Int32) -> String {
+        if let name = self.names[node] { return name }
+        if let own = self.ownPaths[node] { return String(NamespacePath.name(of: own)) }
+        let first = self.refs[Int(self.nodes[Int(node)].firstRef)].source
+        return self.entries(of: first).name(at: Int(first.entry))
+    }
+
+    func refList(of node: Int32) -> [SourceRef] {
+        var list: [SourceRef] = []
+        var ref = self.nodes[Int(node)].firstRef
+        while ref >= 0 {
+            list.append(self.refs[Int(ref)].source)
+            ref = self.refs[Int(ref)].next
+        }
+        return list
+    }
+
+    // MARK: 2. Conflicts
+
+    mutating func resolveConflicts() {
+        for node in Int32(1)..<Int32(self.nodes.count) {
+            let first = self.nodes[Int(node)].firstRef
+            if first < 0 {
+                self.nodes[Int(node)].kind = .directory  // implied by a deeper path only
+                continue
+            }
+            let isSingle = self.refs[Int(first)].next < 0
+            if isSingle && (self.nodes[Int(node)].kind == .directory || !self.nodes[Int(node)].hasChildren) {
+                continue  // the common case: one source, nothing to decide
+            }
+            let all = self.refList(of: node)
+            let directories = all.filter { self.entries(of: $0).kind(at: Int($0.entry)) == .directory }
+            var others = all.filter { self.entries(of: $0).kind(at: Int($0.entry)) != .directory }
+            if self.nodes[Int(node)].hasChildren || !directories.isEmpty {
+                self.nodes[Int(node)].kind = .directory
+                self.resolved[node] = directories
+                if directories.isEmpty {
+                    // Implied by children; the files here become variants.
+                    self.ownPaths[node] = self.path(of: node)
+                }
             } else {
-                // Pick the winning version among the files and symlinks.
-                let versions = Self.versions(of: otherRefs, catalogs: catalogs)
-                let winner = versions[0]
-                let first = entry(winner[0])
-                pending.append(
-                    PendingNode(
-                        path: path, name: name, parentPath: parentPath, kind: first.kind, size: first.size, mtime: first.mtime,
-                        mode: first.mode, refs: winner
-                    )
-                )
-                otherRefs = Array(versions.dropFirst().joined())
+                let versions = self.versions(of: others)
+                self.resolved[node] = versions[0]
+                let winner = versions[0][0]
+                self.nodes[Int(node)].kind = self.entries(of: winner).kind(at: Int(winner.entry))
+                others = Array(versions.dropFirst().joined())
             }
-
-            for version in Self.versions(of: otherRefs, catalogs: catalogs) {
-                let first = entry(version[0])
-                let holder = version.map { catalogs[Int($0.catalog)].origin.name }.min()!
-                let variantName = "\(name)@\(holder)"
-                variants.append(
-                    (
-                        NamespacePath.join(parentPath, variantName),
-                        PendingNode(
-                            path: "", name: variantName, parentPath: parentPath, kind: first.kind, size: first.size,
-                            mtime: first.mtime, mode: first.mode, refs: version
-                        )
-                    )
-                )
+            for version in self.versions(of: others) {
+                self.addVariant(of: node, version: version)
             }
         }
-        // Variants never displace a real entry; their own clashes get a suffix.
-        variants.sort { $0.path < $1.path }
-        var taken = Set<String>()
-        for (path, node) in variants {
-            var candidate = path
-            var counter = 2
-            while groups[candidate] != nil || taken.contains(candidate) {
-                candidate = "\(path)~\(counter)"
-                counter += 1
-            }
-            taken.insert(candidate)
-            var named = node
-            named.path = candidate
-            named.name = String(NamespacePath.name(of: candidate))
-            pending.append(named)
-        }
-        groups = [:]
-
-        return Self.assemble(pending, catalogs: catalogs, generation: generation, previous: previous, now: now)
     }
 
     /// Groups refs by content (kind, size, mtime, symlink target), newest first.
-    private static func versions(
-        of refs: [NamespaceSnapshot.SourceRef],
-        catalogs: [SourceCatalog]
-    ) -> [[NamespaceSnapshot.SourceRef]] {
+    func versions(of refs: [SourceRef]) -> [[SourceRef]] {
         struct Key: Hashable {
             var kind: FileKind
             var version: FileVersion
             var target: String?
         }
         guard !refs.isEmpty else { return [] }
-        var byKey: [Key: [NamespaceSnapshot.SourceRef]] = [:]
+        var byKey: [Key: [SourceRef]] = [:]
         var order: [Key] = []
         for ref in refs {
-            let entry = catalogs[Int(ref.catalog)].entries[Int(ref.entry)]
-            let key = Key(kind: entry.kind, version: entry.version, target: entry.symlinkTarget)
+            let entries = self.entries(of: ref)
+            let entry = Int(ref.entry)
+            let key = Key(kind: entries.kind(at: entry), version: entries.version(at: entry), target: entries.symlinkTarget(at: entry))
             if byKey[key] == nil { order.append(key) }
             byKey[key, default: []].append(ref)
         }
-        let holder = { (key: Key) in byKey[key]!.map { catalogs[Int($0.catalog)].origin.name }.min()! }
+        let holder = { (key: Key) in byKey[key]!.map { self.catalogs[Int($0.catalog)].origin.name }.min()! }
         order.sort { a, b in
             if a.version.mtime != b.version.mtime { return a.version.mtime > b.version.mtime }
             if a.version.size != b.version.size { return a.version.size > b.version.size }
@@ -161,149 +240,161 @@ public struct NamespaceMerger: Sendable {
         return order.map { byKey[$0]! }
     }
 
-    private static func assemble(
-        _ pending: [PendingNode],
-        catalogs: [SourceCatalog],
-        generation: UInt64,
-        previous: NamespaceSnapshot?,
-        now: Timestamp
-    ) -> NamespaceSnapshot {
-        let count = pending.count
+    /// Adds `NAME@node` beside `node` for another version of its content.
+    mutating func addVariant(of node: Int32, version: [SourceRef]) {
+        let holder = version.map { self.catalogs[Int($0.catalog)].origin.name }.min()!
+        let parent = self.nodes[Int(node)].parent
+        let parentPath = self.path(of: parent)
+        let base = "\(self.name(of: node))@\(holder)"
+        var name = base
+        var counter = 2
+        while self.exists(NamespacePath.join(parentPath, name)) {
+            name = "\(base)~\(counter)"
+            counter += 1
+        }
+        var path = NamespacePath.join(parentPath, name)
+        var salt: UInt64 = 0
+        while self.index[FileID(path: path, salt: salt)] != nil {
+            salt += 1
+            self.maximumSalt = max(self.maximumSalt, salt)
+        }
+        let variant = Int32(self.nodes.count)
+        let first = version[0]
+        self.nodes.append(Node(fileID: FileID(path: path, salt: salt), parent: parent, kind: self.entries(of: first).kind(at: Int(first.entry))))
+        self.index[self.nodes[Int(variant)].fileID] = variant
+        self.ownPaths[variant] = path
+        self.names[variant] = name
+        for ref in version {
+            self.append(ref, to: variant)
+        }
+        self.resolved[variant] = version
+    }
 
-        // File ids; on a collision the lexicographically smaller path keeps
-        // the plain hash, so the outcome does not depend on iteration order.
-        var index: [FileID: Int32] = [:]
-        index.reserveCapacity(count)
-        var fileIDs = [FileID](repeating: FileID(rawValue: 0), count: count)
-        var salts = [UInt64](repeating: 0, count: count)
-        var maximumSalt: UInt64 = 0
-        for position in 0..<count {
-            var current = position
-            while true {
-                let id = FileID(path: pending[current].path, salt: salts[current])
-                if let holder = index[id] {
-                    let other = Int(holder)
-                    if pending[current].path < pending[other].path {
-                        index[id] = Int32(current)
-                        fileIDs[current] = id
-                        salts[other] += 1
-                        maximumSalt = max(maximumSalt, salts[other])
-                        current = other
-                    } else {
-                        salts[current] += 1
-                        maximumSalt = max(maximumSalt, salts[current])
-                    }
-                    continue
-                }
-                index[id] = Int32(current)
-                fileIDs[current] = id
-                break
+    func exists(_ path: String) -> Bool {
+        var path = path
+        return path.withUTF8 { bytes in
+            var salt: UInt64 = 0
+            while let node = self.index[FileID(utf8: bytes, salt: salt)] {
+                if self.path(of: node, equals: bytes) { return true }
+                salt += 1
             }
+            return false
         }
+    }
 
-        // Parents.
-        var directoryIndex: [Substring: Int32] = [:]
-        for position in 0..<count where pending[position].kind == .directory {
-            directoryIndex[Substring(pending[position].path)] = Int32(position)
-        }
-        var parents = [Int32](repeating: 0, count: count)
+    // MARK: 3. Layout
+
+    mutating func assemble(generation: UInt64, previous: NamespaceSnapshot?, now: Timestamp) -> NamespaceSnapshot {
+        let count = self.nodes.count
+
+        // Children per directory, sorted by file id (the READDIR cookie order).
         var childCounts = [Int32](repeating: 0, count: count)
-        var subdirectoryCounts = [UInt32](repeating: 0, count: count)
-        for position in 1..<max(count, 1) {
-            let parent = directoryIndex[pending[position].parentPath] ?? 0
-            parents[position] = parent
-            childCounts[Int(parent)] += 1
-            if pending[position].kind == .directory {
-                subdirectoryCounts[Int(parent)] += 1
-            }
+        var subdirectoryCounts = [Int32](repeating: 0, count: count)
+        for node in 1..<max(count, 1) {
+            let parent = Int(self.nodes[node].parent)
+            childCounts[parent] += 1
+            if self.nodes[node].kind == .directory { subdirectoryCounts[parent] += 1 }
         }
-
-        // Children, grouped per directory and sorted by file id.
         var firstChild = [Int32](repeating: 0, count: count)
         var running: Int32 = 0
-        for position in 0..<count {
-            firstChild[position] = running
-            running += childCounts[position]
+        for node in 0..<count {
+            firstChild[node] = running
+            running += childCounts[node]
         }
-        var childIndices = [Int32](repeating: 0, count: Int(running))
+        var children = [Int32](repeating: 0, count: Int(running))
         var fill = firstChild
-        for position in 1..<max(count, 1) {
-            let parent = Int(parents[position])
-            childIndices[Int(fill[parent])] = Int32(position)
+        for node in 1..<max(count, 1) {
+            let parent = Int(self.nodes[node].parent)
+            children[Int(fill[parent])] = Int32(node)
             fill[parent] += 1
         }
         var signatures = [UInt64](repeating: 0, count: count)
-        for position in 0..<count where childCounts[position] > 0 {
-            let range = Int(firstChild[position])..<Int(firstChild[position] + childCounts[position])
-            childIndices[range].sort { fileIDs[Int($0)] < fileIDs[Int($1)] }
-            var signature = UInt64(childCounts[position])
-            for child in childIndices[range] {
-                signature = (signature &* 0x100_0000_01B3) ^ fileIDs[Int(child)].rawValue
+        for node in 0..<count where childCounts[node] > 0 {
+            let range = Int(firstChild[node])..<Int(firstChild[node] + childCounts[node])
+            children[range].sort { self.nodes[Int($0)].fileID < self.nodes[Int($1)].fileID }
+            var signature = UInt64(childCounts[node])
+            for child in children[range] {
+                signature = (signature &* 0x100_0000_01B3) ^ self.nodes[Int(child)].fileID.rawValue
             }
-            signatures[position] = signature
+            signatures[node] = signature
         }
 
-        // Lay nodes out breadth first, each directory's children side by
-        // side in cookie order: listing a directory then walks consecutive
-        // memory, and no separate child index is needed.
+        // Breadth first, each directory's children side by side: listing a
+        // directory walks consecutive memory.
         var order: [Int32] = [0]
         order.reserveCapacity(count)
         var head = 0
         while head < order.count {
-            let position = Int(order[head])
+            let node = Int(order[head])
             head += 1
-            order.append(contentsOf: childIndices[Int(firstChild[position])..<Int(firstChild[position] + childCounts[position])])
+            order.append(contentsOf: children[Int(firstChild[node])..<Int(firstChild[node] + childCounts[node])])
         }
-        var newIndex = [Int32](repeating: 0, count: count)
-        for (laidOut, position) in order.enumerated() {
-            newIndex[Int(position)] = Int32(laidOut)
+        var laidOut = [Int32](repeating: 0, count: count)
+        for (position, node) in order.enumerated() {
+            laidOut[Int(node)] = Int32(position)
         }
 
-        // Nodes, with source refs laid out contiguously.
-        var nodes: [NamespaceNode] = []
-        nodes.reserveCapacity(count)
-        var sourceRefs: [NamespaceSnapshot.SourceRef] = []
-        sourceRefs.reserveCapacity(count)
+        var records: [NodeRecord] = []
+        records.reserveCapacity(count)
+        var directories: [DirectoryRecord] = []
+        var sourceRefs: [SourceRef] = []
+        sourceRefs.reserveCapacity(self.refs.count)
+        var names: [Int32: String] = [:]
         var directoryPaths: [Int32: String] = [:]
-        for position in order.lazy.map(Int.init) {
-            let item = pending[position]
-            let laidOut = newIndex[position]
+        // Moved out, not copied: a second million-entry table would double
+        // the merge's peak memory.
+        var index = self.index
+        self.index = [:]
+        for node in order {
+            let position = laidOut[Int(node)]
+            let item = self.nodes[Int(node)]
+            let refs = self.resolved[node] ?? self.refList(of: node)
             let firstSource = Int32(sourceRefs.count)
-            sourceRefs.append(contentsOf: item.refs)
-            var changeTime = item.mtime
-            if item.kind == .directory {
-                directoryPaths[laidOut] = item.path
-                changeTime = Self.directoryChangeTime(
-                    fileID: fileIDs[position], mtime: item.mtime, signature: signatures[position], previous: previous, now: now
-                )
+            sourceRefs.append(contentsOf: refs)
+            if let name = self.names[node] {
+                names[position] = name
+            } else if refs.isEmpty {
+                names[position] = self.name(of: node)
             }
-            let children = childCounts[position]
-            nodes.append(
-                NamespaceNode(
-                    fileID: fileIDs[position], name: item.name, kind: item.kind,
-                    size: item.kind == .symlink ? UInt64(Self.symlinkLength(item, catalogs)) : item.size,
-                    mtime: item.mtime, changeTime: changeTime, mode: item.mode,
-                    subdirectoryCount: subdirectoryCounts[position], childCount: UInt32(children),
-                    index: laidOut, parentIndex: newIndex[Int(parents[position])],
-                    firstChild: children > 0 ? newIndex[Int(childIndices[Int(firstChild[position])])] : 0,
-                    firstSource: firstSource, sourceCount: Int32(item.refs.count), childrenSignature: signatures[position]
+            index[item.fileID] = position
+            var directory: Int32 = -1
+            if item.kind == .directory {
+                directory = Int32(directories.count)
+                let mtime = refs.map { self.entries(of: $0).mtime(at: Int($0.entry)) }.max() ?? .zero
+                let mode = refs.first.map { self.entries(of: $0).mode(at: Int($0.entry)) } ?? 0o755
+                let childCount = childCounts[Int(node)]
+                directories.append(
+                    DirectoryRecord(
+                        firstChild: childCount > 0 ? laidOut[Int(children[Int(firstChild[Int(node)])])] : 0,
+                        childCount: childCount,
+                        subdirectoryCount: subdirectoryCounts[Int(node)],
+                        mode: mode,
+                        mtime: mtime,
+                        changeTime: Self.directoryChangeTime(
+                            fileID: item.fileID, mtime: mtime, signature: signatures[Int(node)], previous: previous, now: now
+                        ),
+                        childrenSignature: signatures[Int(node)]
+                    )
+                )
+                directoryPaths[position] = self.path(of: node)
+            }
+            records.append(
+                NodeRecord(
+                    fileID: item.fileID, parent: laidOut[Int(item.parent)], firstSource: firstSource, directory: directory,
+                    sourceCount: UInt16(clamping: refs.count), kind: item.kind
                 )
             )
         }
-        for position in 0..<count {
-            index[fileIDs[position]] = newIndex[position]
-        }
-
         return NamespaceSnapshot(
-            generation: generation, nodes: nodes, index: index, sourceRefs: sourceRefs,
-            catalogs: catalogs, directoryPaths: directoryPaths, maximumSalt: maximumSalt
+            generation: generation, records: records, directories: directories, index: index, sourceRefs: sourceRefs,
+            catalogs: self.catalogs, names: names, directoryPaths: directoryPaths, maximumSalt: self.maximumSalt
         )
     }
 
     /// A directory's change time moves forward whenever its set of children
     /// differs from the previous snapshot's, so NFS clients drop cached
     /// listings when peers join or leave.
-    private static func directoryChangeTime(
+    static func directoryChangeTime(
         fileID: FileID, mtime: Timestamp, signature: UInt64, previous: NamespaceSnapshot?, now: Timestamp
     ) -> Timestamp {
         guard let previous else { return mtime }
@@ -312,10 +403,5 @@ public struct NamespaceMerger: Sendable {
             return max(old.changeTime, mtime)
         }
         return max(mtime, now, old.changeTime)
-    }
-
-    private static func symlinkLength(_ item: PendingNode, _ catalogs: [SourceCatalog]) -> Int {
-        guard let ref = item.refs.first else { return 0 }
-        return catalogs[Int(ref.catalog)].entries[Int(ref.entry)].symlinkTarget?.utf8.count ?? 0
     }
 }

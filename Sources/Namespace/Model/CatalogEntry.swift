@@ -60,6 +60,25 @@ public enum NamespacePath {
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy(isValidName)
     }
 
+    /// Whether UTF-8 `bytes` are a normalised relative namespace path.
+    public static func isValidPath(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty, bytes.count <= maximumPathLength else { return false }
+        var start = 0
+        for end in 0...bytes.count {
+            guard end == bytes.count || bytes[end] == UInt8(ascii: "/") else {
+                if bytes[end] == 0 { return false }
+                continue
+            }
+            let length = end - start
+            if length == 0 || length > maximumNameLength { return false }
+            if bytes[start] == UInt8(ascii: ".") && (length == 1 || (length == 2 && bytes[start + 1] == UInt8(ascii: "."))) {
+                return false
+            }
+            start = end + 1
+        }
+        return true
+    }
+
     /// The parent of a path ("" for a top-level name).
     public static func parent(of path: Substring) -> Substring {
         guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }

@@ -22,9 +22,14 @@ public struct FileID: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
 
     /// A salted variant, used only to step around a hash collision.
     public init(path: some StringProtocol, salt: UInt64) {
+        self.init(utf8: path.utf8, salt: salt)
+    }
+
+    /// The fileid of a path given as UTF-8 bytes.
+    public init(utf8 bytes: some Sequence<UInt8>, salt: UInt64 = 0) {
         // FNV-1a over the UTF-8 bytes, then a 64-bit finalizer for avalanche.
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ (salt &* 0x9E37_79B9_7F4A_7C15)
-        for byte in path.utf8 {
+        for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
         }
         hash ^= hash >> 33

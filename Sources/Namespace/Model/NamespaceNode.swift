@@ -1,7 +1,8 @@
 /// One entry of the merged namespace: what a client sees at a path.
 ///
-/// Nodes live in a `NamespaceSnapshot`'s flat arrays and refer to each other
-/// by index, which keeps a million-entry namespace compact.
+/// A value materialised on demand from the snapshot's compact storage
+/// (`NodeRecord` and the catalogs), so holding one is independent of the
+/// snapshot's layout.
 public struct NamespaceNode: Sendable {
     public let fileID: FileID
     public let name: String
@@ -24,31 +25,7 @@ public struct NamespaceNode: Sendable {
     let index: Int32
     let parentIndex: Int32
     let firstChild: Int32
-    let firstSource: Int32
-    let sourceCount: Int32
     let childrenSignature: UInt64
-
-    init(
-        fileID: FileID, name: String, kind: FileKind, size: UInt64, mtime: Timestamp, changeTime: Timestamp, mode: UInt16,
-        subdirectoryCount: UInt32, childCount: UInt32, index: Int32, parentIndex: Int32, firstChild: Int32,
-        firstSource: Int32, sourceCount: Int32, childrenSignature: UInt64
-    ) {
-        self.fileID = fileID
-        self.name = name
-        self.kind = kind
-        self.size = size
-        self.mtime = mtime
-        self.changeTime = changeTime
-        self.mode = mode
-        self.subdirectoryCount = subdirectoryCount
-        self.childCount = childCount
-        self.index = index
-        self.parentIndex = parentIndex
-        self.firstChild = firstChild
-        self.firstSource = firstSource
-        self.sourceCount = sourceCount
-        self.childrenSignature = childrenSignature
-    }
 
     public var isDirectory: Bool { self.kind == .directory }
     public var version: FileVersion { FileVersion(size: self.size, mtime: self.mtime) }
@@ -63,4 +40,27 @@ public struct FileSource: Sendable {
     public let version: FileVersion
     public let reader: any FileReader
     public let isLocal: Bool
+}
+
+/// A node as the snapshot stores it: 24 bytes, whatever its name.
+struct NodeRecord: Sendable {
+    var fileID: FileID
+    var parent: Int32
+    /// Into `NamespaceSnapshot.sourceRefs`.
+    var firstSource: Int32
+    /// Into `NamespaceSnapshot.directories` for a directory, else -1.
+    var directory: Int32
+    var sourceCount: UInt16
+    var kind: FileKind
+}
+
+/// What only directories need.
+struct DirectoryRecord: Sendable {
+    var firstChild: Int32
+    var childCount: Int32
+    var subdirectoryCount: Int32
+    var mode: UInt16
+    var mtime: Timestamp
+    var changeTime: Timestamp
+    var childrenSignature: UInt64
 }

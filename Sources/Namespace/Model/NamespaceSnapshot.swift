@@ -6,17 +6,23 @@ import NIOCore
 /// half-applied change; a new snapshot replaces the old one atomically when a
 /// source's catalog changes (see `NamespaceStore`).
 public final class NamespaceSnapshot: Sendable {
-    struct SourceRef: Sendable {
+    struct SourceRef: Sendable, Equatable {
         var catalog: Int32
         var entry: Int32
     }
 
     /// Increases with every rebuild; 0 is the empty namespace of a fresh start.
     public let generation: UInt64
-    let nodes: [NamespaceNode]
+    /// Breadth first, each directory's children side by side in cookie order.
+    let records: [NodeRecord]
+    let directories: [DirectoryRecord]
     let index: [FileID: Int32]
     let sourceRefs: [SourceRef]
     let catalogs: [SourceCatalog]
+    /// Names that are not the last component of the first source's path:
+    /// conflict variants and directories no catalog lists.
+    let names: [Int32: String]
+    /// Every directory's path, so paths are not rebuilt per request.
     let directoryPaths: [Int32: String]
     /// Salt values used to step around hash collisions (almost always none).
     let maximumSalt: UInt64
@@ -25,19 +31,23 @@ public final class NamespaceSnapshot: Sendable {
     public let totalFileBytes: UInt64
 
     init(
-        generation: UInt64, nodes: [NamespaceNode], index: [FileID: Int32], sourceRefs: [SourceRef],
-        catalogs: [SourceCatalog], directoryPaths: [Int32: String], maximumSalt: UInt64
+        generation: UInt64, records: [NodeRecord], directories: [DirectoryRecord], index: [FileID: Int32],
+        sourceRefs: [SourceRef], catalogs: [SourceCatalog], names: [Int32: String], directoryPaths: [Int32: String],
+        maximumSalt: UInt64
     ) {
         self.generation = generation
-        self.nodes = nodes
+        self.records = records
+        self.directories = directories
         self.index = index
         self.sourceRefs = sourceRefs
         self.catalogs = catalogs
+        self.names = names
         self.directoryPaths = directoryPaths
         self.maximumSalt = maximumSalt
         var total: UInt64 = 0
-        for node in nodes where node.kind == .regular {
-            total &+= node.size
+        for record in records where record.kind == .regular && record.sourceCount > 0 {
+            let ref = sourceRefs[Int(record.firstSource)]
+            total &+= catalogs[Int(ref.catalog)].entries.size(at: Int(ref.entry))
         }
         self.totalFileBytes = total
     }
@@ -47,17 +57,55 @@ public final class NamespaceSnapshot: Sendable {
         NamespaceMerger().merge([], generation: generation, previous: nil, now: now)
     }
 
-    public var root: NamespaceNode { self.nodes[0] }
+    public var root: NamespaceNode { self.node(at: 0) }
 
     /// Entries including the root.
-    public var count: Int { self.nodes.count }
+    public var count: Int { self.records.count }
 
     /// The origins whose catalogs make up this snapshot.
     public var origins: [NodeIdentity] { self.catalogs.map(\.origin) }
 
     public func node(_ id: FileID) -> NamespaceNode? {
         guard let index = self.index[id] else { return nil }
-        return self.nodes[Int(index)]
+        return self.node(at: Int(index))
+    }
+
+    /// Materialises the node stored at `position`.
+    func node(at position: Int) -> NamespaceNode {
+        let record = self.records[position]
+        let name: String
+        var size: UInt64 = 0
+        var mtime = Timestamp.zero
+        var mode: UInt16 = 0o755
+        if record.sourceCount > 0 {
+            let ref = self.sourceRefs[Int(record.firstSource)]
+            let entries = self.catalogs[Int(ref.catalog)].entries
+            let entry = Int(ref.entry)
+            name = self.names[Int32(position)] ?? entries.name(at: entry)
+            mtime = entries.mtime(at: entry)
+            mode = entries.mode(at: entry)
+            switch record.kind {
+            case .regular: size = entries.size(at: entry)
+            case .symlink: size = UInt64(entries.symlinkTarget(at: entry)?.utf8.count ?? 0)
+            case .directory: size = 0
+            }
+        } else {
+            name = self.names[Int32(position)] ?? ""
+        }
+        guard record.directory >= 0 else {
+            return NamespaceNode(
+                fileID: record.fileID, name: name, kind: record.kind, size: size, mtime: mtime, changeTime: mtime, mode: mode,
+                subdirectoryCount: 0, childCount: 0, index: Int32(position), parentIndex: record.parent, firstChild: 0,
+                childrenSignature: 0
+            )
+        }
+        let directory = self.directories[Int(record.directory)]
+        return NamespaceNode(
+            fileID: record.fileID, name: name, kind: .directory, size: 0, mtime: directory.mtime, changeTime: directory.changeTime,
+            mode: directory.mode, subdirectoryCount: UInt32(directory.subdirectoryCount), childCount: UInt32(directory.childCount),
+            index: Int32(position), parentIndex: record.parent, firstChild: directory.firstChild,
+            childrenSignature: directory.childrenSignature
+        )
     }
 
     /// Resolves `id`, throwing `.stale` when the namespace no longer has it.
@@ -67,7 +115,7 @@ public final class NamespaceSnapshot: Sendable {
     }
 
     public func parent(of node: NamespaceNode) -> NamespaceNode {
-        self.nodes[Int(node.parentIndex)]
+        self.node(at: Int(node.parentIndex))
     }
 
     /// The namespace path of a node ("" for the root).
@@ -88,7 +136,7 @@ public final class NamespaceSnapshot: Sendable {
         var salt: UInt64 = 0
         while salt <= self.maximumSalt {
             guard let index = self.index[FileID(path: path, salt: salt)] else { break }
-            let candidate = self.nodes[Int(index)]
+            let candidate = self.node(at: Int(index))
             if candidate.parentIndex == directory.index && candidate.name == name {
                 return candidate
             }
@@ -120,7 +168,7 @@ public final class NamespaceSnapshot: Sendable {
         var high = all.endIndex
         while low < high {
             let middle = (low + high) / 2
-            if all[middle].fileID <= fileID {
+            if self.records[middle].fileID <= fileID {
                 low = middle + 1
             } else {
                 high = middle
@@ -130,18 +178,23 @@ public final class NamespaceSnapshot: Sendable {
     }
 
     public func symlinkTarget(of node: NamespaceNode) -> String? {
-        guard node.kind == .symlink, node.sourceCount > 0 else { return nil }
-        let ref = self.sourceRefs[Int(node.firstSource)]
-        return self.catalogs[Int(ref.catalog)].entries[Int(ref.entry)].symlinkTarget
+        let record = self.records[Int(node.index)]
+        guard record.kind == .symlink, record.sourceCount > 0 else { return nil }
+        let ref = self.sourceRefs[Int(record.firstSource)]
+        return self.catalogs[Int(ref.catalog)].entries.symlinkTarget(at: Int(ref.entry))
     }
 
     /// Where a file's content can be read, local sources first.
     public func sources(of node: NamespaceNode) -> [FileSource] {
-        (0..<Int(node.sourceCount)).map { offset in
-            let ref = self.sourceRefs[Int(node.firstSource) + offset]
+        let record = self.records[Int(node.index)]
+        return (0..<Int(record.sourceCount)).map { offset in
+            let ref = self.sourceRefs[Int(record.firstSource) + offset]
             let catalog = self.catalogs[Int(ref.catalog)]
-            let entry = catalog.entries[Int(ref.entry)]
-            return FileSource(origin: catalog.origin, path: entry.path, version: entry.version, reader: catalog.reader, isLocal: catalog.isLocal)
+            let entry = Int(ref.entry)
+            return FileSource(
+                origin: catalog.origin, path: catalog.entries.path(at: entry), version: catalog.entries.version(at: entry),
+                reader: catalog.reader, isLocal: catalog.isLocal
+            )
         }
     }
 
@@ -153,7 +206,7 @@ public final class NamespaceSnapshot: Sendable {
         public var endIndex: Int { self.range.upperBound }
 
         public subscript(position: Int) -> NamespaceNode {
-            self.snapshot.nodes[position]
+            self.snapshot.node(at: position)
         }
     }
 }

@@ -5,16 +5,20 @@
 public struct SourceCatalog: Sendable {
     public var origin: NodeIdentity
     public var generation: UInt64
-    public var entries: [CatalogEntry]
+    public var entries: CatalogEntries
     public var reader: any FileReader
     /// Local sources are read first when a file has several.
     public var isLocal: Bool
 
-    public init(origin: NodeIdentity, generation: UInt64, entries: [CatalogEntry], reader: any FileReader, isLocal: Bool) {
+    public init(origin: NodeIdentity, generation: UInt64, entries: CatalogEntries, reader: any FileReader, isLocal: Bool) {
         self.origin = origin
         self.generation = generation
         self.entries = entries
         self.reader = reader
         self.isLocal = isLocal
+    }
+
+    public init(origin: NodeIdentity, generation: UInt64, entries: [CatalogEntry], reader: any FileReader, isLocal: Bool) {
+        self.init(origin: origin, generation: generation, entries: CatalogEntries(entries), reader: reader, isLocal: isLocal)
     }
 }
