@@ -6,11 +6,15 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "p2pfs", targets: ["p2pfs"]),
+        .executable(name: "p2pfs-peer-simulator", targets: ["p2pfs-peer-simulator"]),
+        // The protocol libraries, for the fuzz package in Fuzz/ (make fuzz).
+        .library(name: "P2PFSLibraries", targets: ["XDR", "ONCRPC", "RPCBind", "Namespace", "NFS3", "PeerProtocol", "P2PFSDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libtirpc, for registering with a running system rpcbind.
@@ -73,6 +77,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Composes the layers into a running node.
@@ -94,6 +99,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Many simulated peers in one process, for the namespace-scale benchmark.
+        .executableTarget(
+            name: "p2pfs-peer-simulator",
+            dependencies: [
+                "PeerProtocol", "Namespace", "ONCRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/PeerSimulator"
         ),
         .testTarget(name: "XDRTests", dependencies: ["XDR", "CTIRPC"]),
         .testTarget(

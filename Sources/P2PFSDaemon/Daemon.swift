@@ -36,6 +36,8 @@ public final class Daemon: Sendable {
     let statistics = PeerServerStatistics()
     let crawler: PeerCrawler
     let wake = CrawlWakeSignal()
+    /// Who may use the peer listener (open, or the network key's holders).
+    let access: PeerAccessControl
     private let servers: NIOLockedValueBox<Servers>
 
     struct Servers: Sendable {
@@ -69,9 +71,9 @@ public final class Daemon: Sendable {
         self.localSource = roots.isEmpty ? nil : LocalExportSource(identity: self.identity, roots: roots, threadPool: self.threadPool)
         let wake = self.wake
         self.directory = PeerDirectory(wake: { wake.signal() })
-        self.pool = PeerConnectionPool(group: self.group, connectTimeout: .seconds(2), logger: logger)
         self.cache = BlockCache(capacity: configuration.cacheBytes)
         self.servers = NIOLockedValueBox(Servers())
+        self.access = PeerAccessControl(key: configuration.networkKey)
 
         let servers = self.servers
         let identity = self.identity
@@ -82,6 +84,10 @@ public final class Daemon: Sendable {
         let localNode: @Sendable () -> NodeInfo = {
             NodeInfo(identity: identity, roles: announcedRoles, addresses: servers.withLockedValue { $0.advertised })
         }
+        self.pool = PeerConnectionPool(
+            group: self.group, connectTimeout: .seconds(2), logger: logger,
+            authentication: configuration.networkKey.map { PeerClientAuthentication(key: $0, localNode: localNode) }
+        )
         self.crawler = PeerCrawler(
             localNode: localNode,
             seeds: configuration.peers,
@@ -115,20 +121,31 @@ public final class Daemon: Sendable {
             self.store?.setCatalog(catalog)
         }
 
+        if let key = self.configuration.networkKey {
+            self.logger.info(
+                "closed network: only nodes holding the network key may join", metadata: ["key fingerprint": "\(key.fingerprint)"]
+            )
+        }
+        // On loopback (the NFS listener) the control program answers anyone
+        // on this machine; on the peer listener, on a closed network, only
+        // connections that proved the key.
         let control = ControlProgram(
             localNode: self.localNode, store: self.store, directory: self.directory, statistics: self.statistics, cache: self.cache
         )
+        var peerControl = control
+        peerControl.access = self.access
 
         if let listen = self.configuration.listen ?? (self.configuration.offersFiles ? DaemonConfiguration.defaultListenAddress : nil) {
             let localSource = self.localSource
             let peer = PeerProgram(
-                localNode: self.localNode, catalog: { localSource?.catalog }, directory: self.directory, statistics: self.statistics
+                localNode: self.localNode, catalog: { localSource?.catalog }, directory: self.directory, statistics: self.statistics,
+                access: self.access
             )
             let server: RPCServer
             do {
                 server = try await RPCServer.start(
                     configuration: .init(host: listen.host, port: listen.port, maximumRecordSize: 64 * 1024),
-                    dispatcher: RPCDispatcher(programs: [peer, control]),
+                    dispatcher: RPCDispatcher(programs: [peer, peerControl]),
                     group: self.group,
                     logger: self.logger
                 )

@@ -29,6 +29,8 @@ public struct DaemonConfiguration: Sendable {
     public var peerTimeout: Duration
     public var rescanInterval: Duration
     public var cacheBytes: Int
+    /// The closed network's key (`--network-key-file`); nil: an open network.
+    public var networkKey: NetworkKey?
 
     public init(
         exports: [LocalExport] = [],
@@ -41,7 +43,8 @@ public struct DaemonConfiguration: Sendable {
         crawlInterval: Duration = .seconds(3),
         peerTimeout: Duration = .seconds(10),
         rescanInterval: Duration = .seconds(5),
-        cacheBytes: Int = 256 << 20
+        cacheBytes: Int = 256 << 20,
+        networkKey: NetworkKey? = nil
     ) {
         self.exports = exports
         self.listen = listen
@@ -54,6 +57,7 @@ public struct DaemonConfiguration: Sendable {
         self.peerTimeout = peerTimeout
         self.rescanInterval = rescanInterval
         self.cacheBytes = cacheBytes
+        self.networkKey = networkKey
     }
 
     public var offersFiles: Bool { !self.exports.isEmpty }

@@ -25,6 +25,9 @@ struct DaemonCommand: AsyncParsableCommand {
               p2pfs daemon --export movies=/srv/movies      (offer files)
               p2pfs daemon --peer 192.168.1.10              (see everything)
               p2pfs daemon --export music=/srv/music --peer 192.168.1.10
+
+            A closed network: give every node the same key file (made once with
+            `head -c 32 /dev/urandom | base64 > key`) with --network-key-file.
             """
     )
 
@@ -94,6 +97,15 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .customLong("cache-size"), help: ArgumentHelp("Memory for cached blocks of remote files, in MiB.", valueName: "MIB"))
     var cacheSize: Int = 256
 
+    @Option(
+        name: .customLong("network-key-file"),
+        help: ArgumentHelp(
+            "Join only nodes holding the same key (at least 16 bytes; read once at start). Without it the network is open.",
+            valueName: "PATH"
+        )
+    )
+    var networkKeyFile: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
 
@@ -146,7 +158,9 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try self.makeConfiguration()
+        var configuration = try self.makeConfiguration()
+        // Read here, once, so that a bad key file is a one-line error.
+        configuration.networkKey = try Self.loadNetworkKey(self.networkKeyFile)
         let level = Logger.Level(rawValue: self.logLevel)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -154,6 +168,9 @@ struct DaemonCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "p2pfs")
+        if let path = self.networkKeyFile, NetworkKey.isReadableByOthers(path: path) {
+            logger.warning("network key file '\(path)' is readable by other users: chmod 600 it")
+        }
 
         let daemon: Daemon
         do {
@@ -173,6 +190,21 @@ struct DaemonCommand: AsyncParsableCommand {
         work.cancel()
         await work.value
         await daemon.stop()
+    }
+
+    /// The key of `--network-key-file`, or a one-line error naming the problem.
+    static func loadNetworkKey(_ path: String?) throws -> NetworkKey? {
+        guard let path else { return nil }
+        do {
+            return try NetworkKey(contentsOfFile: Self.expandingTildeInPath(path))
+        } catch {
+            throw FailureMessage(message: "--network-key-file: \(error)")
+        }
+    }
+
+    static func expandingTildeInPath(_ path: String) -> String {
+        guard path.hasPrefix("~/"), let home = getenv("HOME") else { return path }
+        return String(cString: home) + path.dropFirst()
     }
 
     static func address(_ text: String, flag: String, defaultPort: Int) throws -> PeerAddress {

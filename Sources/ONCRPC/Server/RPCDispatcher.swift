@@ -32,6 +32,15 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
+    /// Tells every program that a connection closed.
+    public func connectionClosed(_ connectionID: UInt64) {
+        for candidates in self.programs.values {
+            for program in candidates {
+                program.connectionClosed(connectionID)
+            }
+        }
+    }
+
     public func route(_ call: RPCCall) -> Route {
         let credentials: RPCCredentials
         switch call.credential.flavor {

@@ -11,6 +11,14 @@ public protocol RPCProgram: Sendable {
     var versions: ClosedRange<UInt32> { get }
     /// Called on the connection's event loop. Must not block.
     func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse
+    /// Called on the connection's event loop when a TCP connection of the
+    /// server closes (`RPCCallContext.connectionID`), so a program that keeps
+    /// state per connection can forget it. The default does nothing.
+    func connectionClosed(_ connectionID: UInt64)
+}
+
+extension RPCProgram {
+    public func connectionClosed(_ connectionID: UInt64) {}
 }
 
 /// A program's answer: now, or when the future completes.

@@ -82,6 +82,7 @@ public final class RPCServerHandler: ChannelDuplexHandler {
 
     public func channelInactive(context: ChannelHandlerContext) {
         self.waitingRecords.removeAll()
+        self.dispatcher.connectionClosed(self.connectionID)
         context.fireChannelInactive()
     }
 

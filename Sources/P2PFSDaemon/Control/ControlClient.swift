@@ -1,4 +1,5 @@
 import Logging
+import Namespace
 import NIOCore
 import NIOPosix
 import ONCRPC
@@ -6,11 +7,17 @@ import PeerProtocol
 import XDR
 
 /// Talks to a running daemon's control program (for `p2pfs peers`/`ls`).
+///
+/// With a network key (a node's peer listener on a closed network) the
+/// connection first runs the network-key handshake, as a tool: a random id,
+/// no roles, so the daemon does not take it for a node.
 public struct ControlClient: Sendable {
     public let address: PeerAddress
+    public let networkKey: NetworkKey?
 
-    public init(address: PeerAddress) {
+    public init(address: PeerAddress, networkKey: NetworkKey? = nil) {
         self.address = address
+        self.networkKey = networkKey
     }
 
     public func status(timeout: TimeAmount = .seconds(5)) async throws -> ControlStatus {
@@ -32,6 +39,12 @@ public struct ControlClient: Sendable {
             logger: Logger(label: "p2pfs.control")
         )
         defer { client.close() }
+        if let key = self.networkKey {
+            let tool = NodeInfo(identity: NodeIdentity(id: .random(), name: "p2pfs-cli"), roles: [], addresses: [])
+            _ = try await PeerConnection(address: self.address, client: client).authenticate(
+                as: tool, key: key, expecting: nil, timeout: timeout
+            )
+        }
         return try await client.call(
             program: ControlProcedure.program, version: ControlProcedure.version, procedure: procedure.rawValue,
             arguments: arguments, timeout: timeout

@@ -5,6 +5,10 @@ import PeerProtocol
 import XDR
 
 /// Answers `p2pfs peers` and `p2pfs ls` (see `Docs/p2pfs_control.x`).
+///
+/// With `access` (the peer listener of a closed network) only connections
+/// that completed the network-key handshake are answered; others get
+/// AUTH_ERROR/AUTH_TOOWEAK for everything but NULL.
 public struct ControlProgram: RPCProgram {
     public let program = ControlProcedure.program
     public let versions = ControlProcedure.version...ControlProcedure.version
@@ -14,8 +18,12 @@ public struct ControlProgram: RPCProgram {
     let directory: PeerDirectory
     let statistics: PeerServerStatistics
     let cache: BlockCache
+    var access: PeerAccessControl? = nil
 
     public func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
+        if let access = self.access, call.procedure != ControlProcedure.null.rawValue, !access.isAuthorized(context) {
+            return .done(.authError(.tooWeak))
+        }
         var arguments = call.arguments
         var head = context.makeResultBuffer(capacity: 1024)
         switch ControlProcedure(rawValue: call.procedure) {

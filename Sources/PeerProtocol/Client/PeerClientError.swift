@@ -13,6 +13,12 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
     case unreachable(String)
     /// The node at an address is not the node that was expected there.
     case unexpectedNode(expected: String, found: String)
+    /// The node refused a caller without the network key (PEER_DENIED): it
+    /// belongs to a closed network this node has no key for.
+    case keyRequired(PeerAddress)
+    /// The node could not prove this network's key, or refused this node's
+    /// proof: not part of the closed network, neither crawled nor read from.
+    case untrusted(PeerAddress, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +27,26 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .rpc(let error): "peer call failed: \(error)"
         case .unreachable(let why): "peer unreachable: \(why)"
         case .unexpectedNode(let expected, let found): "expected node \(expected) but \(found) answered"
+        case .keyRequired(let address): "node at \(address) requires a network key (--network-key-file)"
+        case .untrusted(let address, let reason): "node at \(address) is not part of this closed network: \(reason)"
+        }
+    }
+}
+
+extension PeerClientError {
+    /// Where a refusal for want of the right network key came from.
+    public var networkKeyAddress: PeerAddress? {
+        switch self {
+        case .keyRequired(let address), .untrusted(let address, _): address
+        default: nil
+        }
+    }
+
+    /// A refusal for want of the right network key (not a network failure).
+    public var isAboutTheNetworkKey: Bool {
+        switch self {
+        case .keyRequired, .untrusted, .status(.denied): true
+        default: false
         }
     }
 }

@@ -11,7 +11,9 @@ public final class PeerConnection: Sendable {
     public let address: PeerAddress
     public let client: RPCClient
 
-    init(address: PeerAddress, client: RPCClient) {
+    /// Wraps a connected client (for callers that made the connection
+    /// themselves, such as the control client).
+    public init(address: PeerAddress, client: RPCClient) {
         self.address = address
         self.client = client
     }
@@ -50,23 +52,78 @@ public final class PeerConnection: Sendable {
         self.client.close()
     }
 
+    /// HELLO. A node of a closed network answers a plain HELLO (no
+    /// challenge) only on an authenticated connection; otherwise this throws
+    /// `PeerClientError.keyRequired`.
     public func hello(_ arguments: HelloArguments, timeout: TimeAmount) async throws -> HelloReply {
-        try await self.call(.hello, arguments, timeout: timeout) { buffer -> HelloReply in
+        try await self.helloFuture(arguments, timeout: timeout).get()
+    }
+
+    private func helloFuture(_ arguments: HelloArguments, timeout: TimeAmount) -> EventLoopFuture<HelloReply> {
+        let address = self.address
+        let opensHandshake = !arguments.challenge.isEmpty
+        return self.call(.hello, arguments, timeout: timeout) { buffer -> HelloReply in
             let status = try buffer.readXDREnum(PeerStatus.self)
-            guard status == .ok else { throw PeerClientError.status(status) }
-            return try HelloReply(xdr: &buffer)
-        }.get()
+            switch status {
+            case .ok:
+                return try HelloReply(xdr: &buffer)
+            case .denied where opensHandshake:
+                throw PeerClientError.untrusted(address, reason: "it refused the handshake")
+            case .denied:
+                throw PeerClientError.keyRequired(address)
+            default:
+                throw PeerClientError.status(status)
+            }
+        }
+    }
+
+    /// The network-key handshake (`PeerHandshake`): HELLO with a fresh
+    /// challenge, the responder's proof checked, then AUTHENTICATE with this
+    /// node's proof. Afterwards the connection is authorized for every
+    /// procedure. Returns the responder's node id; throws
+    /// `PeerClientError.untrusted` when the responder cannot prove the key or
+    /// refuses this node's proof, `.unexpectedNode` when it is not
+    /// `expecting`.
+    public func authenticate(as me: NodeInfo, key: NetworkKey, expecting: NodeID?, timeout: TimeAmount) -> EventLoopFuture<NodeID> {
+        let handshake = PeerHandshake.Caller(key: key, me: me.identity.id)
+        let address = self.address
+        return self.helloFuture(handshake.helloArguments(sender: me), timeout: timeout).flatMapThrowing { reply -> (NodeID, [UInt8]) in
+            switch Result(catching: { () throws(PeerHandshake.Failure) in try handshake.answer(reply, expecting: expecting) }) {
+            case .success(let proof):
+                return (reply.responder.identity.id, proof)
+            case .failure(.unexpectedNode(let expected, let found)):
+                throw PeerClientError.unexpectedNode(expected: "\(expected)", found: "\(found)")
+            case .failure(let failure):
+                throw PeerClientError.untrusted(address, reason: failure.description)
+            }
+        }.flatMap { responder, proof in
+            self.call(.authenticate, AuthenticateArguments(proof: proof), timeout: timeout) { buffer -> NodeID in
+                let status = try buffer.readXDREnum(PeerStatus.self)
+                guard status == .ok else {
+                    throw PeerClientError.untrusted(address, reason: "it refused this node's proof (it holds another key)")
+                }
+                return responder
+            }
+        }
+    }
+
+    public func authenticate(as me: NodeInfo, key: NetworkKey, expecting: NodeID?, timeout: TimeAmount) async throws -> NodeID {
+        try await self.authenticate(as: me, key: key, expecting: expecting, timeout: timeout).get()
     }
 
     public func changes(since generation: UInt64, timeout: TimeAmount) async throws -> ChangesReply {
         try await self.call(.changes, ChangesArguments(catalogGeneration: generation), timeout: timeout) { buffer in
-            try ChangesReply(xdr: &buffer)
+            let status = try buffer.readXDREnum(PeerStatus.self)
+            guard status == .ok else { throw PeerClientError.status(status) }
+            return try ChangesReply(xdr: &buffer)
         }.get()
     }
 
     public func peers(timeout: TimeAmount) async throws -> PeersReply {
         try await self.call(.peers, nil as ChangesArguments?, timeout: timeout) { buffer in
-            try PeersReply(xdr: &buffer)
+            let status = try buffer.readXDREnum(PeerStatus.self)
+            guard status == .ok else { throw PeerClientError.status(status) }
+            return try PeersReply(xdr: &buffer)
         }.get()
     }
 

@@ -3,7 +3,25 @@ import Namespace
 import NIOConcurrencyHelpers
 import NIOCore
 
+/// How this node proves itself on a closed network: the key, and who it
+/// says it is in the handshake's HELLO.
+public struct PeerClientAuthentication: Sendable {
+    public var key: NetworkKey
+    public var localNode: @Sendable () -> NodeInfo
+    /// Per call of the handshake (HELLO, AUTHENTICATE).
+    public var timeout: TimeAmount
+
+    public init(key: NetworkKey, localNode: @escaping @Sendable () -> NodeInfo, timeout: TimeAmount = .seconds(3)) {
+        self.key = key
+        self.localNode = localNode
+        self.timeout = timeout
+    }
+}
+
 /// One connection per peer node, shared by the crawler and by block reads.
+///
+/// On a closed network every new connection runs the network-key handshake
+/// and must reach the node it was made for before anyone uses it.
 ///
 /// A node that just failed to connect is failed fast for a short back-off,
 /// so reads of a dead peer's files return an error at once instead of each
@@ -27,12 +45,18 @@ public final class PeerConnectionPool: Sendable {
     private let connectTimeout: TimeAmount
     private let failureBackoff: TimeAmount
     private let logger: Logger
+    /// Set on a closed network.
+    public let authentication: PeerClientAuthentication?
 
-    public init(group: any EventLoopGroup, connectTimeout: TimeAmount, failureBackoff: TimeAmount = .seconds(1), logger: Logger) {
+    public init(
+        group: any EventLoopGroup, connectTimeout: TimeAmount, failureBackoff: TimeAmount = .seconds(1), logger: Logger,
+        authentication: PeerClientAuthentication? = nil
+    ) {
         self.group = group
         self.connectTimeout = connectTimeout
         self.failureBackoff = failureBackoff
         self.logger = logger
+        self.authentication = authentication
     }
 
     /// An event loop of the pool's group, for work not tied to a caller.
@@ -132,10 +156,30 @@ public final class PeerConnectionPool: Sendable {
                 slots[node]?.lastFailure = why
                 slots[node]?.connection = .idle
             }
-            promise.fail(PeerClientError.unreachable(why))
+            switch lastError {
+            case let error as PeerClientError where error.isAboutTheNetworkKey:
+                // Worth telling apart from a dead node: the crawler logs it.
+                promise.fail(error)
+            default:
+                promise.fail(PeerClientError.unreachable(why))
+            }
             return
         }
-        PeerConnection.connect(to: address, group: self.group, connectTimeout: self.connectTimeout, logger: self.logger)
+        let connected = PeerConnection.connect(to: address, group: self.group, connectTimeout: self.connectTimeout, logger: self.logger)
+        let authenticated: EventLoopFuture<PeerConnection>
+        if let authentication = self.authentication {
+            authenticated = connected.flatMap { connection in
+                connection.authenticate(
+                    as: authentication.localNode(), key: authentication.key, expecting: node, timeout: authentication.timeout
+                ).map { _ in connection }.flatMapErrorThrowing { error in
+                    connection.close()
+                    throw error
+                }
+            }
+        } else {
+            authenticated = connected
+        }
+        authenticated
             .whenComplete { result in
                 switch result {
                 case .success(let connection):

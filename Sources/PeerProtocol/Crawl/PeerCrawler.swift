@@ -38,6 +38,9 @@ public actor PeerCrawler {
     public nonisolated let wake: CrawlWakeSignal
     private var readers: [NodeID: ForwardedFileReader] = [:]
     private var roundsCompleted = 0
+    /// Addresses already warned about for a network-key refusal: warned
+    /// once, not every round.
+    private var keyWarnings: Set<PeerAddress> = []
 
     /// - Parameters:
     ///   - store: where remote catalogs go; nil for a node that only offers
@@ -97,9 +100,7 @@ public actor PeerCrawler {
             for outcome in outcomes {
                 next += self.apply(outcome, catalogs: &catalogs)
             }
-            if let store = self.store {
-                for catalog in catalogs { store.setCatalog(catalog) }
-            }
+            self.store?.setCatalogs(catalogs)
             frontier = self.state.take(next)
         }
         for removed in self.state.expire(now: ContinuousClock.now) {
@@ -193,7 +194,16 @@ public actor PeerCrawler {
             )
             let hello: HelloReply
             do {
+                var proven: NodeID?
+                if let authentication = self.pool.authentication {
+                    // Closed network: nothing but the handshake until both
+                    // sides proved the key.
+                    proven = try await connection.authenticate(as: me, key: authentication.key, expecting: nil, timeout: timeout)
+                }
                 hello = try await connection.hello(HelloArguments(sender: me), timeout: timeout)
+                if let proven, proven != hello.responder.identity.id {
+                    throw PeerClientError.unexpectedNode(expected: "\(proven)", found: "\(hello.responder.identity)")
+                }
             } catch {
                 connection.close()
                 throw error
@@ -209,35 +219,55 @@ public actor PeerCrawler {
             )
         case .node(let id):
             connection = try await self.pool.connection(for: id).get()
-            if let known = job.known, known.isVerified, known.unreachableSince == nil, known.catalogGeneration != nil || !self.presentsNamespace {
-                // The cheap poll on an established relationship.
-                let changes = try await connection.changes(since: known.catalogGeneration ?? 0, timeout: timeout)
-                contact = Contact(
-                    info: known.info, address: connection.address, catalogGeneration: changes.catalogGeneration,
-                    peersGeneration: changes.peersGeneration
-                )
-            } else {
-                let hello = try await connection.hello(HelloArguments(sender: me), timeout: timeout)
-                guard hello.responder.identity.id == id else {
-                    throw PeerClientError.unexpectedNode(expected: "\(id)", found: "\(hello.responder.identity)")
-                }
-                contact = Contact(
-                    info: hello.responder, address: connection.address, catalogGeneration: hello.catalogGeneration,
-                    peersGeneration: hello.peersGeneration
-                )
+            contact = try await self.refusalsExplained(connection) {
+                try await self.poll(id, job: job, connection: connection, me: me, timeout: timeout)
             }
         }
         guard contact.info.identity.id != me.identity.id else { return contact }
         let known = job.known
-        if known?.peersGeneration != contact.peersGeneration {
-            contact.peers = try await connection.peers(timeout: timeout)
-        }
-        if self.presentsNamespace, known?.catalogGeneration != contact.catalogGeneration || known?.catalogGeneration == nil {
-            if contact.info.roles.contains(.server) {
-                contact.catalog = try await connection.catalog(timeout: timeout)
+        return try await self.refusalsExplained(connection) {
+            if known?.peersGeneration != contact.peersGeneration {
+                contact.peers = try await connection.peers(timeout: timeout)
             }
+            if self.presentsNamespace, known?.catalogGeneration != contact.catalogGeneration || known?.catalogGeneration == nil {
+                if contact.info.roles.contains(.server) {
+                    contact.catalog = try await connection.catalog(timeout: timeout)
+                }
+            }
+            return contact
         }
-        return contact
+    }
+
+    /// CHANGES on an established relationship, HELLO otherwise.
+    private nonisolated func poll(_ id: NodeID, job: Job, connection: PeerConnection, me: NodeInfo, timeout: TimeAmount) async throws -> Contact {
+        if let known = job.known, known.isVerified, known.unreachableSince == nil, known.catalogGeneration != nil || !self.presentsNamespace {
+            // The cheap poll on an established relationship.
+            let changes = try await connection.changes(since: known.catalogGeneration ?? 0, timeout: timeout)
+            return Contact(
+                info: known.info, address: connection.address, catalogGeneration: changes.catalogGeneration,
+                peersGeneration: changes.peersGeneration
+            )
+        }
+        let hello = try await connection.hello(HelloArguments(sender: me), timeout: timeout)
+        guard hello.responder.identity.id == id else {
+            throw PeerClientError.unexpectedNode(expected: "\(id)", found: "\(hello.responder.identity)")
+        }
+        return Contact(
+            info: hello.responder, address: connection.address, catalogGeneration: hello.catalogGeneration,
+            peersGeneration: hello.peersGeneration
+        )
+    }
+
+    /// PEER_DENIED on a connection that worked before: the node turned
+    /// closed (restarted with a key), or stopped accepting this node's key.
+    private nonisolated func refusalsExplained<T>(_ connection: PeerConnection, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch PeerClientError.status(.denied) {
+            throw self.pool.authentication == nil
+                ? PeerClientError.keyRequired(connection.address)
+                : PeerClientError.untrusted(connection.address, reason: "it refused this node")
+        }
     }
 
     /// Folds one contact's result into the state; returns targets it revealed.
@@ -245,12 +275,21 @@ public actor PeerCrawler {
         let now = ContinuousClock.now
         switch outcome.result {
         case .failure(let error):
-            if self.state.known[outcomeNode(outcome.target) ?? NodeID(high: 0, low: 0)]?.unreachableSince == nil {
+            if let error = error as? PeerClientError, let address = error.networkKeyAddress {
+                // Not a dead node: one that is not of this network. Said
+                // once per address, not every round.
+                if self.keyWarnings.insert(address).inserted {
+                    self.logger.warning("\(error); not crawled, not read from")
+                }
+            } else if self.state.known[outcomeNode(outcome.target) ?? NodeID(high: 0, low: 0)]?.unreachableSince == nil {
                 self.logger.debug("peer contact failed", metadata: ["target": "\(outcome.target)", "error": "\(error)"])
             }
             self.state.failed(outcome.target, now: now)
             return []
         case .success(let contact):
+            if let address = contact.address {
+                self.keyWarnings.remove(address)
+            }
             let reached = self.state.reached(
                 outcome.target, as: contact.info, at: contact.address, catalogGeneration: contact.catalogGeneration,
                 peersGeneration: contact.peersGeneration, now: now

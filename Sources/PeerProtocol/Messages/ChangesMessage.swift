@@ -10,7 +10,8 @@ public struct ChangesArguments: Sendable, Equatable {
     }
 }
 
-/// CHANGES reply: the cheap poll a client makes every crawl round.
+/// CHANGES reply body (`changes_resok`, after PEER_OK): the cheap poll a
+/// client makes every crawl round.
 public struct ChangesReply: Sendable, Equatable {
     public var catalogChanged: Bool
     public var catalogGeneration: UInt64

@@ -1,7 +1,8 @@
 import NIOCore
 import XDR
 
-/// PEERS reply: the nodes the responder knows to be alive.
+/// PEERS reply body (`peers_resok`, after PEER_OK): the nodes the responder
+/// knows to be alive.
 public struct PeersReply: Sendable, Equatable {
     public var peersGeneration: UInt64
     public var nodes: [NodeInfo]

@@ -6,6 +6,11 @@ import XDR
 
 /// Serves the peer protocol: this node's identity, its catalog, the nodes it
 /// knows, and blocks of the files it offers.
+///
+/// On a closed network (`access` holds a network key) a connection gets
+/// nothing but the handshake until it has proved the key: HELLO answers only
+/// the proof and a challenge (PEER_DENIED without a challenge), and CHANGES,
+/// CATALOG, PEERS and READ answer PEER_DENIED.
 public struct PeerProgram: RPCProgram {
     public let program = PeerProcedure.program
     public let versions = PeerProcedure.version...PeerProcedure.version
@@ -14,25 +19,42 @@ public struct PeerProgram: RPCProgram {
     private let catalog: @Sendable () -> SourceCatalog?
     private let directory: PeerDirectory
     private let statistics: PeerServerStatistics
+    public let access: PeerAccessControl
 
     /// - Parameters:
     ///   - localNode: this node as it introduces itself.
     ///   - catalog: what this node offers now (nil when it offers nothing).
+    ///   - access: who may call (`.open` when no network key is used).
     public init(
         localNode: @escaping @Sendable () -> NodeInfo,
         catalog: @escaping @Sendable () -> SourceCatalog?,
         directory: PeerDirectory,
-        statistics: PeerServerStatistics
+        statistics: PeerServerStatistics,
+        access: PeerAccessControl = .open
     ) {
         self.localNode = localNode
         self.catalog = catalog
         self.directory = directory
         self.statistics = statistics
+        self.access = access
+    }
+
+    public func connectionClosed(_ connectionID: UInt64) {
+        self.access.connectionClosed(connectionID)
     }
 
     public func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
         guard let procedure = PeerProcedure(rawValue: call.procedure) else {
             return .done(.procedureUnavailable)
+        }
+        switch procedure {
+        case .changes, .catalog, .peers, .read:
+            guard self.access.isAuthorized(context) else {
+                // Before the handshake: decode nothing, reveal nothing.
+                return .done(Self.statusOnly(.denied, context: context))
+            }
+        case .null, .hello, .authenticate:
+            break
         }
         var arguments = call.arguments
         do {
@@ -42,11 +64,7 @@ public struct PeerProgram: RPCProgram {
             case .hello:
                 return .done(self.hello(try HelloArguments(xdr: &arguments), context: context))
             case .authenticate:
-                _ = try AuthenticateArguments(xdr: &arguments)
-                // Open network: nothing to prove.
-                var head = context.makeResultBuffer(capacity: 4)
-                head.writeXDREnum(PeerStatus.ok)
-                return .done(.success(RPCResultBody(head: head)))
+                return .done(self.authenticate(try AuthenticateArguments(xdr: &arguments), context: context))
             case .changes:
                 return .done(self.changes(try ChangesArguments(xdr: &arguments), context: context))
             case .catalog:
@@ -69,9 +87,28 @@ public struct PeerProgram: RPCProgram {
             return .success(RPCResultBody(head: head))
         }
         let me = self.localNode()
-        if arguments.sender.identity.id != me.identity.id, NodeIdentity.isValidName(arguments.sender.identity.name) {
-            self.directory.heard(arguments.sender, observedHost: context.remoteAddress?.ipAddress)
+        if !self.access.isOpen {
+            if !arguments.challenge.isEmpty {
+                // The handshake: prove the key, challenge the caller, and
+                // tell nothing else (the id is what the proof is bound to).
+                switch self.access.hello(from: arguments.sender, challenge: arguments.challenge, me: me.identity.id, context: context) {
+                case .denied:
+                    return Self.statusOnly(.denied, context: context)
+                case .challenge(let proof, let challenge):
+                    let reply = HelloReply(
+                        responder: NodeInfo(identity: NodeIdentity(id: me.identity.id, name: ""), roles: [], addresses: []),
+                        catalogGeneration: 0, peersGeneration: 0, proof: proof, challenge: challenge
+                    )
+                    head.writeXDREnum(PeerStatus.ok)
+                    reply.encode(into: &head)
+                    return .success(RPCResultBody(head: head))
+                }
+            }
+            guard self.access.isAuthorized(context) else {
+                return Self.statusOnly(.denied, context: context)
+            }
         }
+        self.record(arguments.sender, me: me, context: context)
         let reply = HelloReply(
             responder: me,
             catalogGeneration: self.catalog()?.generation ?? 0,
@@ -82,6 +119,28 @@ public struct PeerProgram: RPCProgram {
         return .success(RPCResultBody(head: head))
     }
 
+    /// Remembers a caller that introduced itself (and, on a closed network,
+    /// proved the key), so the crawler verifies and lists it. Tools
+    /// (`p2pfs peers`, no roles) are not nodes and are not remembered.
+    private func record(_ sender: NodeInfo, me: NodeInfo, context: RPCCallContext) {
+        if sender.identity.id != me.identity.id, !sender.roles.isEmpty, NodeIdentity.isValidName(sender.identity.name) {
+            self.directory.heard(sender, observedHost: context.remoteAddress?.ipAddress)
+        }
+    }
+
+    private func authenticate(_ arguments: AuthenticateArguments, context: RPCCallContext) -> RPCOutcome {
+        if self.access.isOpen {
+            // Open network: nothing to prove.
+            return Self.statusOnly(.ok, context: context)
+        }
+        guard let caller = self.access.authenticate(proof: arguments.proof, context: context) else {
+            context.logger.debug("network key handshake failed")
+            return Self.statusOnly(.denied, context: context)
+        }
+        self.record(caller, me: self.localNode(), context: context)
+        return Self.statusOnly(.ok, context: context)
+    }
+
     private func changes(_ arguments: ChangesArguments, context: RPCCallContext) -> RPCOutcome {
         let generation = self.catalog()?.generation ?? 0
         let reply = ChangesReply(
@@ -89,7 +148,8 @@ public struct PeerProgram: RPCProgram {
             catalogGeneration: generation,
             peersGeneration: self.directory.peersGeneration
         )
-        var head = context.makeResultBuffer(capacity: 24)
+        var head = context.makeResultBuffer(capacity: 28)
+        head.writeXDREnum(PeerStatus.ok)
         reply.encode(into: &head)
         return .success(RPCResultBody(head: head))
     }
@@ -131,16 +191,17 @@ public struct PeerProgram: RPCProgram {
         let alive = self.directory.alive
         let reply = PeersReply(peersGeneration: alive.generation, nodes: Array(alive.nodes.prefix(PeerLimits.maximumNodes)))
         var head = context.makeResultBuffer(capacity: 64 + 128 * reply.nodes.count)
+        head.writeXDREnum(PeerStatus.ok)
         reply.encode(into: &head)
         return .success(RPCResultBody(head: head))
     }
 
     private func read(_ arguments: ReadArguments, context: RPCCallContext) -> RPCResponse {
         guard NamespacePath.isValidPath(arguments.path) else {
-            return .done(Self.readFailure(.invalid, context: context))
+            return .done(Self.statusOnly(.invalid, context: context))
         }
         guard let catalog = self.catalog() else {
-            return .done(Self.readFailure(.noEntry, context: context))
+            return .done(Self.statusOnly(.noEntry, context: context))
         }
         let count = min(Int(arguments.count), PeerLimits.maximumReadSize)
         self.statistics.recordRead(bytesRequested: count)
@@ -157,12 +218,14 @@ public struct PeerProgram: RPCProgram {
                 return .success(RPCResultBody(head: head, bulk: .byteBuffer(result.data)))
             }.recover { error in
                 let status = (error as? FileSystemError).map(PeerStatus.init) ?? .io
-                return Self.readFailure(status, context: context)
+                return Self.statusOnly(status, context: context)
             }
         )
     }
 
-    private static func readFailure(_ status: PeerStatus, context: RPCCallContext) -> RPCOutcome {
+    /// A reply that is only a status (every `*_res` union's non-OK arms,
+    /// and AUTHENTICATE's `peer_status`).
+    private static func statusOnly(_ status: PeerStatus, context: RPCCallContext) -> RPCOutcome {
         var head = context.makeResultBuffer(capacity: 4)
         head.writeXDREnum(status)
         return .success(RPCResultBody(head: head))
