@@ -9,7 +9,7 @@ SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
-.PHONY: setup build debug run test bench bench-smoke bench-tools
+.PHONY: setup build debug run test bench bench-smoke bench-tools bench-simulator
 
 # Installs only what is missing, so repeated runs cost nothing.
 setup:
@@ -49,10 +49,13 @@ bench-tools: setup
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfsload Benchmarks/nfsload/nfsload.c -lnfs -lm
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c
 
-bench: build bench-tools
+bench-simulator: setup
+	$(SWIFT) build -c release --product p2pfs-peer-simulator
+
+bench: build bench-tools bench-simulator
 	$(SUDO) python3 Benchmarks/bench.py $(BENCH_ARGS)
 
-bench-smoke: build bench-tools
+bench-smoke: build bench-tools bench-simulator
 	$(SUDO) python3 Benchmarks/bench.py --smoke $(BENCH_ARGS)
 
 # Boots a Debian kernel under qemu and runs the real NFS client against p2pfs

@@ -37,6 +37,7 @@ BENCH = REPO / "Benchmarks"
 BIN = BENCH / "bin"
 NFSLOAD = BIN / "nfsload"
 TCPCEILING = BIN / "tcpceiling"
+SIMULATOR_NAME = "p2pfs-peer-simulator"
 TOOL_SOURCES = {
     NFSLOAD: (BENCH / "nfsload" / "nfsload.c", ["-lnfs", "-lm"]),
     TCPCEILING: (BENCH / "tcpceiling" / "tcpceiling.c", []),
@@ -133,6 +134,12 @@ def parse_args(argv):
     p.add_argument("--readdir-maxcount", type=int, default=1048576)
     p.add_argument("--tcp-bytes", type=parse_size, help="bytes for the TCP ceiling "
                    "(default 4GiB, smoke 256MiB)")
+    p.add_argument("--simulator", default=str(REPO / ".build" / "release" / "p2pfs-peer-simulator"),
+                   help="the peer simulator binary for workload 6 (default: %(default)s)")
+    p.add_argument("--scale-peers", type=int, help="simulated peers (default 100, smoke 10)")
+    p.add_argument("--scale-files", type=int, help="files per simulated peer (default 10000, smoke 1000)")
+    p.add_argument("--forward-cache-mib", type=int, default=1536,
+                   help="block cache of the forwarding client, MiB (default %(default)s: holds the whole file)")
     p.add_argument("--start-timeout", type=float, default=30.0,
                    help="seconds to wait for a server to answer (default 30)")
     p.add_argument("--rpc-timeout", type=float, default=30.0,
@@ -149,6 +156,8 @@ def parse_args(argv):
         "meta_seconds": (10.0, 1.0),
         "readdir_repeat": (3, 1),
         "tcp_bytes": (4 << 30, 256 << 20),
+        "scale_peers": (100, 10),
+        "scale_files": (10000, 1000),
     }
     for key, (full, small) in defaults.items():
         if getattr(a, key) is None:
@@ -664,6 +673,59 @@ class Row:
         return statistics.median(s) if s else None
 
 
+class Goal:
+    """A figure measured against a target: a ratio to a reference figure
+    (higher is better, at least `target`), or an absolute value (at most
+    `target` when lower is better)."""
+
+    def __init__(self, gid, label, unit, value, reference, reference_label, target, samples, better="higher"):
+        self.id = gid
+        self.label = label
+        self.unit = unit
+        self.value = value
+        self.reference = reference
+        self.reference_label = reference_label
+        self.target = target
+        self.samples = samples
+        self.better = better
+
+    @property
+    def measure(self):
+        if self.value is None:
+            return None
+        if self.reference is not None:
+            return self.value / self.reference if self.reference else None
+        return self.value
+
+    @property
+    def met(self):
+        m = self.measure
+        if m is None:
+            return None
+        return m >= self.target if self.better == "higher" else m <= self.target
+
+
+def render_goals(goals):
+    if not goals:
+        return ""
+    head = ("p2pfs against its targets", "value", "reference", "ratio", "target", "")
+    lines = []
+    for g in goals:
+        value = "n/a" if g.value is None else (f"{g.value:.2f}" if g.unit == "s" else f"{g.value:.1f}" if g.value < 1e4 else f"{g.value:.0f}")
+        ref = "" if g.reference_label is None else ("n/a" if g.reference is None else f"{g.reference:.1f}" if g.reference < 1e4 else f"{g.reference:.0f}")
+        ratio_text = "" if g.reference_label is None else ("n/a" if g.measure is None else f"{g.measure:.2f}")
+        target = (">= " if g.better == "higher" else "<= ") + (f"{g.target:g}x" if g.reference_label else f"{g.target:g} {g.unit}")
+        verdict = {True: "met", False: "MISSED", None: "n/a"}[g.met]
+        lines.append((f"{g.label} ({g.unit})", value, ref, ratio_text, target, verdict))
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(6)]
+    fmt = lambda c: "  ".join([c[0].ljust(widths[0])] + [c[i].rjust(widths[i]) for i in range(1, 6)])
+    out = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(c) for c in lines]
+    refs = sorted({g.reference_label for g in goals if g.reference_label})
+    if refs:
+        out.append("reference = " + "; ".join(refs) + " (from the table above); ratio = value/reference")
+    return "\n".join(out)
+
+
 def fmt_cell(row, server):
     if row.pending:
         return "pending"
@@ -691,6 +753,7 @@ class Runner:
         self.data = data
         self.servers = servers          # name -> Server, in alternation order
         self.rows = []
+        self.goals = []                 # workloads 5 and 6: p2pfs against targets
         self.details = {}               # workload id -> server -> list of JSON results
         self.failures = 0
 
@@ -812,35 +875,172 @@ class Runner:
                     args[args.index("--repeat") + 2:], timeout)
         self.run_rounds("readdirplus", [row], args, timeout)
 
-    def workload_forwarded(self):
-        """Hook (workload 5): reads of a file that lives on a second p2pfs node.
+    # Workloads 5 and 6 measure p2pfs against targets and against its own
+    # local figures; Ganesha has no equivalent. Their results are "goals".
 
-        To implement once p2pfs forwards reads between peers: start a second
-        p2pfs node in the same namespace serving big.bin, let the first node
-        learn it, then run seqread and randread through the first node twice
-        (first read: forwarded; second read: served from its cache).  Ganesha
-        has no equivalent, so its column stays the local-read figure or n/a."""
-        lbl = "forwarded reads (2nd p2pfs node)"
-        rows = [Row("forwarded_seq_first", f"{lbl}: seqread first read", "MiB/s", "mib_s"),
-                Row("forwarded_seq_cached", f"{lbl}: seqread cached re-read", "MiB/s", "mib_s"),
-                Row("forwarded_rand", f"{lbl}: randread", "ops/s", "ops_s", fmt="{:.0f}")]
-        for r in rows:
-            r.pending = True
-        log("forwarded reads: pending (needs p2pfs peer forwarding)")
-        self.rows.extend(rows)
+    def local_figure(self, row_id):
+        row = next((r for r in self.rows if r.id == row_id), None)
+        return row.value("p2pfs") if row and not row.cells["p2pfs"] else None
+
+    def start_daemon(self, label, argv):
+        log_path = self.sb.work / f"{label}.log"
+        proc = self.sb.start(label, [self.a.p2pfs, "daemon", "--name", label,
+                                     "--state-dir", self.sb.work / f"state-{label}"] + argv, log_path)
+        return proc, log_path
+
+    def wait_readable(self, url, path, proc, log_path, timeout):
+        """Waits until `path` reads through `url` (the client learned it)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise BenchError(f"daemon exited: {tail(log_path)}")
+            rc, out, err = self.sb.run([NFSLOAD, "seqread", "--url", url, "--file", path, "--bytes", "4096",
+                                        "--inflight", "1", "--timeout", "5", "--deadline", "10"], timeout=20)
+            if rc == 0:
+                return
+            last = (err or "").strip().splitlines()[-1:] or [""]
+            time.sleep(0.3)
+        raise BenchError(f"{path} not readable through {url} after {timeout:.0f} s ({last[0]})")
+
+    def workload_forwarded(self):
+        """Workload 5: reads of a file that lives on a second p2pfs node.
+
+        A source node offers the data set; a client node that offers nothing
+        serves NFS and forwards every read to it. Each round restarts the
+        client (an empty block cache), then reads twice: the first read is
+        forwarded block by block, the re-read comes from the client's cache.
+        Figures are compared with p2pfs reading the same file locally."""
+        a = self.a
+        if "p2pfs" not in self.servers or not Path(a.p2pfs).is_file():
+            log("forwarded reads: skipped (no p2pfs binary)")
+            return
+        port, peer_port = a.p2pfs_port + 10, 7481
+        url = nfs_url(port)
+        source, source_log = self.start_daemon("fwd-source", [
+            "--export", f"{EXPORT_NAME}={self.data}", "--listen", f"127.0.0.1:{peer_port}",
+            "--rescan-interval", "3600", "--log-level", "warning"])
+        samples = {key: [] for key in ("seq_first", "seq_cached", "rand_first", "rand_cached")}
+        seq = ["seqread", "--file", "big.bin", "--block", str(a.seq_block), "--inflight", str(a.seq_inflight)]
+        rand = ["randread", "--file", "big.bin", "--block", str(a.rand_block), "--inflight", str(a.rand_inflight),
+                "--seconds", str(a.rand_seconds), "--seed", "7"]
+        client_args = ["--nfs", f"127.0.0.1:{port}", "--peer", f"127.0.0.1:{peer_port}", "--portmap", "off",
+                       "--cache-size", str(a.forward_cache_mib), "--log-level", "warning"]
+        timeout = 60 + a.file_size / (5 << 20)
+        try:
+            for rnd in range(min(a.rounds, 3)):
+                for kind, args in (("seq", seq), ("rand", rand)):
+                    client, client_log = self.start_daemon("fwd-client", client_args)
+                    try:
+                        self.wait_readable(url, "big.bin", client, client_log, a.start_timeout)
+                        for phase in ("first", "cached"):
+                            run_args = args + (["--verify", str(self.data / "big.bin")]
+                                               if kind == "seq" and phase == "first" and rnd == 0 and not a.no_verify else [])
+                            rc, res, err = self.nfsload_url(url, run_args, timeout if kind == "seq" else a.rand_seconds + 60)
+                            key = "mib_s" if kind == "seq" else "ops_s"
+                            if rc != 0 or res is None or key not in res or res.get("mismatches"):
+                                self.failures += 1
+                                log(f"forwarded {kind} {phase} round {rnd + 1} FAILED: {err.splitlines()[-3:] if err else rc}")
+                                continue
+                            samples[f"{kind}_{phase}"].append(float(res[key]))
+                            log(f"forwarded {kind} {phase} round {rnd + 1}: {key}={res[key]}")
+                    finally:
+                        self.sb.stop(client)
+        except BenchError as e:
+            self.failures += 1
+            log(f"forwarded reads FAILED: {e}")
+        finally:
+            self.sb.stop(source)
+        median = lambda v: statistics.median(v) if v else None
+        local_seq, local_rand = self.local_figure("seqread"), self.local_figure("randread")
+        self.goals.extend([
+            Goal("forwarded_seq_first", "forwarded seqread, first read", "MiB/s", median(samples["seq_first"]),
+                 local_seq, "local p2pfs seqread", 0.7, samples["seq_first"]),
+            Goal("forwarded_seq_cached", "forwarded seqread, cached re-read", "MiB/s", median(samples["seq_cached"]),
+                 local_seq, "local p2pfs seqread", 1.0, samples["seq_cached"]),
+            Goal("forwarded_rand_first", "forwarded randread, first read", "ops/s", median(samples["rand_first"]),
+                 local_rand, "local p2pfs randread", 0.7, samples["rand_first"]),
+            Goal("forwarded_rand_cached", "forwarded randread, cached re-read", "ops/s", median(samples["rand_cached"]),
+                 local_rand, "local p2pfs randread", 1.0, samples["rand_cached"]),
+        ])
+
+    def nfsload_url(self, url, args, timeout):
+        argv = [NFSLOAD] + args + ["--url", url, "--timeout", str(self.a.rpc_timeout), "--deadline", str(int(timeout))]
+        rc, out, err = self.sb.run(argv, timeout=timeout + 15)
+        for line in reversed(out.strip().splitlines()):
+            try:
+                return rc, json.loads(line), err.strip()
+            except ValueError:
+                continue
+        return rc, None, err.strip()
 
     def workload_namespace_scale(self):
-        """Hook (workload 6): a client node crawling 100 simulated peers that
-        offer 10,000 files each; measures the time until the merged namespace
-        is served and the daemon's peak RSS.  Pending until p2pfs peers exist."""
-        rows = [Row("nsscale_time", "namespace scale 100 peers x 10k files: time to serve",
-                    "s", "seconds", better="lower"),
-                Row("nsscale_rss", "namespace scale 100 peers x 10k files: peak RSS",
-                    "MiB", "peak_rss_mib", better="lower")]
-        for r in rows:
-            r.pending = True
-        log("namespace scale: pending (needs p2pfs peer crawling)")
-        self.rows.extend(rows)
+        """Workload 6: a client crawling many simulated peers (all in one
+        simulator process, each a real peer-protocol endpoint) that offer
+        10,000 files each: the time from starting the client until the whole
+        namespace is served, and the client's peak RSS (VmHWM)."""
+        a = self.a
+        simulator = Path(a.simulator)
+        if "p2pfs" not in self.servers or not Path(a.p2pfs).is_file() or not simulator.is_file():
+            log(f"namespace scale: skipped (needs {a.p2pfs} and {simulator}; make bench builds both)")
+            return
+        base_port, port = 7600, a.p2pfs_port + 20
+        directories = 100
+        expected = a.scale_peers * a.scale_files + directories + 2   # files, directories, "scale", root
+        sim_log = self.sb.work / "peer-simulator.log"
+        sim = self.sb.start("peer-simulator", [simulator, "--peers", a.scale_peers, "--files", a.scale_files,
+                                               "--directories", directories, "--host", "127.0.0.1",
+                                               "--base-port", base_port], sim_log)
+        times, peaks = [], []
+        try:
+            deadline = time.monotonic() + 120
+            while "ready" not in (sim_log.read_text(errors="replace") if sim_log.exists() else ""):
+                if sim.poll() is not None or time.monotonic() > deadline:
+                    raise BenchError(f"peer simulator did not start: {tail(sim_log)}")
+                time.sleep(0.2)
+            log(f"peer simulator: {a.scale_peers} peers x {a.scale_files} files")
+            for rnd in range(min(a.rounds, 3)):
+                shutil.rmtree(self.sb.work / "state-scale-client", ignore_errors=True)
+                started = time.monotonic()
+                client, client_log = self.start_daemon("scale-client", [
+                    "--nfs", f"127.0.0.1:{port}", "--peer", f"127.0.0.1:{base_port}", "--portmap", "off",
+                    "--log-level", "warning"])
+                try:
+                    served = None
+                    entries = 0
+                    deadline = started + 120
+                    while time.monotonic() < deadline and client.poll() is None:
+                        rc, out, _ = self.sb.run([self.a.p2pfs, "peers", "--nfs", f"127.0.0.1:{port}"], timeout=15)
+                        m = re.search(r"namespace: (\d+) entries", out or "")
+                        entries = int(m.group(1)) if m else 0
+                        if entries >= expected:
+                            served = time.monotonic() - started
+                            break
+                        time.sleep(0.1)
+                    if served is None:
+                        self.failures += 1
+                        log(f"namespace scale round {rnd + 1} FAILED: {entries} of {expected} entries; {tail(client_log)}")
+                        continue
+                    status = Path(f"/proc/{client.pid}/status").read_text()
+                    peak = int(re.search(r"^VmHWM:\s*(\d+) kB", status, re.M).group(1)) / 1024
+                    times.append(served)
+                    peaks.append(peak)
+                    log(f"namespace scale round {rnd + 1}: {entries} entries served after {served:.2f} s, peak RSS {peak:.0f} MiB")
+                finally:
+                    self.sb.stop(client)
+        except BenchError as e:
+            self.failures += 1
+            log(f"namespace scale FAILED: {e}")
+        finally:
+            self.sb.stop(sim)
+        median = lambda v: statistics.median(v) if v else None
+        label = f"{a.scale_peers} peers x {a.scale_files} files"
+        self.goals.extend([
+            Goal("nsscale_time", f"namespace scale ({label}): time until served", "s", median(times),
+                 None, None, 10.0, times, better="lower"),
+            Goal("nsscale_rss", f"namespace scale ({label}): client peak RSS", "MiB", median(peaks),
+                 None, None, 400.0, peaks, better="lower"),
+        ])
 
     def run_all(self):
         table = {
@@ -966,6 +1166,12 @@ def write_results(path, a, rows, servers, ceiling, runner, started, elapsed, tab
         entry["ratio"] = "pending" if r.pending else (round(q, 4) if q is not None else None)
         entry["samples"] = r.samples
         doc["rows"].append(entry)
+    doc["goals"] = [
+        {"id": g.id, "workload": g.label, "unit": g.unit, "value": g.value, "reference": g.reference,
+         "reference_workload": g.reference_label, "ratio": g.measure if g.reference_label else None,
+         "target": g.target, "better": g.better, "met": g.met, "samples": g.samples}
+        for g in (runner.goals if runner else [])
+    ]
     doc["runs"] = runner.details if runner else {}
     tmp = Path(str(path) + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
@@ -1020,6 +1226,9 @@ def main(argv):
         runner.run_all()
         elapsed = time.monotonic() - t_start
         table = render_table(runner.rows, ceiling)
+        goals = render_goals(runner.goals)
+        if goals:
+            table += "\n\n" + goals
         print()
         print(f"p2pfs vs NFS-Ganesha, NFSv3 over loopback, median of {a.rounds} round(s)"
               f"{' [smoke]' if a.smoke else ''}")
