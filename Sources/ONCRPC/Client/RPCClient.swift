@@ -22,6 +22,13 @@ public final class RPCClient: Sendable {
         ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Replies can be a megabyte of file data: read them in large
+            // buffers, so a record does not arrive in dozens of pieces that
+            // must be glued together (and reallocated) to be decoded.
+            .channelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 64 * 1024, maximum: min(maximumRecordSize, 2 << 20))
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([

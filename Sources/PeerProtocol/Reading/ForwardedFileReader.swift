@@ -7,11 +7,14 @@ import NIOCore
 ///
 /// A READ from the kernel becomes requests for the blocks it covers that are
 /// not cached; consecutive missing blocks go out as one peer READ, many in
-/// flight on the node's single connection. Sequential access triggers
-/// read-ahead. Nothing holds a whole file: only the bounded block cache.
+/// flight on the node's single connection. Blocks keep pointing into the
+/// reply they arrived in, so a read covered by one reply is answered with a
+/// slice of it, uncopied. Sequential access triggers read-ahead. Nothing
+/// holds a whole file: only the bounded block cache.
 public final class ForwardedFileReader: FileReader {
     public struct Configuration: Sendable {
-        /// The cache's unit; also the alignment of peer reads.
+        /// The cache's unit; also the alignment of peer reads. Small enough
+        /// that a random 4 KiB read fetches little more than it needs.
         public var blockSize: Int
         /// How far ahead of a sequential reader blocks are fetched.
         public var readAhead: Int
@@ -19,22 +22,28 @@ public final class ForwardedFileReader: FileReader {
         /// over to another source).
         public var timeout: TimeAmount
 
-        public init(blockSize: Int = 64 * 1024, readAhead: Int = 2 << 20, timeout: TimeAmount = .seconds(3)) {
+        public init(blockSize: Int = 16 * 1024, readAhead: Int = 2 << 20, timeout: TimeAmount = .seconds(3)) {
             self.blockSize = blockSize
             self.readAhead = readAhead
             self.timeout = timeout
         }
     }
 
-    private struct Block: Sendable {
-        var data: ByteBuffer
-        var version: FileVersion
-        var isEndOfFile: Bool
+    /// One peer READ in progress or done: the blocks `first...` it covers.
+    private struct Fetch: Sendable {
+        var first: UInt64
+        var future: EventLoopFuture<BlockCache.Run>
     }
 
     private struct InFlightKey: Hashable {
-        var path: String
+        var file: BlockCache.File
         var index: UInt64
+    }
+
+    /// Where one block of a read comes from.
+    private enum Piece {
+        case cached(BlockCache.Block)
+        case fetching(Fetch)
     }
 
     public let node: NodeID
@@ -42,7 +51,7 @@ public final class ForwardedFileReader: FileReader {
     private let cache: BlockCache
     private let configuration: Configuration
     private let onChange: @Sendable (_ path: String, _ version: FileVersion) -> Void
-    private let inFlight = NIOLockedValueBox<[InFlightKey: EventLoopFuture<Block>]>([:])
+    private let inFlight = NIOLockedValueBox<[InFlightKey: Fetch]>([:])
     private let nextSequentialOffset = NIOLockedValueBox<[String: UInt64]>([:])
 
     /// - Parameter onChange: called when the peer reports a version other
@@ -72,150 +81,194 @@ public final class ForwardedFileReader: FileReader {
         guard count > 0, offset < expected.size else {
             return eventLoop.makeSucceededFuture(FileReadResult(data: ByteBuffer(), isEndOfFile: true, version: expected))
         }
+        let file = BlockCache.File(path: path, version: expected)
         let end = min(offset + UInt64(count), expected.size)
         let first = offset / blockSize
         let last = (end - 1) / blockSize
-        let blocks = self.blocks(path: path, version: expected, range: first...last, eventLoop: eventLoop)
-        self.readAheadIfSequential(path: path, version: expected, offset: offset, end: end)
+        let pieces = self.pieces(file: file, range: first...last, eventLoop: eventLoop)
+        self.readAheadIfSequential(file: file, offset: offset, end: end)
 
+        // Fetches to wait for (each once), then every piece is at hand.
+        var fetchFirsts: [UInt64] = []
+        var fetches: [EventLoopFuture<BlockCache.Run>] = []
+        for case .fetching(let fetch) in pieces where !fetchFirsts.contains(fetch.first) {
+            fetchFirsts.append(fetch.first)
+            fetches.append(fetch.future)
+        }
         // Cached blocks are served only while their node is reachable: once
-        // a node is gone, its files fail (or fail over) rather than serve
+        // a node is gone its files fail (or fail over) rather than serve
         // whatever happens to be cached. For a live node this costs nothing
         // (the pooled connection is already open).
-        let reachable = self.pool.connection(for: self.node).map { _ in () }
-        return reachable.flatMap { EventLoopFuture<Block>.whenAllSucceed(blocks, on: eventLoop) }.flatMapThrowing { blocks -> FileReadResult in
-            let version = blocks[0].version
-            guard blocks.allSatisfy({ $0.version == version }) else {
-                throw FileSystemError.ioError("\(path) changed while being read")
-            }
-            if version != expected {
-                self.onChange(path, version)
-            }
-            let skip = Int(offset - first * blockSize)
-            let wanted = Int(end - offset)
-            let data: ByteBuffer
-            if blocks.count == 1 {
-                let block = blocks[0].data
-                let available = max(0, block.readableBytes - skip)
-                data = block.getSlice(at: block.readerIndex + min(skip, block.readableBytes), length: min(wanted, available))!
-            } else {
-                var joined = ByteBufferAllocator().buffer(capacity: wanted)
-                var remainingSkip = skip
-                for block in blocks.map(\.data) {
-                    guard joined.readableBytes < wanted else { break }
-                    let start = min(remainingSkip, block.readableBytes)
-                    remainingSkip -= start
-                    let length = min(block.readableBytes - start, wanted - joined.readableBytes)
-                    if length > 0 {
-                        joined.writeImmutableBuffer(block.getSlice(at: block.readerIndex + start, length: length)!)
-                    }
+        let ready: EventLoopFuture<[BlockCache.Run]> =
+            fetches.isEmpty
+            ? self.pool.connection(for: self.node).map { _ in [] }
+            : EventLoopFuture.whenAllSucceed(fetches, on: eventLoop)
+        return ready.flatMapThrowing { runs -> FileReadResult in
+            let fetched = Dictionary(uniqueKeysWithValues: zip(fetchFirsts, runs))
+            let blocks = pieces.enumerated().map { position, piece -> BlockCache.Block in
+                switch piece {
+                case .cached(let block):
+                    return block
+                case .fetching(let fetch):
+                    return Self.block(first + UInt64(position), of: fetched[fetch.first]!, fetchedFrom: fetch.first, blockSize: Int(blockSize))
                 }
-                data = joined
             }
-            let isEndOfFile = offset + UInt64(data.readableBytes) >= version.size
-            return FileReadResult(data: data, isEndOfFile: isEndOfFile, version: version)
-        }.flatMapErrorThrowing { error in
+            return try self.assemble(blocks, path: path, expected: expected, offset: offset, end: end, first: first)
+        }.hop(to: eventLoop).flatMapErrorThrowing { error in
             throw Self.fileSystemError(error)
         }
     }
 
-    /// Futures for each block in `range`, from the cache, from a fetch in
-    /// flight, or from new fetches grouped into runs of consecutive blocks.
-    private func blocks(path: String, version: FileVersion, range: ClosedRange<UInt64>, eventLoop: any EventLoop) -> [EventLoopFuture<Block>] {
-        var result: [EventLoopFuture<Block>] = []
-        result.reserveCapacity(range.count)
+    /// Joins the blocks of a read; a single slice when they are consecutive
+    /// ranges of one reply (the usual case), a copy otherwise.
+    private func assemble(
+        _ blocks: [BlockCache.Block], path: String, expected: FileVersion, offset: UInt64, end: UInt64, first: UInt64
+    ) throws -> FileReadResult {
+        let version = blocks[0].run.version
+        guard blocks.allSatisfy({ $0.run.version == version }) else {
+            // Report the new version even though this read fails, so the
+            // catalog is refreshed and a retry reads one version.
+            if let changed = blocks.first(where: { $0.run.version != expected }) {
+                self.onChange(path, changed.run.version)
+            }
+            throw FileSystemError.ioError("\(path) changed while being read")
+        }
+        if version != expected {
+            self.onChange(path, version)
+        }
+        // The blocks may hold less than the catalog's size promised (the file
+        // shrank): never skip or slice past what they hold.
+        let held = blocks.reduce(0) { $0 + $1.length }
+        let skip = min(Int(offset - first * UInt64(self.configuration.blockSize)), held)
+        let wanted = max(0, min(Int(end - offset), held - skip))
+        let data: ByteBuffer
+        if Self.areContiguous(blocks) {
+            let start = blocks[0].run.data.readerIndex + blocks[0].offset + skip
+            data = blocks[0].run.data.getSlice(at: start, length: wanted)!
+        } else {
+            var joined = ByteBufferAllocator().buffer(capacity: wanted)
+            var remainingSkip = skip
+            for block in blocks where joined.readableBytes < wanted {
+                var bytes = block.bytes
+                let dropped = min(remainingSkip, bytes.readableBytes)
+                bytes.moveReaderIndex(forwardBy: dropped)
+                remainingSkip -= dropped
+                joined.writeImmutableBuffer(bytes.readSlice(length: min(bytes.readableBytes, wanted - joined.readableBytes))!)
+            }
+            data = joined
+        }
+        let isEndOfFile = offset + UInt64(data.readableBytes) >= version.size
+        return FileReadResult(data: data, isEndOfFile: isEndOfFile, version: version)
+    }
+
+    private static func areContiguous(_ blocks: [BlockCache.Block]) -> Bool {
+        for (previous, next) in zip(blocks, blocks.dropFirst()) {
+            guard previous.run === next.run, previous.offset + previous.length == next.offset else { return false }
+        }
+        return true
+    }
+
+    private static func block(_ index: UInt64, of run: BlockCache.Run, fetchedFrom first: UInt64, blockSize: Int) -> BlockCache.Block {
+        let offset = Int(index - first) * blockSize
+        let length = max(0, min(blockSize, run.data.readableBytes - offset))
+        return BlockCache.Block(run: run, offset: min(offset, run.data.readableBytes), length: length)
+    }
+
+    /// Where each block of `range` comes from: the cache, a fetch already
+    /// in flight, or new fetches of the runs of missing blocks.
+    private func pieces(file: BlockCache.File, range: ClosedRange<UInt64>, eventLoop: any EventLoop) -> [Piece] {
+        let cached = self.cache.get(file, range)
+        var pieces: [Piece?] = cached.map { $0.map(Piece.cached) }
         var missing: [UInt64] = []
-        for index in range {
-            if let data = self.cache.get(BlockCache.Key(path: path, version: version, index: index)) {
-                result.append(eventLoop.makeSucceededFuture(Block(data: data, version: version, isEndOfFile: false)))
-            } else if let pending = self.inFlight.withLockedValue({ $0[InFlightKey(path: path, index: index)] }) {
-                result.append(pending)
-            } else {
-                missing.append(index)
-                result.append(eventLoop.makeSucceededFuture(Block(data: ByteBuffer(), version: version, isEndOfFile: false)))
+        self.inFlight.withLockedValue { inFlight in
+            for (position, index) in range.enumerated() where pieces[position] == nil {
+                if let fetch = inFlight[InFlightKey(file: file, index: index)] {
+                    pieces[position] = .fetching(fetch)
+                } else {
+                    missing.append(index)
+                }
             }
         }
-        guard !missing.isEmpty else { return result }
-        let fetched = self.fetch(path: path, version: version, indices: missing, eventLoop: eventLoop)
-        for (index, future) in zip(missing, fetched) {
-            result[Int(index - range.lowerBound)] = future
+        for fetch in self.fetch(file: file, indices: missing, eventLoop: eventLoop) {
+            for index in fetch.indices {
+                pieces[Int(index - range.lowerBound)] = .fetching(fetch.fetch)
+            }
         }
-        return result
+        return pieces.map { $0! }
     }
 
     /// Starts fetching `indices` (ascending), one peer READ per run of
     /// consecutive blocks, at most the protocol's READ size each.
-    private func fetch(path: String, version: FileVersion, indices: [UInt64], eventLoop: any EventLoop) -> [EventLoopFuture<Block>] {
+    private func fetch(file: BlockCache.File, indices: [UInt64], eventLoop: any EventLoop) -> [(fetch: Fetch, indices: ClosedRange<UInt64>)] {
+        guard !indices.isEmpty else { return [] }
         let blockSize = self.configuration.blockSize
         let blocksPerRead = max(1, PeerLimits.maximumReadSize / blockSize)
-        var runs: [[UInt64]] = []
+        var runs: [ClosedRange<UInt64>] = []
         for index in indices {
-            if var run = runs.last, let previous = run.last, previous + 1 == index, run.count < blocksPerRead {
-                run.append(index)
-                runs[runs.count - 1] = run
+            if let run = runs.last, run.upperBound + 1 == index, run.count < blocksPerRead {
+                runs[runs.count - 1] = run.lowerBound...index
             } else {
-                runs.append([index])
+                runs.append(index...index)
             }
         }
-        var futures: [EventLoopFuture<Block>] = []
-        for run in runs {
-            let promises = run.map { _ in eventLoop.makePromise(of: Block.self) }
-            self.inFlight.withLockedValue { inFlight in
-                for (index, promise) in zip(run, promises) {
-                    inFlight[InFlightKey(path: path, index: index)] = promise.futureResult
-                }
-            }
-            futures.append(contentsOf: promises.map(\.futureResult))
-            let arguments = ReadArguments(path: path, offset: run[0] * UInt64(blockSize), count: UInt32(run.count * blockSize))
-            let timeout = self.configuration.timeout
-            self.pool.connection(for: self.node).flatMap { connection in
+        let timeout = self.configuration.timeout
+        return runs.map { run in
+            let arguments = ReadArguments(path: file.path, offset: run.lowerBound * UInt64(blockSize), count: UInt32(run.count * blockSize))
+            let future = self.pool.connection(for: self.node).flatMap { connection in
                 connection.read(arguments, timeout: timeout)
-            }.whenComplete { result in
-                self.inFlight.withLockedValue { inFlight in
-                    for index in run { inFlight.removeValue(forKey: InFlightKey(path: path, index: index)) }
+            }.flatMapThrowing { reply in
+                // A reply must be what a READ of this range is: exactly the
+                // bytes the size it reports leaves at that offset, EOF set
+                // accordingly. Anything else (a broken or hostile peer) fails
+                // here and never reaches the cache.
+                let length = UInt64(reply.data.readableBytes)
+                let size = reply.version.size
+                guard length == min(UInt64(arguments.count), size - min(arguments.offset, size)),
+                    reply.isEndOfFile == (arguments.offset + length >= size)
+                else {
+                    throw FileSystemError.ioError(
+                        "\(file.path): inconsistent READ reply (\(length) bytes at \(arguments.offset) of \(size), eof \(reply.isEndOfFile))"
+                    )
                 }
-                switch result {
-                case .success(let reply):
-                    var data = reply.data
-                    for (index, promise) in zip(run, promises) {
-                        let block = data.readSlice(length: min(blockSize, data.readableBytes)) ?? ByteBuffer()
-                        if block.readableBytes == blockSize || reply.isEndOfFile {
-                            self.cache.put(BlockCache.Key(path: path, version: reply.version, index: index), block)
-                        }
-                        promise.succeed(Block(data: block, version: reply.version, isEndOfFile: reply.isEndOfFile && data.readableBytes == 0))
-                    }
-                case .failure(let error):
-                    for promise in promises { promise.fail(error) }
+                return BlockCache.Run(data: reply.data, version: reply.version, isEndOfFile: reply.isEndOfFile)
+            }
+            let fetch = Fetch(first: run.lowerBound, future: future)
+            self.inFlight.withLockedValue { inFlight in
+                for index in run { inFlight[InFlightKey(file: file, index: index)] = fetch }
+            }
+            future.whenComplete { result in
+                if case .success(let data) = result {
+                    self.cache.put(BlockCache.File(path: file.path, version: data.version), first: run.lowerBound, blockSize: blockSize, run: data)
+                }
+                self.inFlight.withLockedValue { inFlight in
+                    for index in run { inFlight.removeValue(forKey: InFlightKey(file: file, index: index)) }
                 }
             }
+            return (fetch, run)
         }
-        return futures
     }
 
-    private func readAheadIfSequential(path: String, version: FileVersion, offset: UInt64, end: UInt64) {
+    private func readAheadIfSequential(file: BlockCache.File, offset: UInt64, end: UInt64) {
         guard self.configuration.readAhead > 0 else { return }
         let isSequential = self.nextSequentialOffset.withLockedValue { offsets -> Bool in
-            let sequential = offset == 0 || offsets[path] == offset
+            let sequential = offset == 0 || offsets[file.path] == offset
             if offsets.count > 1024 { offsets.removeAll() }
-            offsets[path] = end
+            offsets[file.path] = end
             return sequential
         }
-        guard isSequential, end < version.size else { return }
+        guard isSequential, end < file.version.size else { return }
         let blockSize = UInt64(self.configuration.blockSize)
         let first = (end + blockSize - 1) / blockSize
-        let last = (min(end + UInt64(self.configuration.readAhead), version.size) - 1) / blockSize
+        let last = (min(end + UInt64(self.configuration.readAhead), file.version.size) - 1) / blockSize
         guard first <= last else { return }
-        let wanted = (first...last).filter { index in
-            !self.cache.contains(BlockCache.Key(path: path, version: version, index: index))
-                && self.inFlight.withLockedValue({ $0[InFlightKey(path: path, index: index)] == nil })
+        let cached = self.cache.get(file, first...last)
+        let wanted = self.inFlight.withLockedValue { inFlight in
+            (first...last).filter { index in
+                cached[Int(index - first)] == nil && inFlight[InFlightKey(file: file, index: index)] == nil
+            }
         }
-        guard !wanted.isEmpty else { return }
         // Read-ahead failures are not errors: the real read will retry.
-        _ = self.fetch(path: path, version: version, indices: wanted, eventLoop: self.poolEventLoop())
-    }
-
-    private func poolEventLoop() -> any EventLoop {
-        self.pool.eventLoop
+        _ = self.fetch(file: file, indices: wanted, eventLoop: self.pool.eventLoop)
     }
 
     static func fileSystemError(_ error: any Error) -> FileSystemError {
