@@ -1,59 +1,60 @@
 import Foundation
 import Testing
 
+/// The daemon and tree shared by every test of `HostileClientTests`.
+final class HostileClientFixture: SuiteFixture {
+    static let host = "127.0.31.2"
+    static let port = 20491
+    static let current = TaskLocal<HostileClientFixture?>(wrappedValue: nil)
+
+    let directory: URL
+    let daemon: DaemonProcess
+
+    init() throws {
+        self.directory = try TestEnvironment.makeTemporaryDirectory("hostile")
+        let share = self.directory.appendingPathComponent("share")
+        try FileManager.default.createDirectory(at: share.appendingPathComponent("dir"), withIntermediateDirectories: true)
+        try Data("hello\n".utf8).write(to: share.appendingPathComponent("hello.txt"))
+        try ExportTree.writeRandomFile(at: share.appendingPathComponent("big.bin"), bytes: 8 << 20)
+        self.daemon = try DaemonProcess(
+            name: "hostile",
+            arguments: [
+                "--name", "hostile", "--export", "share=\(share.path)", "--nfs", "\(Self.host):\(Self.port)",
+                "--listen", "\(Self.host):17476", "--portmap", "off", "--state-dir", self.directory.appendingPathComponent("state").path,
+            ],
+            logDirectory: self.directory
+        )
+        try self.daemon.waitForLog("namespace ready")
+    }
+
+    func tearDown() {
+        self.daemon.stop()
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+}
+
 /// Strangers sending the NFS port whatever they like: each gets the right
 /// RPC/NFS error or a closed connection, and the daemon keeps serving a
 /// well-behaved client with bounded memory.
-@Suite(.serialized)
+@Suite(.serialized, .hostileClientFixture)
 struct HostileClientTests {
-    final class Fixture: Sendable {
-        static let host = "127.0.31.2"
-        static let port = 20491
-        static let shared = Result { try Fixture() }
 
-        let directory: URL
-        let daemon: DaemonProcess
-
-        init() throws {
-            self.directory = try TestEnvironment.makeTemporaryDirectory("hostile")
-            let share = self.directory.appendingPathComponent("share")
-            try FileManager.default.createDirectory(at: share.appendingPathComponent("dir"), withIntermediateDirectories: true)
-            try Data("hello\n".utf8).write(to: share.appendingPathComponent("hello.txt"))
-            try ExportTree.writeRandomFile(at: share.appendingPathComponent("big.bin"), bytes: 8 << 20)
-            self.daemon = try DaemonProcess(
-                name: "hostile",
-                arguments: [
-                    "--name", "hostile", "--export", "share=\(share.path)", "--nfs", "\(Self.host):\(Self.port)",
-                    "--listen", "\(Self.host):17476", "--portmap", "off", "--state-dir", self.directory.appendingPathComponent("state").path,
-                ],
-                logDirectory: self.directory
-            )
-            try self.daemon.waitForLog("namespace ready")
-            atexit {
-                if case .success(let fixture) = Fixture.shared {
-                    fixture.daemon.stop()
-                    try? FileManager.default.removeItem(at: fixture.directory)
-                }
-            }
-        }
-    }
-
-    let fixture: Fixture
+    let fixture: HostileClientFixture
     init() throws {
-        self.fixture = try Fixture.shared.get()
+        self.fixture = try HostileClientFixture.shared()
     }
 
     static let nfs: UInt32 = 100_003
     static let mount: UInt32 = 100_005
 
     func connect(timeout: Double = 5) throws -> RawRPCSocket {
-        try RawRPCSocket(host: Fixture.host, port: Fixture.port, timeout: timeout)
+        try RawRPCSocket(host: HostileClientFixture.host, port: HostileClientFixture.port, timeout: timeout)
     }
 
     /// A well-behaved client still gets the right bytes.
     func expectStillServing() throws {
         #expect(self.fixture.daemon.isRunning)
-        let read = try ChildProcess.run(["nfs-cat", TestEnvironment.nfsURL(host: Fixture.host, port: Fixture.port, path: "/share/hello.txt")])
+        let read = try ChildProcess.run(["nfs-cat", TestEnvironment.nfsURL(host: HostileClientFixture.host, port: HostileClientFixture.port, path: "/share/hello.txt")])
         #expect(read.succeeded, "after the attack: \(read.stderr)")
         #expect(read.stdout == Data("hello\n".utf8))
     }

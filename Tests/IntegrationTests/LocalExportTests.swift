@@ -1,57 +1,58 @@
 import Foundation
 import Testing
 
+/// The daemon and tree shared by every test of `LocalExportTests`.
+final class LocalExportFixture: SuiteFixture {
+    static let host = "127.0.31.1"
+    static let port = 20490
+    static let largeFileBytes = 100 << 20
+    static let current = TaskLocal<LocalExportFixture?>(wrappedValue: nil)
+
+    let directory: URL
+    let tree: ExportTree
+    let daemon: DaemonProcess
+
+    init() throws {
+        self.directory = try TestEnvironment.makeTemporaryDirectory("export")
+        self.tree = try ExportTree.make(
+            at: self.directory.appendingPathComponent("share"), largeFileBytes: Self.largeFileBytes, wideDirectoryEntries: 2000
+        )
+        self.daemon = try DaemonProcess(
+            name: "solo",
+            arguments: [
+                "--name", "solo", "--export", "share=\(self.tree.root.path)", "--nfs", "\(Self.host):\(Self.port)",
+                "--listen", "\(Self.host):17475", "--portmap", "off",
+                "--state-dir", self.directory.appendingPathComponent("state").path,
+            ],
+            logDirectory: self.directory
+        )
+        try self.daemon.waitForLog("namespace ready")
+    }
+
+    func tearDown() {
+        self.daemon.stop()
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+}
+
 /// A single node exporting a directory, read through the libnfs client
 /// (an NFSv3 implementation independent of this project).
-@Suite(.serialized)
+@Suite(.serialized, .localExportFixture)
 struct LocalExportTests {
     /// One tree and one daemon for every test here: building a 100 MB file
     /// and 2,000 entries once is enough. Stopped when the test process exits.
-    final class Fixture: Sendable {
-        static let host = "127.0.31.1"
-        static let port = 20490
-        static let largeFileBytes = 100 << 20
-        static let shared = Result { try Fixture() }
 
-        let directory: URL
-        let tree: ExportTree
-        let daemon: DaemonProcess
-
-        init() throws {
-            self.directory = try TestEnvironment.makeTemporaryDirectory("export")
-            self.tree = try ExportTree.make(
-                at: self.directory.appendingPathComponent("share"), largeFileBytes: Self.largeFileBytes, wideDirectoryEntries: 2000
-            )
-            self.daemon = try DaemonProcess(
-                name: "solo",
-                arguments: [
-                    "--name", "solo", "--export", "share=\(self.tree.root.path)", "--nfs", "\(Self.host):\(Self.port)",
-                    "--listen", "\(Self.host):17475", "--portmap", "off",
-                    "--state-dir", self.directory.appendingPathComponent("state").path,
-                ],
-                logDirectory: self.directory
-            )
-            try self.daemon.waitForLog("namespace ready")
-            atexit {
-                if case .success(let fixture) = Fixture.shared {
-                    fixture.daemon.stop()
-                    try? FileManager.default.removeItem(at: fixture.directory)
-                }
-            }
-        }
-    }
-
-    let fixture: Fixture
+    let fixture: LocalExportFixture
     var directory: URL { self.fixture.directory }
     var tree: ExportTree { self.fixture.tree }
-    static var largeFileBytes: Int { Fixture.largeFileBytes }
+    static var largeFileBytes: Int { LocalExportFixture.largeFileBytes }
 
     init() throws {
-        self.fixture = try Fixture.shared.get()
+        self.fixture = try LocalExportFixture.shared()
     }
 
     func url(_ path: String) -> String {
-        TestEnvironment.nfsURL(host: Fixture.host, port: Fixture.port, path: path)
+        TestEnvironment.nfsURL(host: LocalExportFixture.host, port: LocalExportFixture.port, path: path)
     }
 
     @Test func recursiveListingMatchesTheSource() throws {
