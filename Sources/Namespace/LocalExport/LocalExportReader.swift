@@ -82,7 +82,10 @@ public final class LocalExportReader: FileReader {
             throw self.roots[path] != nil ? FileSystemError.isDirectory : FileSystemError.stale
         }
         let relative = String(path[path.index(after: slash)...])
-        let descriptor = p2pfs_open_beneath(root.descriptor, relative, O_RDONLY)
+        // O_NONBLOCK: a FIFO put where a file was must not block this thread
+        // waiting for a writer (it is refused below as not a regular file);
+        // reads of regular files are unaffected.
+        let descriptor = p2pfs_open_beneath(root.descriptor, relative, O_RDONLY | O_NONBLOCK)
         guard descriptor >= 0 else { throw Self.error(errno, path: path) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
