@@ -226,11 +226,16 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// Rescans the exports every `--rescan-interval`, or less often when a
+    /// scan is slow: a scan never takes more than about 2% of the time, so a
+    /// NAS with millions of files is not kept busy walking them.
     private func rescanPeriodically(_ localSource: LocalExportSource) async {
         var lastReads = self.statistics.readCount
+        var pause = self.configuration.rescanInterval
         while !Task.isCancelled {
-            try? await Task.sleep(for: self.configuration.rescanInterval)
+            try? await Task.sleep(for: pause)
             if Task.isCancelled { break }
+            let started = ContinuousClock.now
             do {
                 let (catalog, changed) = try await localSource.rescan()
                 if changed {
@@ -240,6 +245,7 @@ public final class Daemon: Sendable {
             } catch {
                 self.logger.warning("rescan failed: \(error)")
             }
+            pause = max(self.configuration.rescanInterval, (ContinuousClock.now - started) * 50)
             let reads = self.statistics.readCount
             if reads != lastReads {
                 self.logger.info(
