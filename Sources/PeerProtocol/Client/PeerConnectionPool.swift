@@ -104,6 +104,14 @@ public final class PeerConnectionPool: Sendable {
         }
     }
 
+    /// Whether `node` has an open, usable connection right now (no I/O).
+    public func isConnected(_ node: NodeID) -> Bool {
+        self.slots.withLockedValue { slots in
+            guard case .connected(let connection) = slots[node]?.connection else { return false }
+            return connection.isActive
+        }
+    }
+
     /// The live connection to `node`, connecting if needed.
     public func connection(for node: NodeID) -> EventLoopFuture<PeerConnection> {
         let eventLoop = self.group.next()

@@ -99,10 +99,14 @@ public final class ForwardedFileReader: FileReader {
         // a node is gone its files fail (or fail over) rather than serve
         // whatever happens to be cached. For a live node this costs nothing
         // (the pooled connection is already open).
-        let ready: EventLoopFuture<[BlockCache.Run]> =
-            fetches.isEmpty
-            ? self.pool.connection(for: self.node).map { _ in [] }
-            : EventLoopFuture.whenAllSucceed(fetches, on: eventLoop)
+        let ready: EventLoopFuture<[BlockCache.Run]>
+        if !fetches.isEmpty {
+            ready = EventLoopFuture.whenAllSucceed(fetches, on: eventLoop)
+        } else if self.pool.isConnected(self.node) {
+            ready = eventLoop.makeSucceededFuture([])
+        } else {
+            ready = self.pool.connection(for: self.node).map { _ in [] }
+        }
         return ready.flatMapThrowing { runs -> FileReadResult in
             let fetched = Dictionary(uniqueKeysWithValues: zip(fetchFirsts, runs))
             let blocks = pieces.enumerated().map { position, piece -> BlockCache.Block in
