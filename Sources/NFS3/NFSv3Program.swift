@@ -27,12 +27,12 @@ public struct NFSv3Program: RPCProgram {
         }
         let arguments = call.arguments
         switch procedure {
-        case .null: return Self.answer(arguments, context, self.null)
-        case .getattr: return Self.answer(arguments, context, self.getattr)
-        case .setattr: return Self.answer(arguments, context, self.setattr)
-        case .lookup: return Self.answer(arguments, context, self.lookup)
-        case .access: return Self.answer(arguments, context, self.access)
-        case .readlink: return Self.answer(arguments, context, self.readlink)
+        case .null: return RPCResponse.answer(arguments, context, self.null)
+        case .getattr: return RPCResponse.answer(arguments, context, self.getattr)
+        case .setattr: return RPCResponse.answer(arguments, context, self.setattr)
+        case .lookup: return RPCResponse.answer(arguments, context, self.lookup)
+        case .access: return RPCResponse.answer(arguments, context, self.access)
+        case .readlink: return RPCResponse.answer(arguments, context, self.readlink)
         case .read:
             var arguments = arguments
             guard let decoded = try? READ3Args(xdr: &arguments) else { return .done(.garbageArguments) }
@@ -43,59 +43,25 @@ public struct NFSv3Program: RPCProgram {
                     return .success(RPCResultBody(head: head, bulk: bulk.map { IOData.byteBuffer($0) }))
                 }
             )
-        case .write: return Self.answer(arguments, context, self.write)
-        case .create: return Self.answer(arguments, context, self.create)
-        case .mkdir: return Self.answer(arguments, context, self.mkdir)
-        case .symlink: return Self.answer(arguments, context, self.symlink)
-        case .mknod: return Self.answer(arguments, context, self.mknod)
-        case .remove: return Self.answer(arguments, context, self.remove)
-        case .rmdir: return Self.answer(arguments, context, self.rmdir)
-        case .rename: return Self.answer(arguments, context, self.rename)
-        case .link: return Self.answer(arguments, context, self.link)
-        case .readdir: return Self.answer(arguments, context, self.readdir)
-        case .readdirplus: return Self.answerWriting(arguments, context, self.readdirplus)
-        case .fsstat: return Self.answer(arguments, context, self.fsstat)
-        case .fsinfo: return Self.answer(arguments, context, self.fsinfo)
-        case .pathconf: return Self.answer(arguments, context, self.pathconf)
-        case .commit: return Self.answer(arguments, context, self.commit)
+        case .write: return RPCResponse.answer(arguments, context, self.write)
+        case .create: return RPCResponse.answer(arguments, context, self.create)
+        case .mkdir: return RPCResponse.answer(arguments, context, self.mkdir)
+        case .symlink: return RPCResponse.answer(arguments, context, self.symlink)
+        case .mknod: return RPCResponse.answer(arguments, context, self.mknod)
+        case .remove: return RPCResponse.answer(arguments, context, self.remove)
+        case .rmdir: return RPCResponse.answer(arguments, context, self.rmdir)
+        case .rename: return RPCResponse.answer(arguments, context, self.rename)
+        case .link: return RPCResponse.answer(arguments, context, self.link)
+        case .readdir: return RPCResponse.answer(arguments, context, self.readdir)
+        case .readdirplus: return RPCResponse.answerWriting(arguments, context, self.readdirplus)
+        case .fsstat: return RPCResponse.answer(arguments, context, self.fsstat)
+        case .fsinfo: return RPCResponse.answer(arguments, context, self.fsinfo)
+        case .pathconf: return RPCResponse.answer(arguments, context, self.pathconf)
+        case .commit: return RPCResponse.answer(arguments, context, self.commit)
         }
-    }
-
-    /// Decodes, runs and encodes a procedure that answers at once.
-    ///
-    /// Bytes after the arguments are ignored, as most servers do.
-    private static func answer<Arguments: XDRDecodable, Result: XDREncodable>(
-        _ arguments: ByteBuffer,
-        _ context: RPCCallContext,
-        _ procedure: (Arguments) -> Result
-    ) -> RPCResponse {
-        var arguments = arguments
-        guard let decoded = try? Arguments(xdr: &arguments) else {
-            return .done(.garbageArguments)
-        }
-        let result = procedure(decoded)
-        var buffer = context.makeResultBuffer()
-        result.encode(into: &buffer)
-        return .done(.success(RPCResultBody(head: buffer)))
     }
 }
 
-extension NFSv3Program {
-    /// Decodes and runs a procedure that writes its own results.
-    fileprivate static func answerWriting<Arguments: XDRDecodable>(
-        _ arguments: ByteBuffer,
-        _ context: RPCCallContext,
-        _ procedure: (Arguments, inout ByteBuffer) -> Void
-    ) -> RPCResponse {
-        var arguments = arguments
-        guard let decoded = try? Arguments(xdr: &arguments) else {
-            return .done(.garbageArguments)
-        }
-        var buffer = context.makeResultBuffer()
-        procedure(decoded, &buffer)
-        return .done(.success(RPCResultBody(head: buffer)))
-    }
-}
 
 /// The procedure numbers of NFS version 3.
 public enum NFS3Procedure: UInt32, Sendable, CaseIterable {

@@ -32,24 +32,24 @@ public final class MountProgram: RPCProgram {
         let arguments = call.arguments
         switch procedure {
         case .null:
-            return Self.answer(arguments, context, self.null)
+            return RPCResponse.answer(arguments, context, self.null)
         case .mnt where call.version == 3:
             let client = Self.clientName(context)
-            return Self.answer(arguments, context) { (path: MountPath) in self.mnt(path, client: client) }
+            return RPCResponse.answer(arguments, context) { (path: MountPath) in self.mnt(path, client: client) }
         case .mnt:
-            return Self.answer(arguments, context, self.mntVersion1)
+            return RPCResponse.answer(arguments, context, self.mntVersion1)
         case .dump:
-            return Self.answer(arguments, context) { (_: NULL3Args) in self.dump() }
+            return RPCResponse.answer(arguments, context) { (_: NULL3Args) in self.dump() }
         case .umnt:
             let client = Self.clientName(context)
-            return Self.answer(arguments, context) { (path: MountPath) in self.umnt(path, client: client) }
+            return RPCResponse.answer(arguments, context) { (path: MountPath) in self.umnt(path, client: client) }
         case .umntall:
             let client = Self.clientName(context)
-            return Self.answer(arguments, context) { (_: NULL3Args) in self.umntall(client: client) }
+            return RPCResponse.answer(arguments, context) { (_: NULL3Args) in self.umntall(client: client) }
         case .export:
-            return Self.answer(arguments, context) { (_: NULL3Args) in self.export() }
+            return RPCResponse.answer(arguments, context) { (_: NULL3Args) in self.export() }
         case .exportAll where call.version < 3:
-            return Self.answer(arguments, context) { (_: NULL3Args) in self.export() }
+            return RPCResponse.answer(arguments, context) { (_: NULL3Args) in self.export() }
         case .exportAll:
             return .done(.procedureUnavailable)
         }
@@ -62,20 +62,6 @@ public final class MountProgram: RPCProgram {
             return parameters.machineName
         }
         return context.remoteAddress?.ipAddress ?? "unknown"
-    }
-
-    private static func answer<Arguments: XDRDecodable, Result: XDREncodable>(
-        _ arguments: ByteBuffer,
-        _ context: RPCCallContext,
-        _ procedure: (Arguments) -> Result
-    ) -> RPCResponse {
-        var arguments = arguments
-        guard let decoded = try? Arguments(xdr: &arguments) else {
-            return .done(.garbageArguments)
-        }
-        var buffer = context.makeResultBuffer()
-        procedure(decoded).encode(into: &buffer)
-        return .done(.success(RPCResultBody(head: buffer)))
     }
 }
 

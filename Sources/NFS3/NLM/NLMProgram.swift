@@ -57,19 +57,19 @@ public final class NLMProgram: RPCProgram {
         let arguments = call.arguments
         switch procedure {
         case .null:
-            return Self.answer(arguments, context) { (_: NLMVoid) in NLMVoid() }
+            return RPCResponse.answer(arguments, context) { (_: NLMVoid) in NLMVoid() }
         case .test:
-            return Self.answer(arguments, context) { (args: NLM4TestArgs) in self.test(args) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4TestArgs) in self.test(args) }
         case .lock:
-            return Self.answer(arguments, context) { (args: NLM4LockArgs) in self.lock(args, context: context) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4LockArgs) in self.lock(args, context: context) }
         case .cancel:
-            return Self.answer(arguments, context) { (args: NLM4CancelArgs) in self.cancel(args) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4CancelArgs) in self.cancel(args) }
         case .unlock:
-            return Self.answer(arguments, context) { (args: NLM4UnlockArgs) in self.unlock(args, context: context) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4UnlockArgs) in self.unlock(args, context: context) }
         case .granted:
-            return Self.answer(arguments, context) { (args: NLM4TestArgs) in self.granted(args) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4TestArgs) in self.granted(args) }
         case .nmLock:
-            return Self.answer(arguments, context) { (args: NLM4LockArgs) in self.nmLock(args, context: context) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4LockArgs) in self.nmLock(args, context: context) }
 
         // The asynchronous requests: the same work, the result sent back as
         // a call of the matching _RES procedure; the reply itself is void.
@@ -89,36 +89,21 @@ public final class NLMProgram: RPCProgram {
         // Results of asynchronous requests. p2pfs sends none (its GRANTED
         // callback is synchronous), so there is nothing to match them with.
         case .testResult:
-            return Self.answer(arguments, context) { (_: NLM4TestResult) in NLMVoid() }
+            return RPCResponse.answer(arguments, context) { (_: NLM4TestResult) in NLMVoid() }
         case .lockResult, .cancelResult, .unlockResult, .grantedResult:
-            return Self.answer(arguments, context) { (_: NLM4Result) in NLMVoid() }
+            return RPCResponse.answer(arguments, context) { (_: NLM4Result) in NLMVoid() }
 
         case .statusMonitorNotify:
-            return Self.answer(arguments, context) { (args: NLM4StatusMonitorNotify) in
+            return RPCResponse.answer(arguments, context) { (args: NLM4StatusMonitorNotify) in
                 self.statusMonitorNotify(args, context: context)
             }
         case .share:
-            return Self.answer(arguments, context) { (args: NLM4ShareArgs) in self.share(args) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4ShareArgs) in self.share(args) }
         case .unshare:
-            return Self.answer(arguments, context) { (args: NLM4ShareArgs) in self.unshare(args) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4ShareArgs) in self.unshare(args) }
         case .freeAll:
-            return Self.answer(arguments, context) { (args: NLM4Notify) in self.freeAll(args, context: context) }
+            return RPCResponse.answer(arguments, context) { (args: NLM4Notify) in self.freeAll(args, context: context) }
         }
-    }
-
-    /// Decodes, runs and encodes a procedure that answers at once.
-    private static func answer<Arguments: XDRDecodable, Result: XDREncodable>(
-        _ arguments: ByteBuffer,
-        _ context: RPCCallContext,
-        _ procedure: (Arguments) -> Result
-    ) -> RPCResponse {
-        var arguments = arguments
-        guard let decoded = try? Arguments(xdr: &arguments) else {
-            return .done(.garbageArguments)
-        }
-        var buffer = context.makeResultBuffer()
-        procedure(decoded).encode(into: &buffer)
-        return .done(.success(RPCResultBody(head: buffer)))
     }
 
     /// Runs a `_MSG` request and sends its result to the caller as a call

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import XDR
 
 /// One RPC program (or a range of its versions) served by an `RPCServer`.
 ///
@@ -25,6 +26,37 @@ extension RPCProgram {
 public enum RPCResponse: Sendable {
     case done(RPCOutcome)
     case pending(EventLoopFuture<RPCOutcome>)
+}
+
+extension RPCResponse {
+    /// Decodes the arguments, runs a procedure that answers at once and
+    /// encodes its result; undecodable arguments are GARBAGE_ARGS. Bytes
+    /// after the arguments are ignored, as most servers do.
+    public static func answer<Arguments: XDRDecodable, Result: XDREncodable>(
+        _ arguments: ByteBuffer,
+        _ context: RPCCallContext,
+        _ procedure: (Arguments) -> Result
+    ) -> RPCResponse {
+        self.answerWriting(arguments, context) { (decoded: Arguments, buffer: inout ByteBuffer) in
+            procedure(decoded).encode(into: &buffer)
+        }
+    }
+
+    /// The same for a procedure that writes its results itself (large
+    /// results are cheaper encoded as they are produced).
+    public static func answerWriting<Arguments: XDRDecodable>(
+        _ arguments: ByteBuffer,
+        _ context: RPCCallContext,
+        _ procedure: (Arguments, inout ByteBuffer) -> Void
+    ) -> RPCResponse {
+        var arguments = arguments
+        guard let decoded = try? Arguments(xdr: &arguments) else {
+            return .done(.garbageArguments)
+        }
+        var buffer = context.makeResultBuffer()
+        procedure(decoded, &buffer)
+        return .done(.success(RPCResultBody(head: buffer)))
+    }
 }
 
 /// What the program made of one call, mapped to an RPC reply by the server.
