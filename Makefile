@@ -4,6 +4,7 @@
 #   make test    install system packages, then run every test (CI runs exactly this)
 #   make build   release binary at .build/release/p2pfs
 #   make bench   benchmark against NFS-Ganesha (see Docs/performance.md)
+#   make fuzz    run the libFuzzer targets (see Fuzz/README.md)
 
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -61,8 +62,19 @@ bench-smoke: build bench-tools bench-simulator
 	$(SUDO) python3 Benchmarks/bench.py --smoke $(BENCH_ARGS)
 
 # Boots a Debian kernel under qemu and runs the real NFS client against p2pfs
-# (see Tests/kernel/README.md). P2PFS_SCENARIO=single|peers selects the setup.
+# (see Tests/kernel/README.md): three nodes with the system rpcbind, one node,
+# and one node on a machine without rpcbind (p2pfs serves port 111 itself).
 .PHONY: test-kernel
 test-kernel: build
 	P2PFS_SCENARIO=peers Tests/kernel/run.sh
 	P2PFS_SCENARIO=single Tests/kernel/run.sh
+	P2PFS_SCENARIO=embedded Tests/kernel/run.sh
+
+# Fuzzes everything that parses strangers' bytes (Fuzz/README.md): each
+# libFuzzer target for FUZZ_SECONDS (default 60), one at a time, then a
+# summary; fails naming the reproducer if one crashed. Not part of `make
+# test`, which replays the checked-in corpus and regressions instead.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh

@@ -4,6 +4,10 @@ import NIOPosix
 import ONCRPC
 import RPCBind
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Makes the NFS listener's programs findable through port 111 as the
 /// portmap mode says (see `PortmapPlan`), and withdraws them on shutdown.
 struct PortmapPublication: Sendable {
@@ -63,7 +67,11 @@ struct PortmapPublication: Sendable {
             let portmapper: EmbeddedPortmapper
             do {
                 portmapper = try await EmbeddedPortmapper.start(
-                    configuration: .init(hosts: endpoints.map(\.host)), registrations: registrations, group: group, logger: logger
+                    configuration: .init(
+                        hosts: endpoints.map(\.host), unixSocketPath: Self.unixSocketPath(),
+                        warmStartFile: Self.unixSocketPath() == nil ? nil : "/run/p2pfs-portmapper.warm"
+                    ),
+                    registrations: registrations, group: group, logger: logger
                 )
             } catch {
                 throw DaemonConfigurationError.portmap("cannot start the embedded portmapper: \(error)")
@@ -111,6 +119,11 @@ struct PortmapPublication: Sendable {
             }
         }
         lookup?.close()
+    }
+
+    /// rpcbind's UNIX socket, when this process may create it (root).
+    private static func unixSocketPath() -> String? {
+        access("/run", W_OK) == 0 ? Portmap.unixSocketPath : nil
     }
 
     func withdraw() async {

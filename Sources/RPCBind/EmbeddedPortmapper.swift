@@ -89,13 +89,29 @@ public final class EmbeddedPortmapper: Sendable {
         /// The port on every host. With 0, the first host gets an ephemeral
         /// port and the others the same one.
         public var port: Int
-        /// The owner recorded for the daemon's registrations (shown by `rpcinfo -s`).
+        /// The owner recorded for the daemon's registrations (shown by
+        /// `rpcinfo -s`); they are pinned (see `PortmapRegistry`).
         public var owner: String
+        /// A UNIX domain socket to serve too, where libtirpc tools
+        /// (`rpcinfo -p`, rpc.statd) and the kernel look first:
+        /// `Portmap.unixSocketPath` on a real system.
+        public var unixSocketPath: String?
+        /// Where other services' registrations are kept across a restart
+        /// of the daemon (rpcbind's "warm start"): rpc.statd and the
+        /// kernel's lock manager register once and would otherwise be
+        /// unfindable after p2pfs restarts. Somewhere under /run: they must
+        /// not outlive a reboot.
+        public var warmStartFile: String?
 
-        public init(hosts: [String], port: Int = Portmap.port, owner: String = "p2pfs") {
+        public init(
+            hosts: [String], port: Int = Portmap.port, owner: String = "p2pfs", unixSocketPath: String? = nil,
+            warmStartFile: String? = nil
+        ) {
             self.hosts = hosts
             self.port = port
             self.owner = owner
+            self.unixSocketPath = unixSocketPath
+            self.warmStartFile = warmStartFile
         }
 
         public init(host: String = "127.0.0.1", port: Int = Portmap.port, owner: String = "p2pfs") {
@@ -128,9 +144,19 @@ public final class EmbeddedPortmapper: Sendable {
         logger: Logger
     ) async throws -> EmbeddedPortmapper {
         var registry = PortmapRegistry()
+        registry.pinnedOwner = configuration.owner
         for registration in registrations {
             guard let entry = registration.entry(owner: configuration.owner), registry.set(entry) else {
                 throw EmbeddedPortmapperError.invalidRegistration(registration)
+            }
+        }
+        if let file = configuration.warmStartFile {
+            let restored = WarmStart.load(file).filter { $0.program != Portmap.program && $0.owner != configuration.owner }
+            for entry in restored {
+                registry.set(entry)
+            }
+            if !restored.isEmpty {
+                logger.info("embedded portmapper restored \(restored.count) registrations of other services")
             }
         }
         let program = PortmapProgram(registry: registry)
@@ -147,6 +173,18 @@ public final class EmbeddedPortmapper: Sendable {
                     await server.close()
                 }
                 throw error
+            }
+        }
+
+        var configuration = configuration
+        if let path = configuration.unixSocketPath {
+            do {
+                servers.append(try await Self.listen(unixSocketPath: path, dispatcher: dispatcher, group: group, logger: logger))
+            } catch {
+                // TCP and UDP still serve; only tools that insist on the
+                // socket (rpcinfo -p without a host) will not find it.
+                logger.warning("embedded portmapper not serving \(path): \(error)")
+                configuration.unixSocketPath = nil
             }
         }
 
@@ -202,6 +240,29 @@ public final class EmbeddedPortmapper: Sendable {
         }
     }
 
+    /// Serves the UNIX domain socket at `path` (readable and writable by
+    /// everyone, as rpcbind's is; SET and UNSET rules still apply), unless
+    /// another portmapper already answers there.
+    private static func listen(
+        unixSocketPath path: String, dispatcher: RPCDispatcher, group: any EventLoopGroup, logger: Logger
+    ) async throws -> RPCServer {
+        if let client = try? await RPCClient.connect(
+            to: try SocketAddress(unixDomainSocketPath: path), group: group, connectTimeout: .seconds(1), logger: logger
+        ) {
+            client.close()
+            throw EmbeddedPortmapperError.bindFailed(host: path, port: 0, reason: "another portmapper serves \(path)")
+        }
+        do {
+            let server = try await RPCServer.start(
+                configuration: RPCServer.unixSocket(path), dispatcher: dispatcher, group: group, logger: logger
+            )
+            chmod(path, 0o666)
+            return server
+        } catch {
+            throw EmbeddedPortmapperError.bindFailed(host: path, port: 0, reason: "\(error)")
+        }
+    }
+
     /// Adds a mapping; false when it is invalid or (program, version, netid) is taken.
     @discardableResult
     public func register(_ registration: PortmapRegistration) -> Bool {
@@ -214,8 +275,9 @@ public final class EmbeddedPortmapper: Sendable {
     @discardableResult
     public func unregister(program: UInt32, version: UInt32, protocol: PortmapProtocol) -> Bool {
         self.program.withRegistry { registry in
-            let removed4 = registry.unset(program: program, version: version, netid: `protocol`.netid, caller: Portmap.superuser)
-            let removed6 = registry.unset(program: program, version: version, netid: `protocol`.netid6, caller: Portmap.superuser)
+            let owner = self.configuration.owner
+            let removed4 = registry.unset(program: program, version: version, netid: `protocol`.netid, caller: owner)
+            let removed6 = registry.unset(program: program, version: version, netid: `protocol`.netid6, caller: owner)
             return removed4 || removed6
         }
     }
@@ -223,8 +285,54 @@ public final class EmbeddedPortmapper: Sendable {
     /// Stops listening. Connections already open end when their clients close
     /// them or the event loop group shuts down.
     public func close() async {
+        if let file = self.configuration.warmStartFile {
+            let others = self.program.snapshot.entries.filter {
+                $0.program != Portmap.program && $0.owner != self.configuration.owner
+            }
+            WarmStart.save(others, to: file)
+        }
         for server in self.servers {
             await server.close()
         }
+        if let path = self.configuration.unixSocketPath {
+            unlink(path)
+        }
+    }
+}
+
+/// Other services' registrations, saved when the embedded portmapper stops
+/// and restored when it starts again: one line per mapping, fields
+/// separated by spaces ("program version netid address owner").
+enum WarmStart {
+    static func save(_ entries: [PortmapEntry], to path: String) {
+        let text = entries.map { "\($0.program) \($0.version) \($0.netid) \($0.address) \($0.owner)\n" }.joined()
+        let temporary = path + ".tmp"
+        guard let file = fopen(temporary, "w") else { return }
+        let written = fputs(text, file) >= 0
+        fclose(file)
+        if written { rename(temporary, path) } else { unlink(temporary) }
+    }
+
+    static func load(_ path: String) -> [PortmapEntry] {
+        guard let file = fopen(path, "r") else { return [] }
+        defer {
+            fclose(file)
+            unlink(path)
+        }
+        var entries: [PortmapEntry] = []
+        var line = [CChar](repeating: 0, count: 512)
+        while entries.count < 1024, fgets(&line, Int32(line.count), file) != nil {
+            let text = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            let fields = text.split(separator: " ").map { $0.trimmingCharacters(in: "\n") }
+            guard fields.count == 5, let program = UInt32(fields[0]), let version = UInt32(fields[1]) else { continue }
+            entries.append(PortmapEntry(program: program, version: version, netid: fields[2], address: fields[3], owner: fields[4]))
+        }
+        return entries
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in characters: String) -> String {
+        String(self.filter { !characters.contains($0) })
     }
 }

@@ -4,6 +4,9 @@ public enum Portmap {
     public static let program: UInt32 = 100_000
     /// The well-known port of the portmapper, on TCP and UDP.
     public static let port = 111
+    /// Where rpcbind also listens for local clients (libtirpc tries it
+    /// first; the kernel registers its services there).
+    public static let unixSocketPath = "/run/rpcbind.sock"
     /// Version 2 is the original portmapper ("PMAP"); 3 and 4 are rpcbind.
     public static let versions: ClosedRange<UInt32> = 2...4
 

@@ -39,11 +39,20 @@ public struct PortmapEntry: Sendable, Hashable {
 ///   program on the same netid when the asked-for version is not registered,
 ///   as rpcbind does, so the client learns from the server itself which
 ///   versions it supports; version 4 GETVERSADDR wants the exact version.
+/// - Mappings owned by `pinnedOwner` (the embedded portmapper's own daemon)
+///   are pinned: nobody else removes them, and a SET for the same
+///   (program, version, netid) is answered TRUE without replacing them.
+///   The kernel's lock manager, started by the first NFS mount, unsets and
+///   sets program 100021 for itself; pinning keeps p2pfs's lock manager the
+///   one that NFS clients of this machine find, while the kernel's start-up
+///   still succeeds.
 ///
 /// A plain value: the portmapper keeps it behind a lock.
 public struct PortmapRegistry: Sendable, Equatable {
     /// Mappings in registration order (DUMP lists them in this order).
     public private(set) var entries: [PortmapEntry] = []
+    /// The owner whose mappings are pinned; nil pins nothing.
+    public var pinnedOwner: String?
 
     public init() {}
 
@@ -62,7 +71,10 @@ public struct PortmapRegistry: Sendable, Equatable {
         if let transport = NetidInfo(netid: entry.netid) {
             guard let address = UniversalAddress(entry.address), address.isIPv6 == transport.isIPv6 else { return false }
         }
-        guard self.lookup(program: entry.program, version: entry.version, netid: entry.netid) == nil else { return false }
+        if let existing = self.lookup(program: entry.program, version: entry.version, netid: entry.netid) {
+            // Someone else's SET over a pinned mapping "succeeds" and changes nothing.
+            return existing.owner == self.pinnedOwner && entry.owner != self.pinnedOwner
+        }
         self.entries.append(entry)
         return true
     }
@@ -76,8 +88,11 @@ public struct PortmapRegistry: Sendable, Equatable {
         }
         let matching = self.entries.filter(matches)
         guard !matching.isEmpty else { return false }
-        guard caller == Portmap.superuser || matching.allSatisfy({ $0.owner == caller }) else { return false }
-        self.entries.removeAll(where: matches)
+        let pinnedOwner = self.pinnedOwner
+        let pinned: (PortmapEntry) -> Bool = { $0.owner == pinnedOwner && caller != pinnedOwner }
+        let removable = matching.filter { !pinned($0) }
+        guard caller == Portmap.superuser || removable.allSatisfy({ $0.owner == caller }) else { return false }
+        self.entries.removeAll { matches($0) && !pinned($0) }
         return true
     }
 

@@ -100,6 +100,57 @@ struct EmbeddedPortmapperTests {
         }
     }
 
+    @Test func servesAUnixSocketTooAndRemovesItOnClose() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("p2pfs-rpcbind-\(getpid()).sock").path
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let portmapper = try await EmbeddedPortmapper.start(
+            configuration: .init(hosts: ["127.0.0.1"], port: 0, unixSocketPath: path),
+            registrations: Self.daemonRegistrations, group: group, logger: testLogger
+        )
+        do {
+            let client = try await RPCClient.connect(to: try SocketAddress(unixDomainSocketPath: path), group: group, logger: testLogger)
+            defer { client.close() }
+            var mapping = ByteBuffer()
+            PortmapMapping(program: 100_003, version: 3, protocol: .tcp, port: 0).encode(into: &mapping)
+            var port = try await client.call(program: 100_000, version: 2, procedure: 3, arguments: mapping, timeout: .seconds(5))
+            #expect(try port.readXDRUInt32() == 2049)
+            // A second portmapper does not take a socket that is being served.
+            let second = try await EmbeddedPortmapper.start(
+                configuration: .init(hosts: ["127.0.0.1"], port: 0, unixSocketPath: path), group: group, logger: testLogger
+            )
+            #expect(second.configuration.unixSocketPath == nil)
+            await second.close()
+            #expect(FileManager.default.fileExists(atPath: path))
+        }
+        await portmapper.close()
+        #expect(!FileManager.default.fileExists(atPath: path))
+        try await group.shutdownGracefully()
+    }
+
+    @Test func otherServicesRegistrationsSurviveARestart() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("p2pfs-portmap-\(getpid()).warm").path
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let configuration = EmbeddedPortmapper.Configuration(hosts: ["127.0.0.1"], port: 0, warmStartFile: file)
+        let first = try await EmbeddedPortmapper.start(
+            configuration: configuration, registrations: Self.daemonRegistrations, group: group, logger: testLogger
+        )
+        // rpc.statd registering itself, as it does once at start-up.
+        let status = PortmapEntry(program: 100_024, version: 1, netid: "udp", address: "0.0.0.0.147.239", owner: "unknown")
+        first.program.withRegistry { $0.set(status) }
+        await first.close()
+        #expect(FileManager.default.fileExists(atPath: file))
+
+        let second = try await EmbeddedPortmapper.start(
+            configuration: configuration, registrations: Self.daemonRegistrations, group: group, logger: testLogger
+        )
+        #expect(second.program.snapshot.lookup(program: 100_024, version: 1, netid: "udp") == status)
+        #expect(second.program.snapshot.entries(program: 100_003, version: 3).count == 1)
+        #expect(!FileManager.default.fileExists(atPath: file), "read once, then removed")
+        await second.close()
+        try? FileManager.default.removeItem(atPath: file)
+        try await group.shutdownGracefully()
+    }
+
     @Test func registerAndUnregisterWhileRunning() async throws {
         try await Self.withPortmapper { portmapper, _ in
             let nlm = PortmapRegistration(program: 100_021, version: 4, protocol: .tcp, port: 4045)

@@ -188,3 +188,46 @@ struct PortmapRegistryTests {
         #expect(PortmapRegistration(program: 1, version: 1, protocol: .tcp, port: 1, host: "localhost").entry(owner: "x") == nil)
     }
 }
+
+@Suite("Pinned registrations of the embedded portmapper")
+struct PinnedRegistrationTests {
+    func entry(_ program: UInt32, _ version: UInt32, _ netid: String, port: UInt16, owner: String) -> PortmapEntry {
+        PortmapEntry(program: program, version: version, netid: netid, address: UniversalAddress(host: "127.0.0.1", port: port)!.description, owner: owner)
+    }
+
+    @Test func anotherOwnersSetOverAPinnedMappingSucceedsAndChangesNothing() {
+        var registry = PortmapRegistry()
+        registry.pinnedOwner = "p2pfs"
+        let accepted1 = registry.set(self.entry(100_021, 4, "tcp", port: 2049, owner: "p2pfs"))
+        #expect(accepted1)
+        // The kernel's lock manager registering itself, as the first mount starts it.
+        let accepted2 = registry.set(self.entry(100_021, 4, "tcp", port: 40000, owner: "superuser"))
+        #expect(accepted2)
+        let accepted3 = registry.set(self.entry(100_021, 3, "tcp", port: 40000, owner: "superuser"))
+        #expect(accepted3)
+        #expect(registry.lookup(program: 100_021, version: 4, netid: "tcp")?.port == 2049)
+        #expect(registry.lookup(program: 100_021, version: 3, netid: "tcp")?.port == 40000)
+    }
+
+    @Test func unsetByOthersLeavesPinnedMappingsAndRemovesTheirOwn() {
+        var registry = PortmapRegistry()
+        registry.pinnedOwner = "p2pfs"
+        registry.set(self.entry(100_021, 4, "tcp", port: 2049, owner: "p2pfs"))
+        registry.set(self.entry(100_021, 4, "udp", port: 40000, owner: "superuser"))
+        let removed1 = registry.unset(program: 100_021, version: 4, netid: "", caller: "superuser")
+        #expect(removed1)
+        #expect(registry.lookup(program: 100_021, version: 4, netid: "tcp")?.port == 2049)
+        #expect(registry.lookup(program: 100_021, version: 4, netid: "udp") == nil)
+        // The daemon itself can still withdraw its own.
+        let removed2 = registry.unset(program: 100_021, version: 4, netid: "tcp", caller: "p2pfs")
+        #expect(removed2)
+        #expect(registry.lookup(program: 100_021, version: 4, netid: "tcp") == nil)
+    }
+
+    @Test func withoutAPinnedOwnerConflictsAreRefusedAsBefore() {
+        var registry = PortmapRegistry()
+        registry.set(self.entry(100_021, 4, "tcp", port: 2049, owner: "p2pfs"))
+        let accepted4 = registry.set(self.entry(100_021, 4, "tcp", port: 40000, owner: "superuser"))
+        #expect(!accepted4)
+    }
+}

@@ -17,7 +17,7 @@
 #
 # Environment:
 #   P2PFS_BIN              p2pfs binary to test (default: $REPO/.build/release/p2pfs)
-#   P2PFS_SCENARIO         single | peers | boot   (default: peers)
+#   P2PFS_SCENARIO         single | peers | embedded | boot   (default: peers)
 #                          `boot` only checks the harness itself (kernel, modules,
 #                          rpcbind, statd) and does not need a p2pfs binary.
 #   P2PFS_KERNEL_CACHE     where the kernel package is cached (default: $REPO/.cache/kernel)
@@ -49,8 +49,8 @@ log()  { printf '[kernel-test] %s\n' "$*"; }
 die()  { printf '[kernel-test] ERROR: %s\n' "$*" >&2; exit 2; }
 
 case $SCENARIO in
-  single|peers|boot) ;;
-  *) die "P2PFS_SCENARIO must be single, peers or boot (got '$SCENARIO')" ;;
+  single|peers|embedded|boot) ;;
+  *) die "P2PFS_SCENARIO must be single, peers, embedded or boot (got '$SCENARIO')" ;;
 esac
 if ! [[ $TIMEOUT =~ ^[0-9]+$ ]] || (( TIMEOUT < 120 )); then
   die "P2PFS_KERNEL_TIMEOUT must be a number of seconds >= 120"

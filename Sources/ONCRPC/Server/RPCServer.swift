@@ -3,12 +3,16 @@ import NIOCore
 import NIOConcurrencyHelpers
 import NIOPosix
 
-/// A listening RPC endpoint: TCP with record marking, and optionally UDP on
-/// the same address, both serving one `RPCDispatcher`.
+/// A listening RPC endpoint: TCP (or a UNIX domain stream socket) with
+/// record marking, and optionally UDP on the same address, all serving one
+/// `RPCDispatcher`.
 public final class RPCServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Listen on this UNIX domain socket instead of `host`/`port` (the
+        /// way local tools and the kernel reach rpcbind).
+        public var unixSocketPath: String?
         /// Records larger than this close the connection (see `RecordMarkingDecoder`).
         public var maximumRecordSize: Int
         public var maximumCallsInProgressPerConnection: Int
@@ -23,6 +27,7 @@ public final class RPCServer: Sendable {
         ) {
             self.host = host
             self.port = port
+            self.unixSocketPath = nil
             self.maximumRecordSize = maximumRecordSize
             self.maximumCallsInProgressPerConnection = maximumCallsInProgressPerConnection
             self.servesUDP = servesUDP
@@ -60,6 +65,18 @@ public final class RPCServer: Sendable {
         }
     }
 
+    /// A configuration for a UNIX domain stream socket at `path`.
+    public static func unixSocket(
+        _ path: String, maximumRecordSize: Int = 64 * 1024, maximumCallsInProgressPerConnection: Int = 16
+    ) -> Configuration {
+        var configuration = Configuration(
+            host: "", port: 0, maximumRecordSize: maximumRecordSize,
+            maximumCallsInProgressPerConnection: maximumCallsInProgressPerConnection
+        )
+        configuration.unixSocketPath = path
+        return configuration
+    }
+
     public static func start(
         configuration: Configuration,
         dispatcher: RPCDispatcher,
@@ -67,10 +84,14 @@ public final class RPCServer: Sendable {
         logger: Logger
     ) async throws -> RPCServer {
         let connections = ConnectionSet()
-        let tcp = try await ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        if configuration.unixSocketPath == nil {
+            bootstrap = bootstrap
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        }
+        bootstrap = bootstrap
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 4 * 1024 * 1024))
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
@@ -87,8 +108,12 @@ public final class RPCServer: Sendable {
                     ])
                 }
             }
-            .bind(host: configuration.host, port: configuration.port)
-            .get()
+        let tcp: any Channel
+        if let path = configuration.unixSocketPath {
+            tcp = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        } else {
+            tcp = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        }
 
         let localAddress = tcp.localAddress!
         var udp: (any Channel)? = nil
