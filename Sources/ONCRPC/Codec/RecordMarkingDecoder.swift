@@ -22,6 +22,9 @@ public struct RecordMarkingDecoder: NIOSingleStepByteToMessageDecoder {
     /// Fragments per record allowed before the connection counts as hostile.
     public static let maximumFragmentsPerRecord = 1 << 16
 
+    /// Fragments longer than this get their buffer sized up front.
+    static let presizeThreshold = 64 * 1024
+
     public let maximumRecordSize: Int
     private var pendingRecord: ByteBuffer?
     private var pendingFragments = 0
@@ -39,6 +42,13 @@ public struct RecordMarkingDecoder: NIOSingleStepByteToMessageDecoder {
                 throw RecordMarkingError.recordTooLarge(claimed: accumulated + length, limit: self.maximumRecordSize)
             }
             guard buffer.readableBytes >= 4 + length else {
+                // Make room for the whole fragment now (its size was checked
+                // above), so a megabyte reply arriving in pieces lands in one
+                // allocation instead of a buffer doubled and copied again
+                // and again.
+                if length > Self.presizeThreshold {
+                    buffer.reserveCapacity(minimumWritableBytes: 4 + length - buffer.readableBytes)
+                }
                 return nil
             }
             buffer.moveReaderIndex(forwardBy: 4)
