@@ -85,6 +85,21 @@ import Testing
         #expect(try snapshot.lookup(path: "f@a~2").size == 1)
     }
 
+    @Test func variantOfALongNameStaysWithinTheNameLimit() throws {
+        // 127 two-byte scalars: 254 bytes, valid; "@b" would make it 256.
+        let long = String(repeating: "é", count: 127)
+        let snapshot = self.merge([
+            catalog("a", id: 1, [file(long, size: 1, mtime: 2)]),
+            catalog("b", id: 2, [file(long, size: 2, mtime: 1)]),
+        ])
+        let names = try self.names(snapshot, "")
+        #expect(names.count == 2)
+        let variant = try #require(names.first { $0.hasSuffix("@b") })
+        #expect(variant.utf8.count <= 255)
+        #expect(variant == String(repeating: "é", count: 126) + "@b")
+        #expect(try snapshot.lookup(path: variant).size == 2)
+    }
+
     @Test func mergeIsIndependentOfCatalogOrder() throws {
         let catalogs = [
             catalog("a", id: 1, [file("x/1"), file("x/shared", size: 1, mtime: 1)]),

@@ -245,11 +245,11 @@ private struct MergeBuilder {
         let holder = version.map { self.catalogs[Int($0.catalog)].origin.name }.min()!
         let parent = self.nodes[Int(node)].parent
         let parentPath = self.path(of: parent)
-        let base = "\(self.name(of: node))@\(holder)"
-        var name = base
+        let base = self.name(of: node)
+        var name = Self.variantName(base, suffix: "@\(holder)")
         var counter = 2
         while self.exists(NamespacePath.join(parentPath, name)) {
-            name = "\(base)~\(counter)"
+            name = Self.variantName(base, suffix: "@\(holder)~\(counter)")
             counter += 1
         }
         var path = NamespacePath.join(parentPath, name)
@@ -268,6 +268,23 @@ private struct MergeBuilder {
             self.append(ref, to: variant)
         }
         self.resolved[variant] = version
+    }
+
+    /// `name` followed by `suffix`, `name` shortened (by whole Unicode
+    /// scalars, so it stays UTF-8) to keep the variant a valid name: an NFS
+    /// client cannot list a directory holding a name longer than 255 bytes,
+    /// and LOOKUP refuses one.
+    static func variantName(_ name: String, suffix: String) -> String {
+        let budget = NamespacePath.maximumNameLength - suffix.utf8.count
+        guard name.utf8.count > budget else { return name + suffix }
+        var kept = String.UnicodeScalarView()
+        var length = 0
+        for scalar in name.unicodeScalars {
+            length += UTF8.width(scalar)
+            guard length <= budget else { break }
+            kept.append(scalar)
+        }
+        return String(kept) + suffix
     }
 
     func exists(_ path: String) -> Bool {
