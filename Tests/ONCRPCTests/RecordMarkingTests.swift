@@ -56,6 +56,54 @@ struct RecordMarkingDecoderTests {
         #expect(try channel.finish().isClean)
     }
 
+    /// A megabyte fragment (a forwarded READ reply) arriving in uneven
+    /// pieces, with the next records right behind it in the last piece.
+    @Test func largeFragmentArrivingInPiecesIsGathered() throws {
+        let channel = try Self.makeChannel(limit: 2 << 20)
+        let large = (0..<(1 << 20) + 3).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let stream = record(large) + record([1, 2, 3, 4]) + recordMark(100_000, last: false) + [UInt8](repeating: 9, count: 100_000)
+            + record([5, 6, 7, 8])
+        var position = 0
+        var piece = 1
+        while position < stream.count {
+            let end = min(stream.count, position + piece)
+            try channel.writeInbound(ByteBuffer(bytes: stream[position..<end]))
+            position = end
+            piece = piece * 3 + 1000  // 1, 1003, 4009, ... bytes
+        }
+        let records = try Self.records(channel)
+        #expect(records.count == 3)
+        #expect(records.first == large)
+        #expect(records.dropFirst().first == [1, 2, 3, 4])
+        #expect(records.last == [UInt8](repeating: 9, count: 100_000) + [5, 6, 7, 8])
+        #expect(try channel.finish().isClean)
+    }
+
+    /// A large fragment gets a buffer of its own, sized for it, even when
+    /// it arrived in one read: a record kept for long (a cached block) must
+    /// not pin the whole receive buffer it came in.
+    @Test func largeFragmentDoesNotShareTheReceiveBuffer() throws {
+        var decoder = RecordMarkingDecoder(maximumRecordSize: 1 << 20)
+        let body = [UInt8](repeating: 7, count: 200_000)
+        var buffer = ByteBuffer(bytes: record(body) + record([1, 2, 3, 4]))
+        buffer.reserveCapacity(buffer.readableBytes + 300_000)  // a large receive buffer with room to spare
+        let large = try #require(try decoder.decode(buffer: &buffer))
+        #expect(bytes(large) == body)
+        // Its own storage (NIO rounds capacities up to a power of two), not
+        // the 500 KB receive buffer.
+        #expect(large.storageCapacity == 262_144)
+        let small = try #require(try decoder.decode(buffer: &buffer))
+        #expect(bytes(small) == [1, 2, 3, 4])
+        #expect(buffer.readableBytes == 0)
+    }
+
+    @Test func largeFragmentCutOffAtEOFIsDropped() throws {
+        let channel = try Self.makeChannel()
+        try channel.writeInbound(ByteBuffer(bytes: record([1]) + recordMark(100_000) + [UInt8](repeating: 1, count: 70_000)))
+        #expect(try Self.records(channel) == [[1]])
+        #expect(try channel.finish().isClean)
+    }
+
     /// A header claiming 2 GB fails on its own four bytes: the decoder never
     /// waits for (or reserves room for) the fragment.
     @Test func oversizedFragmentHeaderThrowsBeforeAnyBody() throws {

@@ -74,13 +74,13 @@ final class LoopbackPeer: Sendable {
         self.entries.withLockedValue { $0 = (generation, entries) }
     }
 
-    func makeReader(cache: BlockCache = BlockCache(capacity: 64 << 20), readAhead: Int = 0, timeout: TimeAmount = .seconds(2),
+    func makeReader(cache: BlockCache = BlockCache(capacity: 64 << 20), blockSize: Int = 64 * 1024, readAhead: Int = 0, timeout: TimeAmount = .seconds(2),
                     onChange: @escaping @Sendable (String, FileVersion) -> Void = { _, _ in }) -> ForwardedFileReader {
         let pool = PeerConnectionPool(group: Self.group, connectTimeout: .seconds(1), logger: Logger(label: "test"))
         pool.setAddresses([self.address], for: self.identity.id)
         return ForwardedFileReader(
             node: self.identity.id, pool: pool, cache: cache,
-            configuration: .init(blockSize: 64 * 1024, readAhead: readAhead, timeout: timeout), onChange: onChange
+            configuration: .init(blockSize: blockSize, readAhead: readAhead, timeout: timeout), onChange: onChange
         )
     }
 }
@@ -163,6 +163,34 @@ final class LoopbackPeer: Sendable {
         let tail = try await reader.read(path: "movies/KillBill", expected: version, offset: UInt64(content.count - 10), count: 100, eventLoop: loop).get()
         #expect(tail.isEndOfFile)
         #expect(Array(tail.data.readableBytesView) == Array(content.suffix(10)))
+    }
+
+    /// Small replies arrive many to a receive buffer; the blocks the cache
+    /// keeps must not hold on to the whole buffer, or the cache's size would
+    /// not bound the memory it takes.
+    @Test func cachedBlocksDoNotPinTheirReceiveBuffers() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        let content = Self.pattern(1 << 20)
+        peer.files.state.withLockedValue { $0.files["f"] = content }
+        let version = FileVersion(size: UInt64(content.count), mtime: Timestamp(seconds: 1))
+        let cache = BlockCache(capacity: 64 << 20)
+        let reader = peer.makeReader(cache: cache, blockSize: 4096)
+        let loop = LoopbackPeer.group.next()
+        // Every other 4 KiB block, all at once: 64 separate peer READs.
+        let reads = (0..<64).map { index in
+            reader.read(path: "f", expected: version, offset: UInt64(index * 2 * 4096), count: 4096, eventLoop: loop)
+        }
+        for (index, read) in reads.enumerated() {
+            let result = try await read.get()
+            #expect(Array(result.data.readableBytesView) == Array(content[index * 8192..<index * 8192 + 4096]))
+        }
+        let file = BlockCache.File(path: "f", version: version)
+        let blocks = cache.get(file, 0...127).compactMap { $0 }
+        #expect(blocks.count == 64)
+        for block in blocks {
+            #expect(block.run.data.storageCapacity <= 2 * 4096 + 4096, "a 4 KiB block keeps \(block.run.data.storageCapacity) bytes alive")
+        }
     }
 
     @Test func sequentialReadersGetReadAhead() async throws {

@@ -16,24 +16,53 @@ public enum RecordMarkingError: Error, Equatable, Sendable {
 /// fragment of a record, the other 31 bits give the fragment's length. A record
 /// that arrives as one fragment is passed on as a slice of the receive buffer
 /// without copying; multi-fragment records are joined.
+///
+/// A large fragment that arrives over several reads (a megabyte of file
+/// data) is gathered into a buffer of exactly its size as it comes, and the
+/// receive buffer is consumed. Leaving it in `ByteToMessageHandler`'s
+/// cumulation instead would copy it again on every read: the cumulation's
+/// storage is shared with the slices handed out earlier (which a block cache
+/// keeps), so each append or compaction copies the whole storage.
 public struct RecordMarkingDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = ByteBuffer
 
     /// Fragments per record allowed before the connection counts as hostile.
     public static let maximumFragmentsPerRecord = 1 << 16
 
-    /// Fragments longer than this get their buffer sized up front.
-    static let presizeThreshold = 64 * 1024
+    /// Incomplete fragments longer than this are gathered on their own.
+    static let gatheringThreshold = 64 * 1024
+
+    /// A large fragment being gathered: what has arrived, how much is
+    /// missing, and whether it ends its record.
+    private struct PartialFragment {
+        var bytes: ByteBuffer
+        var missing: Int
+        var isLast: Bool
+    }
 
     public let maximumRecordSize: Int
     private var pendingRecord: ByteBuffer?
     private var pendingFragments = 0
+    private var partialFragment: PartialFragment?
 
     public init(maximumRecordSize: Int) {
         self.maximumRecordSize = maximumRecordSize
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
+        if var partial = self.partialFragment {
+            self.partialFragment = nil  // so `partial.bytes` is the only reference: appended in place
+            let taken = min(partial.missing, buffer.readableBytes)
+            partial.bytes.writeImmutableBuffer(buffer.readSlice(length: taken)!)
+            partial.missing -= taken
+            guard partial.missing == 0 else {
+                self.partialFragment = partial
+                return nil
+            }
+            if let record = try self.received(fragment: partial.bytes, isLast: partial.isLast) {
+                return record
+            }
+        }
         while let marker = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) {
             let isLast = marker & 0x8000_0000 != 0
             let length = Int(marker & 0x7FFF_FFFF)
@@ -41,38 +70,52 @@ public struct RecordMarkingDecoder: NIOSingleStepByteToMessageDecoder {
             guard accumulated + length <= self.maximumRecordSize else {
                 throw RecordMarkingError.recordTooLarge(claimed: accumulated + length, limit: self.maximumRecordSize)
             }
-            guard buffer.readableBytes >= 4 + length else {
-                // Make room for the whole fragment now (its size was checked
-                // above), so a megabyte reply arriving in pieces lands in one
-                // allocation instead of a buffer doubled and copied again
-                // and again.
-                if length > Self.presizeThreshold {
-                    buffer.reserveCapacity(minimumWritableBytes: 4 + length - buffer.readableBytes)
+            if length > Self.gatheringThreshold {
+                // Its size was checked above: allocate for it once.
+                buffer.moveReaderIndex(forwardBy: 4)
+                var bytes = ByteBufferAllocator().buffer(capacity: length)
+                let available = min(buffer.readableBytes, length)
+                bytes.writeImmutableBuffer(buffer.readSlice(length: available)!)
+                guard available == length else {
+                    self.partialFragment = PartialFragment(bytes: bytes, missing: length - available, isLast: isLast)
+                    return nil
                 }
+                if let record = try self.received(fragment: bytes, isLast: isLast) {
+                    return record
+                }
+                continue
+            }
+            guard buffer.readableBytes >= 4 + length else {
                 return nil
             }
             buffer.moveReaderIndex(forwardBy: 4)
-            let fragment = buffer.readSlice(length: length)!
-
-            if isLast {
-                guard var record = self.pendingRecord else {
-                    return fragment
-                }
-                record.writeImmutableBuffer(fragment)
-                self.pendingRecord = nil
-                self.pendingFragments = 0
+            if let record = try self.received(fragment: buffer.readSlice(length: length)!, isLast: isLast) {
                 return record
             }
+        }
+        return nil
+    }
 
-            self.pendingFragments += 1
-            guard self.pendingFragments < Self.maximumFragmentsPerRecord else {
-                throw RecordMarkingError.tooManyFragments(limit: Self.maximumFragmentsPerRecord)
+    /// Adds a whole fragment to the record it belongs to; the record, if
+    /// this fragment ends it.
+    private mutating func received(fragment: ByteBuffer, isLast: Bool) throws -> ByteBuffer? {
+        if isLast {
+            guard var record = self.pendingRecord else {
+                return fragment
             }
-            if self.pendingRecord == nil {
-                self.pendingRecord = fragment
-            } else {
-                self.pendingRecord!.writeImmutableBuffer(fragment)
-            }
+            self.pendingRecord = nil
+            self.pendingFragments = 0
+            record.writeImmutableBuffer(fragment)
+            return record
+        }
+        self.pendingFragments += 1
+        guard self.pendingFragments < Self.maximumFragmentsPerRecord else {
+            throw RecordMarkingError.tooManyFragments(limit: Self.maximumFragmentsPerRecord)
+        }
+        if self.pendingRecord == nil {
+            self.pendingRecord = fragment
+        } else {
+            self.pendingRecord!.writeImmutableBuffer(fragment)
         }
         return nil
     }
@@ -85,6 +128,7 @@ public struct RecordMarkingDecoder: NIOSingleStepByteToMessageDecoder {
         // to answer and nothing in it can be trusted.
         buffer.moveReaderIndex(to: buffer.writerIndex)
         self.pendingRecord = nil
+        self.partialFragment = nil
         self.pendingFragments = 0
         return nil
     }

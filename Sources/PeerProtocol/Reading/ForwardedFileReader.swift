@@ -165,6 +165,17 @@ public final class ForwardedFileReader: FileReader {
         return FileReadResult(data: data, isEndOfFile: isEndOfFile, version: version)
     }
 
+    /// `data`, copied into a buffer of its own when it is a slice of a much
+    /// larger one: a small reply that arrived with others in one receive
+    /// buffer would otherwise keep all of it alive for as long as the cache
+    /// keeps the block, and the cache's size limit would not bound memory.
+    static func compacted(_ data: ByteBuffer) -> ByteBuffer {
+        guard data.storageCapacity > 2 * data.readableBytes + 4096 else { return data }
+        var copy = ByteBufferAllocator().buffer(capacity: data.readableBytes)
+        copy.writeImmutableBuffer(data)
+        return copy
+    }
+
     private static func areContiguous(_ blocks: [BlockCache.Block]) -> Bool {
         for (previous, next) in zip(blocks, blocks.dropFirst()) {
             guard previous.run === next.run, previous.offset + previous.length == next.offset else { return false }
@@ -234,7 +245,7 @@ public final class ForwardedFileReader: FileReader {
                         "\(file.path): inconsistent READ reply (\(length) bytes at \(arguments.offset) of \(size), eof \(reply.isEndOfFile))"
                     )
                 }
-                return BlockCache.Run(data: reply.data, version: reply.version, isEndOfFile: reply.isEndOfFile)
+                return BlockCache.Run(data: Self.compacted(reply.data), version: reply.version, isEndOfFile: reply.isEndOfFile)
             }
             let fetch = Fetch(first: run.lowerBound, future: future)
             self.inFlight.withLockedValue { inFlight in
