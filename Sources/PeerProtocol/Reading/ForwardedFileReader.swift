@@ -100,7 +100,11 @@ public final class ForwardedFileReader: FileReader {
         // whatever happens to be cached. For a live node this costs nothing
         // (the pooled connection is already open).
         let ready: EventLoopFuture<[BlockCache.Run]>
-        if !fetches.isEmpty {
+        if fetches.count == 1 {
+            // The usual case (a random read, or a run in one reply): no
+            // generic gathering of one future.
+            ready = fetches[0].map { [$0] }
+        } else if !fetches.isEmpty {
             ready = EventLoopFuture.whenAllSucceed(fetches, on: eventLoop)
         } else if self.pool.isConnected(self.node) {
             ready = eventLoop.makeSucceededFuture([])
