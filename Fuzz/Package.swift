@@ -26,6 +26,7 @@ let package = Package(
         .target(
             name: "FuzzHarness",
             dependencies: [
+                "CLibFuzzer",
                 .product(name: "P2PFSLibraries", package: "p2pfs"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -36,6 +37,6 @@ let package = Package(
         // Writes the seed corpus (Corpus/) with the project's own encoders.
         .executableTarget(name: "FuzzSeeds", dependencies: ["FuzzHarness"]),
     ] + fuzzTargets.map { name in
-        .executableTarget(name: name, dependencies: ["FuzzHarness", "CLibFuzzer"])
+        .executableTarget(name: name, dependencies: ["FuzzHarness"])
     }
 )
