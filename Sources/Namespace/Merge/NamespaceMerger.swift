@@ -252,7 +252,7 @@ private struct MergeBuilder {
             name = Self.variantName(base, suffix: "@\(holder)~\(counter)")
             counter += 1
         }
-        var path = NamespacePath.join(parentPath, name)
+        let path = NamespacePath.join(parentPath, name)
         var salt: UInt64 = 0
         while self.index[FileID(path: path, salt: salt)] != nil {
             salt += 1

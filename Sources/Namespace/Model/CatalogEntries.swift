@@ -23,57 +23,89 @@ public struct CatalogEntries: RandomAccessCollection, Sendable, Equatable, Expre
         /// A digest of everything above, to tell catalogs apart cheaply.
         let digest: UInt64
 
-        init(_ entries: some Collection<CatalogEntry>) {
-            var pathBytes: [UInt8] = []
-            pathBytes.reserveCapacity(entries.reduce(0) { $0 + $1.path.utf8.count })
-            var pathEnds: [UInt32] = []
-            var kinds: [FileKind] = []
-            var modes: [UInt16] = []
-            var sizes: [UInt64] = []
-            var seconds: [Int64] = []
-            var nanoseconds: [UInt32] = []
-            pathEnds.reserveCapacity(entries.count)
-            kinds.reserveCapacity(entries.count)
-            modes.reserveCapacity(entries.count)
-            sizes.reserveCapacity(entries.count)
-            seconds.reserveCapacity(entries.count)
-            nanoseconds.reserveCapacity(entries.count)
-            var targets: [Int32: String] = [:]
-            var digest = Digest()
-            for (index, entry) in entries.enumerated() {
-                pathBytes.append(contentsOf: entry.path.utf8)
-                pathEnds.append(UInt32(pathBytes.count))
-                kinds.append(entry.kind)
-                modes.append(entry.mode)
-                sizes.append(entry.size)
-                seconds.append(entry.mtime.seconds)
-                nanoseconds.append(entry.mtime.nanoseconds)
-                digest.add(entry.path.utf8)
-                digest.add(UInt64(entry.kind.rawValue) << 16 | UInt64(entry.mode))
-                digest.add(entry.size)
-                digest.add(UInt64(bitPattern: entry.mtime.seconds))
-                digest.add(UInt64(entry.mtime.nanoseconds))
-                if let target = entry.symlinkTarget {
-                    targets[Int32(index)] = target
-                    digest.add(target.utf8)
-                }
+        init(_ builder: consuming Builder) {
+            self.pathBytes = builder.pathBytes
+            self.pathEnds = builder.pathEnds
+            self.kinds = builder.kinds
+            self.modes = builder.modes
+            self.sizes = builder.sizes
+            self.mtimeSeconds = builder.mtimeSeconds
+            self.mtimeNanoseconds = builder.mtimeNanoseconds
+            self.symlinkTargets = builder.symlinkTargets
+            self.digest = builder.digest.value
+        }
+    }
+
+    /// Collects entries as they arrive (a catalog fetched page by page), so
+    /// that no more than a page of them is ever held as `CatalogEntry` values.
+    public struct Builder: Sendable {
+        fileprivate var pathBytes: [UInt8] = []
+        fileprivate var pathEnds: [UInt32] = []
+        fileprivate var kinds: [FileKind] = []
+        fileprivate var modes: [UInt16] = []
+        fileprivate var sizes: [UInt64] = []
+        fileprivate var mtimeSeconds: [Int64] = []
+        fileprivate var mtimeNanoseconds: [UInt32] = []
+        fileprivate var symlinkTargets: [Int32: String] = [:]
+        fileprivate var digest = Digest()
+
+        public init() {}
+
+        public var count: Int { self.pathEnds.count }
+
+        /// Room for `entries` more entries, and `pathBytes` more path bytes.
+        public mutating func reserveCapacity(entries: Int, pathBytes: Int = 0) {
+            self.pathBytes.reserveCapacity(self.pathBytes.count + pathBytes)
+            self.pathEnds.reserveCapacity(self.count + entries)
+            self.kinds.reserveCapacity(self.count + entries)
+            self.modes.reserveCapacity(self.count + entries)
+            self.sizes.reserveCapacity(self.count + entries)
+            self.mtimeSeconds.reserveCapacity(self.count + entries)
+            self.mtimeNanoseconds.reserveCapacity(self.count + entries)
+        }
+
+        public mutating func append(_ entry: CatalogEntry) {
+            let index = Int32(self.count)
+            self.pathBytes.append(contentsOf: entry.path.utf8)
+            self.pathEnds.append(UInt32(self.pathBytes.count))
+            self.kinds.append(entry.kind)
+            self.modes.append(entry.mode)
+            self.sizes.append(entry.size)
+            self.mtimeSeconds.append(entry.mtime.seconds)
+            self.mtimeNanoseconds.append(entry.mtime.nanoseconds)
+            self.digest.add(entry.path.utf8)
+            self.digest.add(UInt64(entry.kind.rawValue) << 16 | UInt64(entry.mode))
+            self.digest.add(entry.size)
+            self.digest.add(UInt64(bitPattern: entry.mtime.seconds))
+            self.digest.add(UInt64(entry.mtime.nanoseconds))
+            if let target = entry.symlinkTarget {
+                self.symlinkTargets[index] = target
+                self.digest.add(target.utf8)
             }
-            self.pathBytes = pathBytes
-            self.pathEnds = pathEnds
-            self.kinds = kinds
-            self.modes = modes
-            self.sizes = sizes
-            self.mtimeSeconds = seconds
-            self.mtimeNanoseconds = nanoseconds
-            self.symlinkTargets = targets
-            self.digest = digest.value
+        }
+
+        public mutating func append(contentsOf entries: some Sequence<CatalogEntry>) {
+            for entry in entries {
+                self.append(entry)
+            }
+        }
+
+        public consuming func build() -> CatalogEntries {
+            CatalogEntries(storage: Storage(self))
         }
     }
 
     let storage: Storage
 
+    private init(storage: Storage) {
+        self.storage = storage
+    }
+
     public init(_ entries: some Collection<CatalogEntry>) {
-        self.storage = Storage(entries)
+        var builder = Builder()
+        builder.reserveCapacity(entries: entries.count, pathBytes: entries.reduce(0) { $0 + $1.path.utf8.count })
+        builder.append(contentsOf: entries)
+        self = builder.build()
     }
 
     public init(arrayLiteral elements: CatalogEntry...) {
@@ -150,7 +182,7 @@ public struct CatalogEntries: RandomAccessCollection, Sendable, Equatable, Expre
 }
 
 /// FNV-1a over everything added, for cheap catalog comparison.
-private struct Digest {
+private struct Digest: Sendable {
     var value: UInt64 = 0xCBF2_9CE4_8422_2325
 
     mutating func add(_ bytes: some Sequence<UInt8>) {

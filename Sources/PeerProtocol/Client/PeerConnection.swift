@@ -134,12 +134,14 @@ public final class PeerConnection: Sendable {
     }
 
     /// Fetches a whole catalog page by page, starting over (a bounded number
-    /// of times) if it changes underneath.
+    /// of times) if it changes underneath. Each page goes into the compact
+    /// form as it arrives: a crawl fetching many large catalogs at once holds
+    /// no more than a page of each as `CatalogEntry` values.
     public func catalog(pageSize: UInt32 = UInt32(PeerLimits.maximumCatalogReply), timeout: TimeAmount) async throws -> (
-        generation: UInt64, entries: [CatalogEntry]
+        generation: UInt64, entries: CatalogEntries
     ) {
         for _ in 0..<5 {
-            var entries: [CatalogEntry] = []
+            var entries = CatalogEntries.Builder()
             var generation: UInt64 = 0
             var cookie: UInt64 = 0
             var restart = false
@@ -150,10 +152,12 @@ public final class PeerConnection: Sendable {
                 case .page(let page):
                     if cookie == 0 {
                         generation = page.generation
-                        entries.reserveCapacity(Int(min(page.totalEntries, 10_000_000)))
+                        // As many as the peer says, within reason: the
+                        // figure is only its word.
+                        entries.reserveCapacity(entries: Int(min(page.totalEntries, 1 << 18)))
                     }
                     entries.append(contentsOf: page.entries)
-                    if page.isLast { return (generation, entries) }
+                    if page.isLast { return (generation, entries.build()) }
                     guard page.nextCookie > cookie, !page.entries.isEmpty else {
                         throw PeerClientError.status(.invalid)
                     }

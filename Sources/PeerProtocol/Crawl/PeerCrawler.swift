@@ -134,7 +134,7 @@ public actor PeerCrawler {
         var address: PeerAddress?
         var catalogGeneration: UInt64
         var peersGeneration: UInt64
-        var catalog: (generation: UInt64, entries: [CatalogEntry])?
+        var catalog: (generation: UInt64, entries: CatalogEntries)?
         var peers: PeersReply?
     }
 

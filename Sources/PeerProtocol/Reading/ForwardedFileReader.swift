@@ -111,8 +111,9 @@ public final class ForwardedFileReader: FileReader {
         } else {
             ready = self.pool.connection(for: self.node).map { _ in [] }
         }
+        let firsts = fetchFirsts
         return ready.flatMapThrowing { runs -> FileReadResult in
-            let fetched = Dictionary(uniqueKeysWithValues: zip(fetchFirsts, runs))
+            let fetched = Dictionary(uniqueKeysWithValues: zip(firsts, runs))
             let blocks = pieces.enumerated().map { position, piece -> BlockCache.Block in
                 switch piece {
                 case .cached(let block):
