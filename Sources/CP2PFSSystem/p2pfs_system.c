@@ -16,7 +16,11 @@
 #include <linux/openat2.h>
 #endif
 
-static int open_beneath_walk(int rootfd, const char *path, int flags) {
+int p2pfs_open_beneath_walk(int rootfd, const char *path, int flags) {
+    if (path == NULL || path[0] == '\0' || path[0] == '/') {
+        errno = EINVAL;
+        return -1;
+    }
     char component[NAME_MAX + 1];
     int dirfd = rootfd;
     const char *cursor = path;
@@ -77,7 +81,7 @@ int p2pfs_open_beneath(int rootfd, const char *path, int flags) {
         return (int)fd;
     }
 #endif
-    return open_beneath_walk(rootfd, path, flags);
+    return p2pfs_open_beneath_walk(rootfd, path, flags);
 }
 
 int p2pfs_release_free_memory(void) {
