@@ -118,6 +118,11 @@ public final class Daemon: Sendable {
                 "exports scanned",
                 metadata: ["exports": "\(localSource.roots.map { "\($0.name)=\($0.path)" })", "entries": "\(catalog.entries.count)"]
             )
+            if catalog.entries.count > PeerLimits.maximumCatalogEntries {
+                self.logger.warning(
+                    "exports hold \(catalog.entries.count) entries, more than the \(PeerLimits.maximumCatalogEntries) a node may offer: other nodes will not take this catalog; export less"
+                )
+            }
             self.store?.setCatalog(catalog)
         }
 

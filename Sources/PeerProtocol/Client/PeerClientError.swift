@@ -19,6 +19,9 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
     /// The node could not prove this network's key, or refused this node's
     /// proof: not part of the closed network, neither crawled nor read from.
     case untrusted(PeerAddress, reason: String)
+    /// The node's catalog holds more entries than any node may offer
+    /// (`PeerLimits.maximumCatalogEntries`); it is not taken.
+    case catalogTooLarge(PeerAddress, limit: Int)
 
     public var description: String {
         switch self {
@@ -29,15 +32,18 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .unexpectedNode(let expected, let found): "expected node \(expected) but \(found) answered"
         case .keyRequired(let address): "node at \(address) requires a network key (--network-key-file)"
         case .untrusted(let address, let reason): "node at \(address) is not part of this closed network: \(reason)"
+        case .catalogTooLarge(let address, let limit): "node at \(address) offers more than \(limit) entries; its catalog is not taken"
         }
     }
 }
 
 extension PeerClientError {
-    /// Where a refusal for want of the right network key came from.
-    public var networkKeyAddress: PeerAddress? {
+    /// The node that failed for what it is rather than for the state of the
+    /// network: one of another network (the key), or one offering more than
+    /// a client takes. Retrying will not help, so it is worth saying once.
+    public var refusedNodeAddress: PeerAddress? {
         switch self {
-        case .keyRequired(let address), .untrusted(let address, _): address
+        case .keyRequired(let address), .untrusted(let address, _), .catalogTooLarge(let address, _): address
         default: nil
         }
     }

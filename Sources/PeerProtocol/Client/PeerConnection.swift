@@ -137,9 +137,10 @@ public final class PeerConnection: Sendable {
     /// of times) if it changes underneath. Each page goes into the compact
     /// form as it arrives: a crawl fetching many large catalogs at once holds
     /// no more than a page of each as `CatalogEntry` values.
-    public func catalog(pageSize: UInt32 = UInt32(PeerLimits.maximumCatalogReply), timeout: TimeAmount) async throws -> (
-        generation: UInt64, entries: CatalogEntries
-    ) {
+    public func catalog(
+        pageSize: UInt32 = UInt32(PeerLimits.maximumCatalogReply), maximumEntries: Int = PeerLimits.maximumCatalogEntries,
+        timeout: TimeAmount
+    ) async throws -> (generation: UInt64, entries: CatalogEntries) {
         for _ in 0..<5 {
             var entries = CatalogEntries.Builder()
             var generation: UInt64 = 0
@@ -150,6 +151,10 @@ public final class PeerConnection: Sendable {
                     CatalogArguments(generation: generation, cookie: cookie, maximumCount: pageSize), timeout: timeout
                 ) {
                 case .page(let page):
+                    // The total is only the peer's word: what it delivers counts too.
+                    guard page.totalEntries <= UInt64(maximumEntries), entries.count + page.entries.count <= maximumEntries else {
+                        throw PeerClientError.catalogTooLarge(self.address, limit: maximumEntries)
+                    }
                     if cookie == 0 {
                         generation = page.generation
                         // As many as the peer says, within reason: the

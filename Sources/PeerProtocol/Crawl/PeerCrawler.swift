@@ -38,9 +38,9 @@ public actor PeerCrawler {
     public nonisolated let wake: CrawlWakeSignal
     private var readers: [NodeID: ForwardedFileReader] = [:]
     private var roundsCompleted = 0
-    /// Addresses already warned about for a network-key refusal: warned
-    /// once, not every round.
-    private var keyWarnings: Set<PeerAddress> = []
+    /// Addresses already warned about for a refusal (`refusedNodeAddress`):
+    /// warned once, not every round.
+    private var refusalWarnings: Set<PeerAddress> = []
 
     /// - Parameters:
     ///   - store: where remote catalogs go; nil for a node that only offers
@@ -275,10 +275,10 @@ public actor PeerCrawler {
         let now = ContinuousClock.now
         switch outcome.result {
         case .failure(let error):
-            if let error = error as? PeerClientError, let address = error.networkKeyAddress {
-                // Not a dead node: one that is not of this network. Said
-                // once per address, not every round.
-                if self.keyWarnings.insert(address).inserted {
+            if let error = error as? PeerClientError, let address = error.refusedNodeAddress {
+                // Not a dead node: one that is not of this network, or
+                // offers too much. Said once per address, not every round.
+                if self.refusalWarnings.insert(address).inserted {
                     self.logger.warning("\(error); not crawled, not read from")
                 }
             } else if self.state.known[outcomeNode(outcome.target) ?? NodeID(high: 0, low: 0)]?.unreachableSince == nil {
@@ -288,7 +288,7 @@ public actor PeerCrawler {
             return []
         case .success(let contact):
             if let address = contact.address {
-                self.keyWarnings.remove(address)
+                self.refusalWarnings.remove(address)
             }
             let reached = self.state.reached(
                 outcome.target, as: contact.info, at: contact.address, catalogGeneration: contact.catalogGeneration,

@@ -22,5 +22,8 @@ public enum PeerLimits {
     public static let maximumReadSize = 1 << 20
     public static let maximumNodes = 4096
     public static let maximumCatalogReply = 1 << 20
+    /// Entries one node's catalog may hold: a client stops paging a catalog
+    /// that claims or delivers more, so one node cannot exhaust its memory.
+    public static let maximumCatalogEntries = 1 << 23
     public static let maximumNonceLength = 32
 }
