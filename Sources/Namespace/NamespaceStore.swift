@@ -1,4 +1,3 @@
-import CP2PFSSystem
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -140,17 +139,11 @@ public final class NamespaceStore: Sendable {
                 // The previous snapshot and the merge's scratch space are
                 // gone now; hand the memory back instead of keeping it as
                 // free heap for the daemon's lifetime.
-                Self.releaseFreeMemory()
+                HeapMemory.releaseFree()
                 for waiter in waiters { waiter.resume(returning: snapshot) }
                 return
             }
         }
-    }
-}
-
-extension NamespaceStore {
-    static func releaseFreeMemory() {
-        _ = p2pfs_release_free_memory()
     }
 }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Namespace
 import NIOConcurrencyHelpers
 import NIOCore
@@ -8,6 +9,15 @@ import NIOCore
 /// versions of a file never mix, and a changed file simply misses. A block
 /// is a range of the buffer a peer's READ reply arrived in, so a run of
 /// blocks fetched together can later be served as one slice, uncopied.
+///
+/// The bound is on memory, not on blocks: a reply's buffer stays alive as
+/// long as any of its blocks is cached, so the cache counts each reply whole
+/// from its first block in until its last block out. Evicting one block of
+/// a megabyte reply frees nothing; the least recently used blocks go until
+/// enough whole replies have. And what the cache frees is handed back to the
+/// operating system every so often (`HeapMemory`): megabyte replies and
+/// small blocks freed in turn leave the heap too fragmented to reuse it all,
+/// and the process would grow to twice the cache's size and more.
 public final class BlockCache: Sendable {
     /// A file version, hashed once per read rather than once per block.
     public struct File: Hashable, Sendable {
@@ -77,7 +87,13 @@ public final class BlockCache: Sendable {
         var free: [Int] = []
         var head = -1  // most recently used
         var tail = -1  // least recently used
+        /// Cached blocks per reply buffer (`Run`) they point into.
+        var blocksPerRun: [ObjectIdentifier: Int] = [:]
+        /// Bytes of the replies that cached blocks keep alive.
         var bytes = 0
+        /// Bytes of replies freed since memory was last handed back.
+        var freedSinceRelease = 0
+        var lastRelease = ContinuousClock.now
         var hits: UInt64 = 0
         var misses: UInt64 = 0
 
@@ -95,6 +111,25 @@ public final class BlockCache: Sendable {
             if self.tail < 0 { self.tail = position }
         }
 
+        mutating func retain(_ run: Run) {
+            let id = ObjectIdentifier(run)
+            let count = self.blocksPerRun[id, default: 0]
+            if count == 0 { self.bytes += run.data.readableBytes }
+            self.blocksPerRun[id] = count + 1
+        }
+
+        mutating func release(_ run: Run) {
+            let id = ObjectIdentifier(run)
+            let count = self.blocksPerRun[id, default: 1] - 1
+            if count == 0 {
+                self.blocksPerRun.removeValue(forKey: id)
+                self.bytes -= run.data.readableBytes
+                self.freedSinceRelease += run.data.readableBytes
+            } else {
+                self.blocksPerRun[id] = count
+            }
+        }
+
         func position(of file: File, _ index: UInt64) -> Int? {
             guard let position = self.positions[Key(fingerprint: file.fingerprint, index: index)],
                 self.nodes[position].file == file
@@ -105,10 +140,15 @@ public final class BlockCache: Sendable {
 
     public let capacity: Int
     private let state = NIOLockedValueBox(State())
+    /// Freed bytes that make handing memory back worth its cost (at most
+    /// five times a second, off the event loops).
+    private let releaseThreshold: Int
+    private static let releaseQueue = DispatchQueue(label: "p2pfs.block-cache.release", qos: .utility)
 
-    /// - Parameter capacity: bytes of block data kept at most.
+    /// - Parameter capacity: bytes of reply data kept alive at most.
     public init(capacity: Int) {
         self.capacity = capacity
+        self.releaseThreshold = max(capacity / 4, 16 << 20)
     }
 
     /// The cached blocks of `indices` (nil where missing), in one lock.
@@ -135,7 +175,7 @@ public final class BlockCache: Sendable {
     public func put(_ file: File, first: UInt64, blockSize: Int, run: Run) {
         let length = run.data.readableBytes
         guard length > 0, length <= self.capacity else { return }
-        self.state.withLockedValue { state in
+        let release = self.state.withLockedValue { state -> Bool in
             var offset = 0
             var index = first
             while offset < length {
@@ -151,17 +191,31 @@ public final class BlockCache: Sendable {
                 let victim = state.tail
                 state.unlink(victim)
                 state.positions.removeValue(forKey: state.nodes[victim].key)
-                state.bytes -= state.nodes[victim].block?.length ?? 0
+                if let block = state.nodes[victim].block {
+                    state.release(block.run)
+                }
                 state.nodes[victim].block = nil
                 state.free.append(victim)
             }
+            guard state.freedSinceRelease >= self.releaseThreshold, state.lastRelease.duration(to: .now) >= .milliseconds(200) else {
+                return false
+            }
+            state.freedSinceRelease = 0
+            state.lastRelease = .now
+            return true
+        }
+        if release {
+            Self.releaseQueue.async { HeapMemory.releaseFree() }
         }
     }
 
     private func insert(_ block: Block, file: File, index: UInt64, into state: inout State) {
         let key = Key(fingerprint: file.fingerprint, index: index)
         if let position = state.positions[key] {
-            state.bytes += block.length - (state.nodes[position].block?.length ?? 0)
+            state.retain(block.run)
+            if let replaced = state.nodes[position].block {
+                state.release(replaced.run)
+            }
             state.nodes[position].file = file
             state.nodes[position].block = block
             state.unlink(position)
@@ -179,7 +233,7 @@ public final class BlockCache: Sendable {
         }
         state.positions[key] = position
         state.pushFront(position)
-        state.bytes += block.length
+        state.retain(block.run)
     }
 
     /// Current use, for `p2pfs peers` and the benchmark.
