@@ -157,8 +157,7 @@ public final class PeerConnection: Sendable {
                     }
                     if cookie == 0 {
                         generation = page.generation
-                        // As many as the peer says, within reason: the
-                        // figure is only its word.
+                        // Sized by the claim only up to a point.
                         entries.reserveCapacity(entries: Int(min(page.totalEntries, 1 << 18)))
                     }
                     entries.append(contentsOf: page.entries)
