@@ -222,10 +222,9 @@ public final class ForwardedFileReader: FileReader {
     private func fetch(file: BlockCache.File, indices: [UInt64], eventLoop: any EventLoop) -> [(fetch: Fetch, indices: ClosedRange<UInt64>)] {
         guard !indices.isEmpty else { return [] }
         let blockSize = self.configuration.blockSize
-        // Whole blocks, and the reply (data plus a header of about 100 bytes)
-        // within 1 MiB: the buffer a reply is gathered in is sized to a power
-        // of two, so a reply of 1 MiB and a few bytes would take 2 MiB.
-        let blocksPerRead = max(1, (PeerLimits.maximumReadSize - 4096) / blockSize)
+        // Runs of a megabyte stay aligned with the kernel's 1 MiB READs, so
+        // each is answered with one slice of one reply, never a copy.
+        let blocksPerRead = max(1, PeerLimits.maximumReadSize / blockSize)
         var runs: [ClosedRange<UInt64>] = []
         for index in indices {
             if let run = runs.last, run.upperBound + 1 == index, run.count < blocksPerRead {
