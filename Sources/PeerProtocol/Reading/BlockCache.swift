@@ -56,10 +56,15 @@ public final class BlockCache: Sendable {
     }
 
     /// One READ reply's data, shared by the blocks cut from it.
-    public final class Run: Sendable {
+    ///
+    /// `@unchecked`: `cachedBlocks` is read and written only under the
+    /// lock of the one cache the run is put in; everything else is constant.
+    public final class Run: @unchecked Sendable {
         public let data: ByteBuffer
         public let version: FileVersion
         public let isEndOfFile: Bool
+        /// Blocks of this run in the cache (guarded by the cache's lock).
+        fileprivate var cachedBlocks = 0
 
         public init(data: ByteBuffer, version: FileVersion, isEndOfFile: Bool) {
             self.data = data
@@ -87,8 +92,6 @@ public final class BlockCache: Sendable {
         var free: [Int] = []
         var head = -1  // most recently used
         var tail = -1  // least recently used
-        /// Cached blocks per reply buffer (`Run`) they point into.
-        var blocksPerRun: [ObjectIdentifier: Int] = [:]
         /// Bytes of the replies that cached blocks keep alive.
         var bytes = 0
         /// Bytes of replies freed since memory was last handed back.
@@ -112,21 +115,15 @@ public final class BlockCache: Sendable {
         }
 
         mutating func retain(_ run: Run) {
-            let id = ObjectIdentifier(run)
-            let count = self.blocksPerRun[id, default: 0]
-            if count == 0 { self.bytes += run.data.readableBytes }
-            self.blocksPerRun[id] = count + 1
+            if run.cachedBlocks == 0 { self.bytes += run.data.readableBytes }
+            run.cachedBlocks += 1
         }
 
         mutating func release(_ run: Run) {
-            let id = ObjectIdentifier(run)
-            let count = self.blocksPerRun[id, default: 1] - 1
-            if count == 0 {
-                self.blocksPerRun.removeValue(forKey: id)
+            run.cachedBlocks -= 1
+            if run.cachedBlocks == 0 {
                 self.bytes -= run.data.readableBytes
                 self.freedSinceRelease += run.data.readableBytes
-            } else {
-                self.blocksPerRun[id] = count
             }
         }
 
