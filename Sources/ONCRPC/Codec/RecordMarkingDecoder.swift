@@ -17,9 +17,10 @@ public enum RecordMarkingError: Error, Equatable, Sendable {
 /// that arrives as one fragment is passed on as a slice of the receive buffer
 /// without copying; multi-fragment records are joined.
 ///
-/// A large fragment that arrives over several reads (a megabyte of file
-/// data) is gathered into a buffer of exactly its size as it comes, and the
-/// receive buffer is consumed. Leaving it in `ByteToMessageHandler`'s
+/// A fragment over 64 KiB (a megabyte of file data) is gathered into a
+/// buffer of its own as it comes, and the receive buffer is consumed, even
+/// when the fragment arrived whole: a slice kept for long (a cached block)
+/// must not pin a receive buffer holding other records. Leaving it in `ByteToMessageHandler`'s
 /// cumulation instead would copy it again on every read: the cumulation's
 /// storage is shared with the slices handed out earlier (which a block cache
 /// keeps), so each append or compaction copies the whole storage.
