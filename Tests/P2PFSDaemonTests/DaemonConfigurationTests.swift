@@ -104,7 +104,8 @@ import Glibc
             ),
             logger: Self.logger
         )
-        await #expect(throws: DaemonConfigurationError.listen(address: "127.0.0.1:\(port)", reason: "Address already in use (another process listens there)")) {
+        let inUse = "Address already in use (another process listens there)"
+        await #expect(throws: DaemonConfigurationError.listen(address: "127.0.0.1:\(port)", reason: inUse)) {
             try await peer.start()
         }
         await peer.stop()
@@ -113,7 +114,7 @@ import Glibc
             configuration: DaemonConfiguration(nfs: PeerAddress(host: "127.0.0.1", port: port), name: "n", stateDirectory: state.path, portmap: .off),
             logger: Self.logger
         )
-        await #expect(throws: DaemonConfigurationError.nfs(address: "127.0.0.1:\(port)", reason: "Address already in use (another process listens there)")) {
+        await #expect(throws: DaemonConfigurationError.nfs(address: "127.0.0.1:\(port)", reason: inUse)) {
             try await nfs.start()
         }
         await nfs.stop()

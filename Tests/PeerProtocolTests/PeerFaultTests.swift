@@ -638,12 +638,12 @@ private final class FakePeerHandler: ChannelInboundHandler {
         // Both failing: a clean error, still in time. Fresh readers, so that
         // no block the good source sent before is served from a cache.
         good.fault = fault
-        let bothFaulty = NamespaceMerger().merge(
-            [
-                SourceCatalog(origin: NodeIdentity(id: bad.id, name: "a"), generation: 1, entries: [entry], reader: Self.client(for: bad).reader, isLocal: false),
-                SourceCatalog(origin: NodeIdentity(id: good.id, name: "b"), generation: 1, entries: [entry], reader: Self.client(for: good).reader, isLocal: false),
-            ], generation: 1, previous: nil, now: Timestamp(seconds: 5_000)
-        )
+        let fresh = [(bad, "a"), (good, "b")].map { peer, name in
+            SourceCatalog(
+                origin: NodeIdentity(id: peer.id, name: name), generation: 1, entries: [entry], reader: Self.client(for: peer).reader, isLocal: false
+            )
+        }
+        let bothFaulty = NamespaceMerger().merge(fresh, generation: 1, previous: nil, now: Timestamp(seconds: 5_000))
         let (both, elapsed) = await Self.read(bothFaulty, try bothFaulty.lookup(path: "share/f"), offset: 50_000, count: 20_000)
         switch both {
         case .success(let read):
