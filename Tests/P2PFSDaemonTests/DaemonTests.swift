@@ -52,7 +52,22 @@ import Testing
         )
         try await presenting.start()
         #expect(presenting.peerAddress == nil, "a node given only --nfs offers nothing to peers")
-        #expect(presenting.nfsAddress?.port != nil)
+        // NFS, MOUNT and NLM answer on the NFS listener; the peer listener
+        // of the offering node has none of them.
+        let nfs = try await RPCClient.connect(
+            to: try #require(presenting.nfsAddress), group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger
+        )
+        for (program, version) in [(UInt32(100_003), UInt32(3)), (100_005, 3), (100_021, 4)] {
+            #expect(try await nfs.call(program: program, version: version, procedure: 0, timeout: .seconds(10)).readableBytes == 0)
+        }
+        nfs.close()
+        let peerListener = try await RPCClient.connect(
+            to: try #require(offering.peerAddress), group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger
+        )
+        await #expect(throws: RPCClientError.notAccepted(.programUnavailable)) {
+            try await peerListener.call(program: 100_003, version: 3, procedure: 0, timeout: .seconds(10))
+        }
+        peerListener.close()
         let running = Task { await presenting.run() }
         let store = try #require(presenting.store)
 
