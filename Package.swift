@@ -146,6 +146,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "P2PFSDaemonTests",
+            dependencies: ["P2PFSDaemon", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC"]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["P2PFSDaemon", "Namespace"]
         ),

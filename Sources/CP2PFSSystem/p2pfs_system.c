@@ -66,7 +66,7 @@ fail:
     return -1;
 }
 
-int p2pfs_open_beneath(int rootfd, const char *path, int flags) {
+int p2pfs_open_beneath_openat2(int rootfd, const char *path, int flags) {
     if (path == NULL || path[0] == '\0' || path[0] == '/') {
         errno = EINVAL;
         return -1;
@@ -76,11 +76,18 @@ int p2pfs_open_beneath(int rootfd, const char *path, int flags) {
     memset(&how, 0, sizeof(how));
     how.flags = (unsigned long long)(flags | O_NOFOLLOW | O_CLOEXEC);
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
-        return (int)fd;
-    }
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+#else
+    errno = ENOSYS;
+    return -1;
 #endif
+}
+
+int p2pfs_open_beneath(int rootfd, const char *path, int flags) {
+    int fd = p2pfs_open_beneath_openat2(rootfd, path, flags);
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
+        return fd;
+    }
     return p2pfs_open_beneath_walk(rootfd, path, flags);
 }
 

@@ -31,7 +31,7 @@ struct HandleTests {
     @Test("a handle longer than NFS3_FHSIZE is garbage")
     func oversizedHandle() async throws {
         let harness = await NFSHarness.standard()
-        #expect(throws: CallFailure.self) { try harness.call(.getattr) { $0.putOpaque([UInt8](repeating: 0, count: 65)) } }
+        #expect(throws: CallFailure.garbageArguments) { try harness.call(.getattr) { $0.putOpaque([UInt8](repeating: 0, count: 65)) } }
         await harness.shutdown()
     }
 
@@ -62,17 +62,30 @@ struct HandleTests {
         await harness.shutdown()
     }
 
-    @Test("handles survive a restart: a new store issues the same ones")
+    /// Handle bytes written down once (from the FNV-1a + finalizer hash of
+    /// `FileID`) and never recomputed here: a kernel that stayed mounted
+    /// across a restart or an upgrade holds exactly these, so a seeded,
+    /// per-process or changed hash must fail this test.
+    static let goldenHandles: [String: [UInt8]] = [
+        "": [0x50, 0x32, 0x46, 0x01, 0xEF, 0xD0, 0x1F, 0x60, 0xBA, 0x99, 0x29, 0x26],
+        "movies": [0x50, 0x32, 0x46, 0x01, 0x17, 0xE5, 0x74, 0x96, 0xD5, 0xC5, 0x3D, 0x00],
+        "movies/KillBill.mkv": [0x50, 0x32, 0x46, 0x01, 0xD1, 0x2E, 0x71, 0xD7, 0x2B, 0x03, 0xD8, 0x52],
+    ]
+
+    @Test("handles survive a restart: every store issues the same, fixed handle bytes and fileids")
     func stableAcrossRestarts() async throws {
         let first = await NFSHarness.standard()
         let second = await NFSHarness.standard()
+        let golden = Self.goldenHandles
         for harness in [first, second] {
             var reply = try harness.call(.lookup) {
-                $0.putOpaque(NFSHarness.handle("movies"))
+                $0.putOpaque(golden["movies"]!)
                 $0.putString("KillBill.mkv")
             }
             #expect(try reply.body.u32() == 0)
-            #expect(try reply.body.opaque() == NFSHarness.handle("movies/KillBill.mkv"))
+            #expect(try reply.body.opaque() == golden["movies/KillBill.mkv"]!)
+            #expect(try reply.body.postOpAttr()?.fileid == 0xD12E_71D7_2B03_D852)
+            #expect(try self.getattrStatus(harness, golden[""]!) == 0)
         }
         await first.shutdown()
         await second.shutdown()

@@ -139,8 +139,9 @@ struct MountTests {
             #expect(try reply.body.bool() == false)  // no more exports
             #expect(reply.body.readableBytes == 0)
         }
-        #expect(throws: CallFailure.self) { try harness.call(6, version: 3) }
-        #expect(throws: CallFailure.self) { try harness.call(7, version: 3) }
+        // EXPORTALL (6) is MOUNT v1/v2 only; 7 is no procedure at all.
+        #expect(throws: CallFailure.procedureUnavailable) { try harness.call(6, version: 3) }
+        #expect(throws: CallFailure.procedureUnavailable) { try harness.call(7, version: 3) }
         await harness.store.shutdown()
     }
 
@@ -159,7 +160,7 @@ struct MountTests {
     @Test("undecodable MNT arguments are GARBAGE_ARGS")
     func garbage() async throws {
         let harness = await MountHarness.standard()
-        #expect(throws: CallFailure.self) { try harness.call(1) { $0.putU32(100) } }
+        #expect(throws: CallFailure.garbageArguments) { try harness.call(1) { $0.putU32(100) } }
         await harness.store.shutdown()
     }
 }

@@ -146,14 +146,14 @@ struct ReadOnlyTests {
         #expect(wcc.after?.size == 10_000)
 
         // An undefined createmode3 or stable_how is garbage.
-        #expect(throws: CallFailure.self) {
+        #expect(throws: CallFailure.garbageArguments) {
             try harness.call(.create) {
                 $0.putOpaque(directory)
                 $0.putString("x")
                 $0.putU32(3)
             }
         }
-        #expect(throws: CallFailure.self) {
+        #expect(throws: CallFailure.garbageArguments) {
             try harness.call(.write) {
                 $0.putOpaque(directory)
                 $0.putU64(0)

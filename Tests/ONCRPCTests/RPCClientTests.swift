@@ -6,6 +6,14 @@ import Synchronization
 import Testing
 import XDR
 
+extension RPCClientStateMachine.StartAction {
+    /// The xid of a call the machine let through; nil for a refused one.
+    var xid: UInt32? {
+        if case .send(let xid) = self { return xid }
+        return nil
+    }
+}
+
 @Suite("RPC client state machine")
 struct RPCClientStateMachineTests {
     @Test func callsGetDistinctConsecutiveXIDs() {
@@ -22,18 +30,18 @@ struct RPCClientStateMachineTests {
         #expect(machine.callsInProgress == 5)
     }
 
-    @Test func replyEndsTheCallOnce() {
+    @Test func replyEndsTheCallOnce() throws {
         var machine = RPCClientStateMachine<String>(firstXID: 7)
-        guard case .send(let xid) = machine.startCall("a") else { return }
+        let xid = try #require(machine.startCall("a").xid, "call refused")
         #expect(machine.replyReceived(xid: xid) == "a")
         #expect(machine.replyReceived(xid: xid) == nil, "a duplicate reply is ignored")
         #expect(machine.timedOut(xid: xid) == nil, "a timeout after the reply does nothing")
         #expect(machine.connectionClosed().isEmpty)
     }
 
-    @Test func timeoutEndsTheCallOnce() {
+    @Test func timeoutEndsTheCallOnce() throws {
         var machine = RPCClientStateMachine<String>(firstXID: 7)
-        guard case .send(let xid) = machine.startCall("a") else { return }
+        let xid = try #require(machine.startCall("a").xid, "call refused")
         #expect(machine.timedOut(xid: xid) == "a")
         #expect(machine.replyReceived(xid: xid) == nil, "a late reply is ignored")
         #expect(machine.timedOut(xid: xid) == nil)
@@ -61,9 +69,10 @@ struct RPCClientStateMachineTests {
         #expect(machine.connectionClosed().isEmpty)
     }
 
-    @Test func xidsWrapAndSkipCallsStillInProgress() {
+    @Test func xidsWrapAndSkipCallsStillInProgress() throws {
         var machine = RPCClientStateMachine<Int>(firstXID: UInt32.max)
-        guard case .send(let first) = machine.startCall(0), case .send(let second) = machine.startCall(1) else { return }
+        let first = try #require(machine.startCall(0).xid, "call refused")
+        let second = try #require(machine.startCall(1).xid, "call refused")
         #expect(first == UInt32.max)
         #expect(second == 0)
         // Walk the counter all the way round is too long; instead check that an
@@ -72,13 +81,13 @@ struct RPCClientStateMachineTests {
         _ = wrapped.startCall(0)  // 5
         _ = wrapped.startCall(1)  // 6
         #expect(wrapped.replyReceived(xid: 5) == 0)
-        guard case .send(let next) = wrapped.startCall(2) else { return }
+        let next = try #require(wrapped.startCall(2).xid, "call refused")
         #expect(next == 7)
     }
 
-    @Test func modifyChangesOnlyCallsInProgress() {
+    @Test func modifyChangesOnlyCallsInProgress() throws {
         var machine = RPCClientStateMachine<Int>(firstXID: 1)
-        guard case .send(let xid) = machine.startCall(1) else { return }
+        let xid = try #require(machine.startCall(1).xid, "call refused")
         machine.modify(xid: xid) { $0 = 10 }
         machine.modify(xid: 999) { $0 = 20 }
         #expect(machine.replyReceived(xid: xid) == 10)
@@ -126,12 +135,13 @@ struct RPCClientStateMachineTests {
 struct RPCClientServerTests {
     static func withServer<T>(
         servesUDP: Bool = false,
+        pending: PendingCalls = PendingCalls(),
         _ body: (RPCServer, MultiThreadedEventLoopGroup) async throws -> T
     ) async throws -> T {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = try await RPCServer.start(
             configuration: RPCServer.Configuration(host: "127.0.0.1", port: 0, servesUDP: servesUDP),
-            dispatcher: RPCDispatcher(programs: [ToyProgram()]),
+            dispatcher: RPCDispatcher(programs: [ToyProgram(pending: pending)]),
             group: group,
             logger: testLogger
         )
@@ -220,26 +230,36 @@ struct RPCClientServerTests {
     }
 
     @Test func timeoutFailsTheCallAndTheLateReplyIsIgnored() async throws {
-        try await Self.withServer { server, group in
+        let pending = PendingCalls()
+        try await Self.withServer(pending: pending) { server, group in
             let client = try await RPCClient.connect(to: server.localAddress, group: group, logger: testLogger)
             defer { client.close() }
-            let started = ContinuousClock.now
+            // PENDING answers only when this test says: the timeout, not the
+            // server, ends the call.
             await #expect(throws: RPCClientError.timedOut) {
-                try await client.call(
-                    program: ToyProgram.number, version: 1, procedure: 3,
-                    arguments: ByteBuffer(bytes: words(4000)), timeout: .milliseconds(100)
-                )
+                try await client.call(program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(100))
             }
-            // Long before the server's answer (4 s); generous, the machine is shared.
-            #expect(ContinuousClock.now - started < .milliseconds(3500))
-            // The delayed reply arrives for an xid nobody waits for; the
-            // connection stays usable.
-            try await Task.sleep(for: .milliseconds(4200))
-            #expect(client.isActive)
+            // The server holds the call (bounded wait for it to arrive).
+            for _ in 0..<1000 where pending.count == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let promises = pending.takeAll()
+            try #require(promises.count == 1, "the server never received the call")
+            // The late reply is written to the socket before the next call is
+            // sent, so the client reads it first, for an xid nobody waits for.
+            let promise = promises[0]
+            try await promise.futureResult.eventLoop.submit {
+                var late = ByteBufferAllocator().buffer(capacity: RPCCallContext.headroom + 8)
+                late.moveWriterIndex(forwardBy: RPCCallContext.headroom)
+                late.moveReaderIndex(forwardBy: RPCCallContext.headroom)
+                late.writeBytes(words(0xDEAD, 0xBEEF))
+                promise.succeed(.success(RPCResultBody(head: late)))
+            }.get()
+            // The connection stays usable, and the late reply is not taken
+            // for the next call's.
             let reply = try await client.call(
-                program: ToyProgram.number, version: 1, procedure: 1, arguments: ByteBuffer(bytes: words(1)), timeout: .seconds(5)
+                program: ToyProgram.number, version: 1, procedure: 1, arguments: ByteBuffer(bytes: words(1)), timeout: .seconds(10)
             )
             #expect(bytes(reply) == words(1))
+            #expect(client.isActive)
         }
     }
 

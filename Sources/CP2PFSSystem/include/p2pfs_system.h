@@ -15,6 +15,12 @@ int p2pfs_open_beneath(int rootfd, const char *path, int flags);
 /// components fail too.
 int p2pfs_open_beneath_walk(int rootfd, const char *path, int flags);
 
+/// openat2 alone, with the resolve flags `p2pfs_open_beneath` uses: -1
+/// with ENOSYS (or EPERM, under some seccomp filters) where the kernel or
+/// the build has no openat2. Exposed so tests can tell which path they
+/// cover.
+int p2pfs_open_beneath_openat2(int rootfd, const char *path, int flags);
+
 /// Returns free heap memory to the operating system (glibc's malloc_trim);
 /// a no-op elsewhere. Returns 1 if memory was released.
 int p2pfs_release_free_memory(void);

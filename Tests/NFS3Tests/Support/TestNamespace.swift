@@ -106,7 +106,7 @@ struct CallReply {
     var hasHeadroom: Bool
 }
 
-enum CallFailure: Error {
+enum CallFailure: Error, Equatable {
     case garbageArguments
     case procedureUnavailable
     case other(String)
