@@ -300,11 +300,13 @@ private final class FakePeerHandler: ChannelInboundHandler {
 /// and never mixed; and the reader works again once the peer behaves.
 @Suite(.serialized) struct PeerFaultTests {
     static let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-    /// The READ timeout of every reader here; reads must end well before
-    /// the slowest fault (3 s) would have answered, with room for a busy
-    /// machine.
+    /// The READ timeout of every reader here. Reads must end well before
+    /// the slowest fault (`slowReply`) would have answered, so a reader that
+    /// waited for it instead of timing out fails the bound; the bound leaves
+    /// a busy machine more than seven times the timeout.
     static let timeout = TimeAmount.milliseconds(800)
-    static let bound = Duration.milliseconds(2500)
+    static let bound = Duration.seconds(6)
+    static let slowReply = TimeAmount.seconds(8)
     static let fileSize = 200_000
 
     static func content(_ count: Int, seed: UInt8) -> [UInt8] {
@@ -424,7 +426,7 @@ private final class FakePeerHandler: ChannelInboundHandler {
     // MARK: One faulty peer, through ForwardedFileReader
 
     static let faults: [ReadFault] = [
-        .silent, .delayed(.seconds(3)), .lengthWordOver(1000), .trailingBytes(100), .moreThanAsked,
+        .silent, .delayed(Self.slowReply), .lengthWordOver(1000), .trailingBytes(100), .moreThanAsked,
         .shortWithoutEOF(500), .shortClaimingEOF(500), .resetMidReply, .closeAfterRecordMark,
     ]
 
@@ -448,7 +450,7 @@ private final class FakePeerHandler: ChannelInboundHandler {
         if case .delayed = fault {
             // The late answers arrive while other calls are in flight on the
             // same connection: ignored, not taken for those calls' replies.
-            for _ in 0..<40 where peer.state.withLockedValue({ $0.lateRepliesSent }) < 3 {
+            for _ in 0..<300 where peer.state.withLockedValue({ $0.lateRepliesSent }) < 3 {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(peer.state.withLockedValue { $0.lateRepliesSent } >= 3)
@@ -589,7 +591,7 @@ private final class FakePeerHandler: ChannelInboundHandler {
     // MARK: Two sources: failover through NamespaceSnapshot.read
 
     static let failoverFaults: [ReadFault] = [
-        .silent, .delayed(.seconds(3)), .lengthWordOver(1000), .moreThanAsked, .shortWithoutEOF(500), .shortClaimingEOF(500),
+        .silent, .delayed(Self.slowReply), .lengthWordOver(1000), .moreThanAsked, .shortWithoutEOF(500), .shortClaimingEOF(500),
         .resetMidReply, .closeAfterRecordMark,
     ]
 
