@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// The daemon and tree shared by every test of `HostileClientTests`.
@@ -36,7 +37,7 @@ final class HostileClientFixture: SuiteFixture {
 /// Strangers sending the NFS port whatever they like: each gets the right
 /// RPC/NFS error or a closed connection, and the daemon keeps serving a
 /// well-behaved client with bounded memory.
-@Suite(.serialized, .hostileClientFixture)
+@Suite(.serialized, .requires(.libnfsUtils), .hostileClientFixture)
 struct HostileClientTests {
 
     let fixture: HostileClientFixture

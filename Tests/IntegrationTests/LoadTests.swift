@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// One daemon under load from every side at once: 64 NFS clients (nfsload
@@ -10,7 +11,7 @@ import Testing
 /// bounded. (nfsload's randread and meta run for a duration; the random and
 /// metadata clients here are raw-RPC threads so that they, too, make a fixed
 /// number of requests.)
-@Suite(.serialized, .enabled(if: TestEnvironment.hasCommand("nfs-cat"), "needs libnfs-utils"))
+@Suite(.serialized, .requires(.libnfsUtils, .nfsload))
 final class LoadTests {
     static let host = "127.0.48.1"
     static let remoteHost = "127.0.48.2"
@@ -99,10 +100,6 @@ final class LoadTests {
     }
 
     @Test func sixtyFourNFSClientsAndEightPeerReadersAtOnce() async throws {
-        guard FileManager.default.isExecutableFile(atPath: TestEnvironment.nfsload) else {
-            Issue.record("\(TestEnvironment.nfsload) is missing: run `make bench-tools` first")
-            return
-        }
         let fm = FileManager.default
         let localRoot = self.directory.appendingPathComponent("local")
         let remoteRoot = self.directory.appendingPathComponent("remote")

@@ -1,11 +1,12 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// A closed network (`--network-key-file`) across real daemons, each in its
 /// own network namespace: nodes with the same key see each other, a node
 /// with another key or none sees nothing and is not seen, and a stranger
 /// speaking raw RPC gets nothing but refusals.
-@Suite(.serialized, .enabled(if: TestEnvironment.canUseNetworkNamespaces, "needs root and ip netns"))
+@Suite(.serialized, .requires(.networkNamespaces, .libnfsUtils, .python3))
 final class NetworkKeyScenarioTests {
     let directory: URL
     let network: TestNetwork

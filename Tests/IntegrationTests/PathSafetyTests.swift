@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// A daemon exporting a tree that sits next to a directory holding a secret,
@@ -77,7 +78,7 @@ extension Trait where Self == SharedFixture<PathSafetyFixture> {
 /// it, and files and directories swapped for symlinks (or a FIFO) while the
 /// daemon runs, through NFS (libnfs tools and raw RPC) and the peer
 /// protocol's READ. Every reply is collected and searched for the secret.
-@Suite(.serialized, .pathSafetyFixture, .enabled(if: TestEnvironment.hasCommand("nfs-cat"), "needs libnfs-utils"))
+@Suite(.serialized, .requires(.libnfsUtils), .pathSafetyFixture)
 final class PathSafetyTests {
     static let nfs: UInt32 = 100_003
     static let mount: UInt32 = 100_005

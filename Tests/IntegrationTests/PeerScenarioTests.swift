@@ -1,10 +1,11 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// Several nodes, each in its own network namespace with its own address,
 /// sharing files through the peer protocol; the client's NFS server is read
 /// with the libnfs tools from inside the client's namespace.
-@Suite(.serialized, .enabled(if: TestEnvironment.canUseNetworkNamespaces, "needs root and ip netns"))
+@Suite(.serialized, .requires(.networkNamespaces, .libnfsUtils, .nfsload, .python3))
 final class PeerScenarioTests {
     let directory: URL
     let network: TestNetwork

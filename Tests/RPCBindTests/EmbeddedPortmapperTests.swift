@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ONCRPC
 import RPCBind
+import TestPrerequisites
 import Testing
 import XDR
 
@@ -163,7 +164,7 @@ struct EmbeddedPortmapperTests {
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: rpcinfoPath), "rpcinfo is not installed"))
+    @Test(.requires(.rpcinfo))
     func rpcinfoPingsItOnTCPAndUDP() async throws {
         try await Self.withPortmapper { portmapper, _ in
             // rpcinfo's -n option still asks port 111 first; -a names the
