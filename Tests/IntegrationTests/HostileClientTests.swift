@@ -224,15 +224,19 @@ struct HostileClientTests {
 
     // MARK: Clients that misbehave over time
 
-    /// 50 connections the daemon has accepted (its open descriptors grow
-    /// by 50) and that say nothing: a well-behaved client is served while
-    /// they stay open, and every one of them is still served afterwards.
+    /// 50 connections the daemon has accepted (it holds a socket for each)
+    /// and that say nothing: a well-behaved client is served while they
+    /// stay open, and every one of them is still served afterwards.
     @Test func silentClientsDoNotStopOthers() throws {
-        let descriptorsBefore = try self.openDescriptors()
         let silent = try (0..<50).map { _ in try self.connect(timeout: 30) }
-        try self.fixture.daemon.waitUntil("the daemon to accept 50 silent connections", timeout: 60) {
-            ((try? self.openDescriptors()) ?? 0) >= descriptorsBefore + 50
+        let ports = Set(silent.map(\.localPort))
+        let deadline = Date().addingTimeInterval(60)
+        var accepted = try self.connectionsAccepted(from: ports)
+        while accepted < ports.count && Date() < deadline && self.fixture.daemon.isRunning {
+            usleep(50_000)
+            accepted = try self.connectionsAccepted(from: ports)
         }
+        try #require(accepted == ports.count, "the daemon accepted \(accepted) of the 50 silent connections within 60 s")
         try self.expectStillServing()
         for (index, socket) in silent.enumerated() {
             socket.sendRecord(RawRPCSocket.call(xid: UInt32(1000 + index), program: Self.nfs, version: 3, procedure: 0))
@@ -241,12 +245,41 @@ struct HostileClientTests {
         }
     }
 
-    /// The daemon's open sockets (its descriptors that are sockets).
-    func openDescriptors() throws -> Int {
-        let directory = "/proc/\(self.fixture.daemon.pid)/fd"
-        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { name in
-            ((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(name)")) ?? "").hasPrefix("socket:")
-        }.count
+    /// The whole of a /proc file (their size reads as 0, so read to EOF).
+    static func readProcFile(_ path: String) throws -> String {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw TestFailure("open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            data += chunk[..<count]
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// How many of the connections from `ports` (ours) the daemon holds an
+    /// accepted socket for: the server ends in /proc/net/tcp whose peer is
+    /// one of `ports`, matched by inode against the daemon's descriptors.
+    /// A connection still waiting in the listen backlog has no descriptor.
+    func connectionsAccepted(from ports: Set<UInt16>) throws -> Int {
+        let pid = self.fixture.daemon.pid
+        var inodes = Set<String>()
+        for line in try Self.readProcFile("/proc/\(pid)/net/tcp").split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, let local = fields[1].split(separator: ":").last, let remote = fields[2].split(separator: ":").last,
+                UInt16(local, radix: 16) == UInt16(HostileClientFixture.port), let peer = UInt16(remote, radix: 16), ports.contains(peer)
+            else { continue }
+            inodes.insert(String(fields[9]))
+        }
+        let directory = "/proc/\(pid)/fd"
+        return try FileManager.default.contentsOfDirectory(atPath: directory).count { name in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(name)")) ?? ""
+            return target.hasPrefix("socket:[") && inodes.contains(String(target.dropFirst(8).dropLast()))
+        }
     }
 
     @Test func clientThatNeverReadsRepliesCannotGrowMemoryWithoutBound() throws {

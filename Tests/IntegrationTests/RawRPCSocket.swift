@@ -33,6 +33,16 @@ final class RawRPCSocket {
         close(self.descriptor)
     }
 
+    /// This end's port (getsockname).
+    var localPort: UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(self.descriptor, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
     /// The errno of the last send that failed (EAGAIN: blocked past the
     /// timeout; EPIPE/ECONNRESET: the peer closed).
     private(set) var sendError: Int32 = 0
