@@ -120,10 +120,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // What the machine must provide for a test (root, system tools):
+        // skipped without it, failed without it under CI=true.
+        .target(name: "TestPrerequisites", path: "Tests/TestPrerequisites"),
         .testTarget(
             name: "RPCBindTests",
             dependencies: [
-                "RPCBind", "ONCRPC", "XDR", "CTIRPC",
+                "RPCBind", "ONCRPC", "XDR", "CTIRPC", "TestPrerequisites",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -151,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["P2PFSDaemon", "Namespace"]
+            dependencies: ["P2PFSDaemon", "Namespace", "TestPrerequisites"]
         ),
     ]
 )

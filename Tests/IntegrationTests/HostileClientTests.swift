@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// The daemon and tree shared by every test of `HostileClientTests`.
@@ -36,7 +37,7 @@ final class HostileClientFixture: SuiteFixture {
 /// Strangers sending the NFS port whatever they like: each gets the right
 /// RPC/NFS error or a closed connection, and the daemon keeps serving a
 /// well-behaved client with bounded memory.
-@Suite(.serialized, .hostileClientFixture)
+@Suite(.serialized, .requires(.libnfsUtils), .hostileClientFixture)
 struct HostileClientTests {
 
     let fixture: HostileClientFixture
@@ -96,11 +97,16 @@ struct HostileClientTests {
         try self.expectStillServing()
     }
 
+    /// A whole NULL call inside a record whose mark promises 100 bytes
+    /// more, then end of file: the server neither runs the call (no reply)
+    /// nor waits for the rest (it closes), and serves others.
     @Test func truncatedRecordIsDropped() throws {
-        do {
-            let socket = try self.connect()
-            socket.send(RawRPCSocket.u32(0x8000_0000 | 100) + [UInt8](repeating: 1, count: 10))
-        }  // closed by deinit mid-record
+        let socket = try self.connect(timeout: 30)
+        let call = RawRPCSocket.call(xid: 77, program: Self.nfs, version: 3, procedure: 0)
+        socket.send(RawRPCSocket.u32(0x8000_0000 | UInt32(call.count + 100)) + call)
+        socket.shutdownWrite()
+        let received = socket.readUntilClosed()
+        #expect(received == [], "after a truncated record the server sent \(received.map { "\($0.count) bytes" } ?? "nothing and did not close within 30 s")")
         try self.expectStillServing()
     }
 
@@ -218,10 +224,62 @@ struct HostileClientTests {
 
     // MARK: Clients that misbehave over time
 
+    /// 50 connections the daemon has accepted (it holds a socket for each)
+    /// and that say nothing: a well-behaved client is served while they
+    /// stay open, and every one of them is still served afterwards.
     @Test func silentClientsDoNotStopOthers() throws {
-        let silent = try (0..<50).map { _ in try self.connect() }
+        let silent = try (0..<50).map { _ in try self.connect(timeout: 30) }
+        let ports = Set(silent.map(\.localPort))
+        let deadline = Date().addingTimeInterval(60)
+        var accepted = try self.connectionsAccepted(from: ports)
+        while accepted < ports.count && Date() < deadline && self.fixture.daemon.isRunning {
+            usleep(50_000)
+            accepted = try self.connectionsAccepted(from: ports)
+        }
+        try #require(accepted == ports.count, "the daemon accepted \(accepted) of the 50 silent connections within 60 s")
         try self.expectStillServing()
-        #expect(silent.count == 50)
+        for (index, socket) in silent.enumerated() {
+            socket.sendRecord(RawRPCSocket.call(xid: UInt32(1000 + index), program: Self.nfs, version: 3, procedure: 0))
+            let reply = socket.readRecord().flatMap(RawRPCSocket.Reply.init)
+            #expect(reply?.xid == UInt32(1000 + index) && reply?.isAccepted == true && reply?.status == 0, "silent client \(index) after the wait")
+        }
+    }
+
+    /// The whole of a /proc file (their size reads as 0, so read to EOF).
+    static func readProcFile(_ path: String) throws -> String {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw TestFailure("open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            data += chunk[..<count]
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// How many of the connections from `ports` (ours) the daemon holds an
+    /// accepted socket for: the server ends in /proc/net/tcp whose peer is
+    /// one of `ports`, matched by inode against the daemon's descriptors.
+    /// A connection still waiting in the listen backlog has no descriptor.
+    func connectionsAccepted(from ports: Set<UInt16>) throws -> Int {
+        let pid = self.fixture.daemon.pid
+        var inodes = Set<String>()
+        for line in try Self.readProcFile("/proc/\(pid)/net/tcp").split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, let local = fields[1].split(separator: ":").last, let remote = fields[2].split(separator: ":").last,
+                UInt16(local, radix: 16) == UInt16(HostileClientFixture.port), let peer = UInt16(remote, radix: 16), ports.contains(peer)
+            else { continue }
+            inodes.insert(String(fields[9]))
+        }
+        let directory = "/proc/\(pid)/fd"
+        return try FileManager.default.contentsOfDirectory(atPath: directory).count { name in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(name)")) ?? ""
+            return target.hasPrefix("socket:[") && inodes.contains(String(target.dropFirst(8).dropLast()))
+        }
     }
 
     @Test func clientThatNeverReadsRepliesCannotGrowMemoryWithoutBound() throws {
@@ -237,7 +295,8 @@ struct HostileClientTests {
         // out) rather than buffer 200 GB of answers.
         let total = 200_000
         var sent = 0
-        let deadline = Date().addingTimeInterval(20)
+        var blocked = false
+        let deadline = Date().addingTimeInterval(120)
         batches: while sent < total && Date() < deadline {
             var batch: [UInt8] = []
             for xid in sent..<(sent + 1000) {
@@ -249,10 +308,17 @@ struct HostileClientTests {
                 batch.replaceSubrange((batch.count - 4)..., with: RawRPCSocket.u32(0x8000_0000 | UInt32(call.count)))
                 batch += call
             }
-            guard socket.send(batch) else { break batches }  // blocked past the timeout: the server stopped reading
+            guard socket.send(batch) else {  // blocked past the timeout: the server stopped reading
+                blocked = true
+                break batches
+            }
             sent += 1000
         }
-        #expect(sent < total, "the daemon kept reading requests whose replies were never collected")
+        // The loop ended because a send blocked for the socket's 2 s
+        // (EAGAIN), not because the count or the deadline ran out, nor
+        // because the server closed the connection.
+        #expect(blocked, "sent \(sent) of \(total) requests without blocking: the daemon kept reading requests whose replies were never collected")
+        #expect(socket.sendError == EAGAIN, "the send failed with \(String(cString: strerror(socket.sendError))), not by blocking")
         let grown = try self.rssKiB() - before
         #expect(grown < 200 * 1024, "RSS grew by \(grown) KiB")
         try self.expectStillServing()

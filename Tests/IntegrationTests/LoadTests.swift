@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// One daemon under load from every side at once: 64 NFS clients (nfsload
@@ -10,7 +11,7 @@ import Testing
 /// bounded. (nfsload's randread and meta run for a duration; the random and
 /// metadata clients here are raw-RPC threads so that they, too, make a fixed
 /// number of requests.)
-@Suite(.serialized, .enabled(if: TestEnvironment.hasCommand("nfs-cat"), "needs libnfs-utils"))
+@Suite(.serialized, .requires(.libnfsUtils, .nfsload))
 final class LoadTests {
     static let host = "127.0.48.1"
     static let remoteHost = "127.0.48.2"
@@ -99,10 +100,6 @@ final class LoadTests {
     }
 
     @Test func sixtyFourNFSClientsAndEightPeerReadersAtOnce() async throws {
-        guard FileManager.default.isExecutableFile(atPath: TestEnvironment.nfsload) else {
-            Issue.record("\(TestEnvironment.nfsload) is missing: run `make bench-tools` first")
-            return
-        }
         let fm = FileManager.default
         let localRoot = self.directory.appendingPathComponent("local")
         let remoteRoot = self.directory.appendingPathComponent("remote")
@@ -159,7 +156,7 @@ final class LoadTests {
         let peer = Tally()
         let started = Date()
         let clients = Self.sequentialClients + Self.randomClients + Self.metaClients + Self.peerReaders
-        let finished = await Self.concurrently(clients, timeout: 120) { index in
+        let finished = await Self.concurrently(clients, timeout: 300) { index in
             switch index {
             case ..<Self.sequentialClients:
                 Self.sequentialClient(index, root: index % 2 == 0 ? localRoot : remoteRoot, tally: sequential)
@@ -175,7 +172,10 @@ final class LoadTests {
         let peakHWM = try Self.vmHWMKiB(daemon.pid)
         print("load: \(clients) clients in \(String(format: "%.1f", elapsed)) s; VmHWM idle \(idleHWM) KiB, peak \(peakHWM) KiB")
 
-        #expect(finished, "clients still running after 120 s")
+        // Every client is bounded (20 s per call, nfsload --deadline 100): one
+        // still running after 300 s is a hang, not a slow machine. How long
+        // the load took is printed above, not asserted (machines are shared).
+        #expect(finished, "clients still running after 300 s")
         #expect(daemon.isRunning && remote.isRunning)
         for (name, tally, expected) in [
             ("sequential", sequential, Self.sequentialClients * (Self.sequentialBytes / (256 << 10))),
@@ -194,7 +194,6 @@ final class LoadTests {
         // if a reply or a file were kept per client (64 clients x 4 MiB alone
         // is 256 MiB) or if the cache grew past its data.
         #expect(peakHWM < 128 * 1024, "peak VmHWM \(peakHWM) KiB (idle \(idleHWM) KiB)")
-        #expect(elapsed < 60, "the load took \(elapsed) s")
     }
 
     // MARK: Clients

@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// The daemon and tree shared by every test of `LocalExportTests`.
@@ -37,7 +38,7 @@ final class LocalExportFixture: SuiteFixture {
 
 /// A single node exporting a directory, read through the libnfs client
 /// (an NFSv3 implementation independent of this project).
-@Suite(.serialized, .localExportFixture)
+@Suite(.serialized, .requires(.libnfsUtils), .localExportFixture)
 struct LocalExportTests {
     /// One tree and one daemon for every test here: building a 100 MB file
     /// and 2,000 entries once is enough. Stopped when the test process exits.

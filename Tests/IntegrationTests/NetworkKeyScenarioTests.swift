@@ -1,11 +1,12 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// A closed network (`--network-key-file`) across real daemons, each in its
 /// own network namespace: nodes with the same key see each other, a node
 /// with another key or none sees nothing and is not seen, and a stranger
 /// speaking raw RPC gets nothing but refusals.
-@Suite(.serialized, .enabled(if: TestEnvironment.canUseNetworkNamespaces, "needs root and ip netns"))
+@Suite(.serialized, .requires(.networkNamespaces, .libnfsUtils, .python3))
 final class NetworkKeyScenarioTests {
     let directory: URL
     let network: TestNetwork
@@ -64,21 +65,30 @@ final class NetworkKeyScenarioTests {
         return daemon
     }
 
+    /// Names listed in a directory of the client's namespace; throws when
+    /// nfs-ls cannot list it, so "listed, empty" and "could not list" differ.
     func names(in path: String, on client: TestNetwork.Host) throws -> Set<String> {
         let listing = try self.network.run(client, ["nfs-ls", TestEnvironment.nfsURL(host: "127.0.0.1", port: 2049, path: path)], timeout: 30)
-        guard listing.succeeded else { return [] }
+        guard listing.succeeded else {
+            throw TestFailure("nfs-ls \(path) on \(client.name) failed (status \(listing.status)): \(listing.stderr)")
+        }
         return Set(ExportTree.parseListing(listing.text).map(\.path))
     }
 
     func waitForNames(_ expected: Set<String>, in path: String, on client: TestNetwork.Host, timeout: Double = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
-        var last: Set<String> = []
+        var last = "nothing yet"
         while Date() < deadline {
-            last = try self.names(in: path, on: client)
-            if last == expected { return }
+            do {
+                let names = try self.names(in: path, on: client)
+                if names == expected { return }
+                last = "\(names.sorted())"
+            } catch {
+                last = "\(error)"
+            }
             usleep(200_000)
         }
-        throw TestFailure("\(path) on \(client.name) shows \(last.sorted()), expected \(expected.sorted()) within \(timeout)s")
+        throw TestFailure("\(path) on \(client.name) shows \(last), expected \(expected.sorted()) within \(timeout)s")
     }
 
     func peers(of node: TestNetwork.Host, from host: TestNetwork.Host, key: String?) throws -> ChildProcess.Output {
@@ -87,10 +97,11 @@ final class NetworkKeyScenarioTests {
         return try self.network.run(host, arguments, timeout: 30)
     }
 
-    /// Names in the NAME column of `p2pfs peers`.
-    static func listedNames(_ output: ChildProcess.Output) -> Set<String> {
+    /// Names in the NAME column of `p2pfs peers`; nil when the command
+    /// failed or printed no table.
+    static func listedNames(_ output: ChildProcess.Output) -> Set<String>? {
         let lines = output.text.split(separator: "\n")
-        guard let header = lines.firstIndex(where: { $0.hasPrefix("NAME") }) else { return [] }
+        guard output.succeeded, let header = lines.firstIndex(where: { $0.hasPrefix("NAME") }) else { return nil }
         return Set(lines[(header + 1)...].compactMap { $0.split(separator: " ").first.map(String.init) })
     }
 
@@ -106,7 +117,8 @@ final class NetworkKeyScenarioTests {
         let nodeA = try self.start(a, key: ours, exports: ["movies": ["KillBill": killBill]])
         let nodeB = try self.start(b, key: theirs, exports: ["movies": ["TheMatrix": Data("b's film".utf8)]], peers: [a])
         let nodeC = try self.start(c, key: ours, peers: [a, b], client: true)
-        let nodeD = try self.start(d, key: nil, peers: [a], client: true)
+        // D has no key, and a file of its own: what it lists shows it serves.
+        let nodeD = try self.start(d, key: nil, exports: ["own": ["Mine": Data("d's own".utf8)]], peers: [a], client: true)
 
         // C sees A's files, reads them, and never B's.
         try self.waitForNames(["KillBill"], in: "/movies", on: c)
@@ -125,15 +137,19 @@ final class NetworkKeyScenarioTests {
         #expect(nodeC.log.components(separatedBy: "node at \(b.address):7475 is not part of").count == 2, "warned more than once")
         #expect(nodeC.log.contains("warning"))
 
-        // D (no key) sees nothing of the closed network.
-        #expect(try self.names(in: "/", on: d).isEmpty)
+        // D (no key) sees nothing of the closed network: it lists its own
+        // export and nothing else, and still serves its own file.
+        #expect(try self.names(in: "/", on: d) == ["own"])
+        let mine = try self.network.run(d, ["nfs-cat", TestEnvironment.nfsURL(host: "127.0.0.1", port: 2049, path: "/own/Mine")])
+        #expect(mine.succeeded && mine.stdout == Data("d's own".utf8), "\(mine.stderr)")
+        #expect(nodeD.isRunning)
 
         // The control program on a peer listener: members get in, others
         // fail cleanly with a one-line reason.
         let members = try self.peers(of: a, from: c, key: ours)
         #expect(members.succeeded, "\(members.stderr)")
         #expect(members.text.contains("served to peers: "))
-        let listedByA = Self.listedNames(members)
+        let listedByA = try #require(Self.listedNames(members), "\(members.text)")
         #expect(!listedByA.contains("b") && !listedByA.contains("d"), "A lists \(listedByA)")
         let withOurKey = try self.peers(of: b, from: c, key: ours)
         #expect(!withOurKey.succeeded && !withOurKey.timedOut)
@@ -168,9 +184,12 @@ final class NetworkKeyScenarioTests {
         // The control program: AUTH_ERROR / AUTH_TOOWEAK.
         #expect(answers["control_status"] as? String == "denied:1:5", "\(answers["control_status"] ?? "nothing")")
         #expect(nodeA.isRunning)
-        // A learned nothing about the strangers.
+        // A learned nothing about the strangers: it still lists its peers
+        // (so the listing is real), and neither the stranger nor D.
         let after = try self.peers(of: a, from: c, key: ours)
-        #expect(!Self.listedNames(after).contains("stranger") && !Self.listedNames(after).contains("d"), "\(after.text)")
+        let listedAfter = try #require(Self.listedNames(after), "p2pfs peers after the stranger: \(after.text) \(after.stderr)")
+        #expect(!listedAfter.contains("stranger") && !listedAfter.contains("d"), "\(after.text)")
+        #expect(listedAfter == listedByA, "A's peers changed: \(listedByA.sorted()) before, \(listedAfter.sorted()) after")
     }
 
     /// A client sharing no code with the daemon: Python, raw sockets, the

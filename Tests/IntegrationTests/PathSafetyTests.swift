@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 import Testing
 
 /// A daemon exporting a tree that sits next to a directory holding a secret,
@@ -77,7 +78,7 @@ extension Trait where Self == SharedFixture<PathSafetyFixture> {
 /// it, and files and directories swapped for symlinks (or a FIFO) while the
 /// daemon runs, through NFS (libnfs tools and raw RPC) and the peer
 /// protocol's READ. Every reply is collected and searched for the secret.
-@Suite(.serialized, .pathSafetyFixture, .enabled(if: TestEnvironment.hasCommand("nfs-cat"), "needs libnfs-utils"))
+@Suite(.serialized, .requires(.libnfsUtils), .pathSafetyFixture)
 final class PathSafetyTests {
     static let nfs: UInt32 = 100_003
     static let mount: UInt32 = 100_005
@@ -177,6 +178,8 @@ final class PathSafetyTests {
         #expect(self.lookup(socket, share, "..").handle == root)
         #expect(self.lookup(socket, root, "..").handle == root)
         let outside = self.fixture.outside.path
+        // A LOOKUP name is one component (RFC 1813 §3.3.3): one holding a
+        // '/', a NUL or nothing at all names no entry, whatever it spells.
         let names: [[UInt8]] = [
             "../outside", "../outside/secret.txt", "../../etc/passwd", "..//..", "links/absolute", "links/dir/secret.txt",
             "/etc/passwd", outside + "/secret.txt", "hello.txt/..", "hello.txt/../../outside/secret.txt", "", "./hello.txt",
@@ -184,19 +187,28 @@ final class PathSafetyTests {
         ].map { Array($0.utf8) } + [Array("hello.txt".utf8) + [0] + Array("/../x".utf8), [0xFF, 0xFE, 0x2F, 0x2E, 0x2E]]
         for name in names {
             let result = self.lookup(socket, share, name)
-            #expect(result.status != 0, "LOOKUP \(String(decoding: name, as: UTF8.self)) succeeded")
+            // NFS3ERR_NOENT exactly: no reply (.max) or any other status fails.
+            #expect(result.status == 2, "LOOKUP \(String(decoding: name, as: UTF8.self)): status \(result.status)")
         }
-        // MOUNT paths that climb: at most the namespace's root, never a
-        // directory of the server's own file system.
-        for path in ["/..", "/../..", "/share/../..", "/share/../../outside", outside, "/etc", "share/../../etc"] {
-            let result = self.mount(socket, path)
-            if let handle = result.handle {
-                #expect(handle == root, "MNT \(path) gave a handle other than the root")
-            }
+        // The same connection still answers a good name.
+        #expect(self.lookup(socket, share, "hello.txt").status == 0, "LOOKUP hello.txt after the hostile names")
+        // MOUNT paths that climb: ".." stops at the namespace's root, so a
+        // path climbing out gives the root, and one climbing out and then
+        // down names something the namespace does not have (MNT3ERR_NOENT),
+        // never a directory of the server's own file system.
+        let climbs: [(path: String, status: UInt32, handle: [UInt8]?)] = [
+            ("/..", 0, root), ("/../..", 0, root), ("/share/../..", 0, root), ("/share/../../outside", 2, nil), (outside, 2, nil),
+            ("/etc", 2, nil), ("share/../../etc", 2, nil),
+        ]
+        for climb in climbs {
+            let result = self.mount(socket, climb.path)
+            #expect(result.status == climb.status, "MNT \(climb.path): status \(result.status)")
+            #expect(result.handle == climb.handle, "MNT \(climb.path) gave another handle")
         }
-        // Reading what those handles name (the root, a directory) gives no data.
-        #expect(self.read(socket, root).status != 0)
-        #expect(self.read(socket, share).status != 0)
+        // Reading what those handles name (the root, a directory): NFS3ERR_ISDIR.
+        #expect(self.read(socket, root).status == 21)
+        #expect(self.read(socket, share).status == 21)
+        #expect(self.read(socket, try #require(self.lookup(socket, share, "hello.txt").handle)).data == Array("hello\n".utf8))
     }
 
     // MARK: Symlinks
@@ -218,7 +230,7 @@ final class PathSafetyTests {
         for (name, target) in targets {
             let handle = try #require(self.lookup(socket, links, name).handle)
             // READ of a symlink: refused (the server never follows it).
-            #expect(self.read(socket, handle).status != 0, "READ through \(name)")
+            #expect(self.read(socket, handle).status == 22, "READ through \(name)")  // NFS3ERR_INVAL
             // READLINK: the target text, as stored.
             let reply = try #require(self.call(socket, procedure: 5, arguments: RawRPCSocket.opaque(handle)))
             #expect(reply.word(0) == 0)
@@ -281,21 +293,22 @@ final class PathSafetyTests {
 
     @Test func aFileSwappedForAFIFOFailsWithoutHanging() throws {
         defer { self.expectNothingLeaked() }
-        let socket = try self.nfsSocket(timeout: 5)
+        // A reader stuck in open() waits for a FIFO writer forever: 30 s
+        // without an answer is a hang however loaded the machine is.
+        let socket = try self.nfsSocket(timeout: 30)
         let share = self.fixture.share
         let handle = try self.lookupPath(socket, "share/fifo-victim.txt")
         #expect(mkfifo(share.appendingPathComponent(".fifo").path, 0o644) == 0)
         #expect(rename(share.appendingPathComponent(".fifo").path, share.appendingPathComponent("fifo-victim.txt").path) == 0)
-        let started = Date()
         let read = self.read(socket, handle)
         if read.status == .max {
             // No answer: the daemon's reader is stuck in open(). Release it.
             let writer = open(share.appendingPathComponent("fifo-victim.txt").path, O_WRONLY | O_NONBLOCK)
             if writer >= 0 { close(writer) }
-            Issue.record("READ of a file swapped for a FIFO got no answer")
+            Issue.record("READ of a file swapped for a FIFO got no answer within 30 s")
         } else {
-            #expect(read.status != 0)
-            #expect(Date().timeIntervalSince(started) < 2)
+            // Not a regular file any more: NFS3ERR_IO.
+            #expect(read.status == 5, "READ of a file swapped for a FIFO: status \(read.status)")
         }
         let hello = try self.tool(["nfs-cat", self.url("/share/hello.txt")])
         #expect(hello.stdout == Data("hello\n".utf8))
@@ -319,7 +332,10 @@ final class PathSafetyTests {
         #expect(try self.tool(["nfs-cat", self.url("/other/hello.txt")]).stdout == Data("other hello\n".utf8))
         let peer = try RawRPCSocket(host: PathSafetyFixture.host, port: PathSafetyFixture.peerPort)
         #expect(self.peerRead(peer, "other/hello.txt").data == Array("other hello\n".utf8))
-        #expect(self.peerRead(peer, "other/secret.txt").status != 0)
+        // The impostor's name is not under the export's (moved) root:
+        // PEER_STALE, and the connection still serves.
+        #expect(self.peerRead(peer, "other/secret.txt").status == 70)
+        #expect(self.peerRead(peer, "other/hello.txt").data == Array("other hello\n".utf8))
     }
 
     /// A hard link is the file itself: served like any file of the export
@@ -350,15 +366,27 @@ final class PathSafetyTests {
         let socket = try RawRPCSocket(host: PathSafetyFixture.host, port: PathSafetyFixture.peerPort)
         #expect(self.peerRead(socket, "share/hello.txt").data == Array("hello\n".utf8))
         let outside = self.fixture.outside.path
-        let paths: [[UInt8]] = [
+        let invalid: UInt32 = 22, io: UInt32 = 5, stale: UInt32 = 70, isDirectory: UInt32 = 21
+        // Not a normalised relative path (a ".", "..", empty or NUL-holding
+        // component, a leading or trailing '/'): PEER_INVAL before any file
+        // is touched.
+        let malformed: [[UInt8]] = [
             "../etc/passwd", "/etc/passwd", "a/../../x", "share/a/../../x", "share/../../outside/secret.txt", "share/../share/hello.txt",
-            "share/./hello.txt", "share//hello.txt", "share/hello.txt/", "share/links/absolute", "share/links/relative",
-            "share/links/dir/secret.txt", "share/links/dir-relative/file.txt", outside + "/secret.txt", String(outside.dropFirst()) + "/secret.txt",
-            "share/" + outside + "/secret.txt", "..", ".", "", "share",
+            "share/./hello.txt", "share//hello.txt", "share/hello.txt/", outside + "/secret.txt", "share/" + outside + "/secret.txt",
+            "..", ".", "",
         ].map { Array($0.utf8) } + [Array("share/hello.txt".utf8) + [0] + Array("/../../outside/secret.txt".utf8)]
-        for path in paths {
+        // Well formed: a symlink on the way is refused by the open
+        // (PEER_IO), a first component that is no export names nothing
+        // (PEER_STALE), an export itself is a directory.
+        let wellFormed: [(String, UInt32)] = [
+            ("share/links/absolute", io), ("share/links/relative", io), ("share/links/dir/secret.txt", io),
+            ("share/links/dir-relative/file.txt", io), (String(outside.dropFirst()) + "/secret.txt", stale), ("share", isDirectory),
+        ]
+        let expected = malformed.map { ($0, invalid) } + wellFormed.map { (Array($0.0.utf8), $0.1) }
+        for (path, status) in expected {
             let result = self.peerRead(socket, path)
-            #expect(result.status != 0, "peer READ \(String(decoding: path, as: UTF8.self)) succeeded")
+            // The exact status: no reply (.max) or another refusal fails.
+            #expect(result.status == status, "peer READ \(String(decoding: path, as: UTF8.self)): status \(result.status), expected \(status)")
         }
         // The connection still serves.
         #expect(self.peerRead(socket, "share/hello.txt").data == Array("hello\n".utf8))

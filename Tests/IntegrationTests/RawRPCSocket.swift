@@ -33,16 +33,53 @@ final class RawRPCSocket {
         close(self.descriptor)
     }
 
-    /// Sends raw bytes; false if the peer has closed.
+    /// This end's port (getsockname).
+    var localPort: UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(self.descriptor, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// The errno of the last send that failed (EAGAIN: blocked past the
+    /// timeout; EPIPE/ECONNRESET: the peer closed).
+    private(set) var sendError: Int32 = 0
+
+    /// Sends raw bytes; false if the peer has closed or the send blocked
+    /// past the timeout (see `sendError`).
     @discardableResult
     func send(_ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(self.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
+            if n <= 0 {
+                self.sendError = n < 0 ? errno : 0
+                return false
+            }
             sent += n
         }
         return true
+    }
+
+    /// Half-closes: the server reads end of file, we can still read.
+    func shutdownWrite() {
+        shutdown(self.descriptor, Int32(SHUT_WR))
+    }
+
+    /// Everything the server sends until it closes the connection; nil if
+    /// it has not closed within the socket timeout.
+    func readUntilClosed() -> [UInt8]? {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        for _ in 0..<10_000 {
+            let n = recv(self.descriptor, &buffer, buffer.count, 0)
+            if n == 0 { return received }
+            if n < 0 { return errno == ECONNRESET ? received : nil }
+            received += buffer[..<n]
+        }
+        return nil
     }
 
     /// Sends `payload` as one record (one last fragment).

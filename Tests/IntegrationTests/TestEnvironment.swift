@@ -1,4 +1,5 @@
 import Foundation
+import TestPrerequisites
 
 /// Where the things integration tests drive live, and what the machine allows.
 enum TestEnvironment {
@@ -25,21 +26,6 @@ enum TestEnvironment {
         packageRoot.appendingPathComponent("Benchmarks/bin/nfsload").path
     }
 
-    static var isRoot: Bool { geteuid() == 0 }
-
-    static func hasCommand(_ name: String) -> Bool {
-        (try? ChildProcess.run(["sh", "-c", "command -v \(name)"], timeout: 5).succeeded) ?? false
-    }
-
-    /// Network namespaces need root and iproute2.
-    static var canUseNetworkNamespaces: Bool {
-        guard isRoot, hasCommand("ip") else { return false }
-        let name = "p2pfs-probe-\(getpid())"
-        guard (try? ChildProcess.run(["ip", "netns", "add", name], timeout: 10).succeeded) == true else { return false }
-        _ = try? ChildProcess.run(["ip", "netns", "delete", name], timeout: 10)
-        return true
-    }
-
     /// A fresh directory under the system temporary directory.
     static func makeTemporaryDirectory(_ label: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("p2pfs-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
@@ -53,4 +39,9 @@ enum TestEnvironment {
         let trimmed = path.hasPrefix("/") ? String(path.dropFirst()) : path
         return "nfs://\(host)/\(trimmed)?version=3&nfsport=\(port)&mountport=\(port)"
     }
+}
+
+extension Prerequisite {
+    /// The libnfs load generator, built by `make bench-tools`.
+    static var nfsload: Prerequisite { .executable(TestEnvironment.nfsload, installedBy: "make bench-tools") }
 }

@@ -23,14 +23,6 @@ final class TestNetworkNamespace: Sendable {
 
     let name: String
 
-    /// True when this process can create and remove network namespaces.
-    static let isAvailable: Bool = {
-        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: ip) else { return false }
-        guard let probe = try? TestNetworkNamespace() else { return false }
-        probe.remove()
-        return true
-    }()
-
     init() throws {
         self.name = "p2pfs-test-\(UInt32.random(in: 0...UInt32.max))"
         let added = try run(Self.ip, ["netns", "add", self.name], timeout: .seconds(10))

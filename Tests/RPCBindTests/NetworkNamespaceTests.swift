@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ONCRPC
 import RPCBind
+import TestPrerequisites
 import Testing
 
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ struct FakeNFS: RPCProgram {
     "Port 111 inside a private network namespace",
     .serialized,
     .timeLimit(.minutes(2)),
-    .enabled(if: TestNetworkNamespace.isAvailable, "needs root and `ip netns`")
+    .requires(.networkNamespaces)
 )
 struct NetworkNamespaceTests {
     static let registrations = [
@@ -59,7 +60,7 @@ struct NetworkNamespaceTests {
         await thread.shutdown()
     }
 
-    @Test func embeddedPortmapperOnPort111AnswersTheStockTools() async throws {
+    @Test(.requires(.rpcinfo)) func embeddedPortmapperOnPort111AnswersTheStockTools() async throws {
         try await Self.withNamespace { namespace, thread in
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             defer { shutdownInBackground(group) }
@@ -141,10 +142,7 @@ struct NetworkNamespaceTests {
         }
     }
 
-    @Test func registrationWithASystemRPCBind() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/rpcbind") else {
-            try Test.cancel("rpcbind is not installed")
-        }
+    @Test(.requires(.rpcbind, .rpcinfo)) func registrationWithASystemRPCBind() async throws {
         // rpcbind's own /run (socket, lock file, state), shared with the registering thread.
         let runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("p2pfs-rpcbind-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: false)
