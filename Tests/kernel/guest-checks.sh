@@ -24,7 +24,7 @@ RESULTS=/run/p2pfs-test/results
 LOGS=/run/p2pfs-test/logs
 NFS_ADDR=127.0.0.1
 NFS_PORT=2049              # p2pfs serves NFS, MOUNT and NLM on this one port
-CONVERGE_SECS=45           # > the NFS client's 30 s directory attribute cache
+CONVERGE_SECS=90           # > the NFS client's directory attribute cache (30-60 s), with room for TCG
 DEAD_READ_LIMIT=10         # reading a file whose node is gone must fail this fast
 # Bounds for waits on the daemons: generous, for TCG on shared cores. A wait
 # ends as soon as its event happens; the bound only decides when to give up.
@@ -614,7 +614,7 @@ check_flock() {
 # size, mtime, ctime and link target, and every regular file's md5.
 snapshot_sources() {
   # shellcheck disable=SC2086 # SOURCES is a list of directories
-  find $SOURCES -printf '%y %M %s %T@ %C@ %p %l\n' | LC_ALL=C sort
+  find $SOURCES -printf '%p %y %M %s %T@ %C@ %l\n' | LC_ALL=C sort
   find $SOURCES -type f -exec md5sum {} + | LC_ALL=C sort -k 2
 }
 
