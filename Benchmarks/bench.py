@@ -442,17 +442,24 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def stop(self, proc, grace=10.0):
-        if proc.poll() is None:
-            self._killpg(proc, signal.SIGTERM)
+    def stop(self, proc, grace=30.0):
+        """SIGTERM, then SIGKILL after `grace` s. Returns None when the
+        process stopped as asked (exit 0 or SIGTERM), else why not."""
+        if proc.poll() is not None:
+            return f"had already exited with status {proc.returncode}"
+        self._killpg(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self._killpg(proc, signal.SIGKILL)
             try:
-                proc.wait(timeout=grace)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self._killpg(proc, signal.SIGKILL)
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
+                return f"still running 5 s after SIGKILL ({grace:.0f} s after SIGTERM)"
+            return f"did not exit within {grace:.0f} s of SIGTERM (killed)"
+        if proc.returncode not in (0, -signal.SIGTERM):
+            return f"exited with status {proc.returncode} on SIGTERM"
+        return None
 
     def listening(self, port):
         """True when something listens on TCP port inside the namespace."""
@@ -893,6 +900,14 @@ class Runner:
                                      "--state-dir", self.sb.work / f"state-{label}"] + argv, log_path)
         return proc, log_path
 
+    def stop_daemon(self, label, proc, log_path):
+        """Stops a p2pfs daemon of workloads 5 and 6; one that crashed
+        earlier or on SIGTERM, or needed SIGKILL, is a failure."""
+        problem = self.sb.stop(proc)
+        if problem:
+            self.failures += 1
+            log(f"p2pfs daemon {label} (pid {proc.pid}) FAILED: {problem}\n{tail(log_path)}")
+
     def wait_readable(self, url, path, proc, log_path, timeout):
         """Waits until `path` reads through `url` (the client learned it)."""
         deadline = time.monotonic() + timeout
@@ -951,12 +966,12 @@ class Runner:
                             samples[f"{kind}_{phase}"].append(float(res[key]))
                             log(f"forwarded {kind} {phase} round {rnd + 1}: {key}={res[key]}")
                     finally:
-                        self.sb.stop(client)
+                        self.stop_daemon("fwd-client", client, client_log)
         except BenchError as e:
             self.failures += 1
             log(f"forwarded reads FAILED: {e}")
         finally:
-            self.sb.stop(source)
+            self.stop_daemon("fwd-source", source, source_log)
         median = lambda v: statistics.median(v) if v else None
         local_seq, local_rand = self.local_figure("seqread"), self.local_figure("randread")
         self.goals.extend([
@@ -1043,7 +1058,7 @@ class Runner:
                     peaks.append(peak)
                     log(f"namespace scale round {rnd + 1}: {entries} entries served after {served:.2f} s, peak RSS {peak:.0f} MiB")
                 finally:
-                    self.sb.stop(client)
+                    self.stop_daemon("scale-client", client, client_log)
         except BenchError as e:
             self.failures += 1
             log(f"namespace scale FAILED: {e}")
@@ -1284,6 +1299,13 @@ def main(argv):
             rc = 1
         for srv in servers.values():
             if not srv.status.startswith("absent") and not srv.running:
+                rc = 1
+        # p2pfs must stop on SIGTERM with status 0 (not crash on the way out).
+        p2 = servers.get("p2pfs")
+        if p2 is not None and p2.proc is not None and p2.status == "running":
+            problem = sb.stop(p2.proc)
+            if problem:
+                log(f"p2pfs FAILED at shutdown: {problem}\n{tail(p2.log)}")
                 rc = 1
         if a.smoke:
             problems = smoke_problems(a, servers, runner)
