@@ -96,8 +96,9 @@ drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 md5() { md5sum | cut -d' ' -f1; }
 # secs: whole seconds since boot into SECS (no fork: loops call it often).
 secs() { read -r _up _idle < /proc/uptime; SECS=${_up%.*}; }
-# deadline SECONDS: set DEADLINE; before_deadline: true until it has passed.
-deadline() { secs; DEADLINE=$((SECS + $1)); }
+# deadline SECONDS: set DEADLINE, at least SECONDS from now (whole seconds,
+# rounded up); before_deadline: true until it has passed.
+deadline() { secs; DEADLINE=$((SECS + $1 + 1)); }
 before_deadline() { secs; [ "$SECS" -lt "$DEADLINE" ]; }
 
 # proc_state PID: what became of a child of this shell, from one read of
@@ -226,7 +227,7 @@ stop_daemon() {
     _w=$?
   fi
   case $_w in
-    1) bad "p2pfs: daemon $1 (pid $_p) is still running 10s after SIGKILL (state: $(cut -d' ' -f3 "/proc/$_p/stat" 2>/dev/null))"; return 1 ;;
+    1) bad "p2pfs: daemon $1 (pid $_p) is still running $(elapsed "$_ts")s after SIG$2${_killed:+ and SIGKILL} (state: $(cut -d' ' -f3 "/proc/$_p/stat" 2>/dev/null))"; return 1 ;;
     2) bad "harness: could not tell whether daemon $1 (pid $_p) exited after SIG$2: /proc/$_p exists but its stat cannot be read"; return 1 ;;
   esac
   reap "$1"; eval "PID_$1="
