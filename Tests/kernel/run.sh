@@ -426,7 +426,8 @@ n_skip=$(grep -a -c '^P2PFS-CHECK SKIP ' <<<"$clean" || true)
 problem=""
 if [[ -z $verdict ]]; then
   if (( qemu_rc == 124 || qemu_rc == 137 )); then
-    problem="no verdict: the guest did not finish within ${TIMEOUT}s (hung?) and qemu was killed"
+    last=$(grep -a '^---- check ' <<<"$clean" | tail -n 1 | sed 's/^---- check \(.*\) ----$/\1/' || true)
+    problem="no verdict: the guest did not finish within ${TIMEOUT}s and qemu was killed; the harness cannot tell whether p2pfs hung or the machine was too slow (last check started: ${last:-none})"
   elif grep -a -q 'Kernel panic' <<<"$clean"; then
     problem="no verdict: the guest kernel panicked ($(grep -a -m1 'Kernel panic' <<<"$clean"))"
   else
