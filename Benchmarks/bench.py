@@ -140,8 +140,8 @@ def parse_args(argv):
     p.add_argument("--scale-files", type=int, help="files per simulated peer (default 10000, smoke 1000)")
     p.add_argument("--forward-cache-mib", type=int, default=1536,
                    help="block cache of the forwarding client, MiB (default %(default)s: holds the whole file)")
-    p.add_argument("--start-timeout", type=float, default=30.0,
-                   help="seconds to wait for a server to answer (default 30)")
+    p.add_argument("--start-timeout", type=float, default=60.0,
+                   help="seconds to wait for a server to answer (default 60)")
     p.add_argument("--rpc-timeout", type=float, default=30.0,
                    help="per-RPC timeout given to nfsload (default 30)")
     a = p.parse_args(argv)
@@ -442,17 +442,24 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def stop(self, proc, grace=10.0):
-        if proc.poll() is None:
-            self._killpg(proc, signal.SIGTERM)
+    def stop(self, proc, grace=30.0):
+        """SIGTERM, then SIGKILL after `grace` s. Returns None when the
+        process stopped as asked (exit 0 or SIGTERM), else why not."""
+        if proc.poll() is not None:
+            return f"had already exited with status {proc.returncode}"
+        self._killpg(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self._killpg(proc, signal.SIGKILL)
             try:
-                proc.wait(timeout=grace)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self._killpg(proc, signal.SIGKILL)
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
+                return f"still running 5 s after SIGKILL ({grace:.0f} s after SIGTERM)"
+            return f"did not exit within {grace:.0f} s of SIGTERM (killed)"
+        if proc.returncode not in (0, -signal.SIGTERM):
+            return f"exited with status {proc.returncode} on SIGTERM"
+        return None
 
     def listening(self, port):
         """True when something listens on TCP port inside the namespace."""
@@ -563,14 +570,14 @@ def start_rpcbind(sb):
     if not Path(rpcbind).exists():
         raise BenchError("rpcbind is not installed")
     proc = sb.start("rpcbind", [rpcbind, "-f", "-w"], sb.work / "rpcbind.log")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60      # generous: a bound, not a delay
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise BenchError(f"rpcbind exited: {tail(sb.work / 'rpcbind.log')}")
         if sb.listening(111):
             return proc
         time.sleep(0.1)
-    raise BenchError("rpcbind did not start listening on port 111")
+    raise BenchError("rpcbind is running but did not listen on port 111 within 60 s")
 
 
 def plugins_dir():
@@ -756,6 +763,11 @@ class Runner:
         self.goals = []                 # workloads 5 and 6: p2pfs against targets
         self.details = {}               # workload id -> server -> list of JSON results
         self.failures = 0
+        self.skipped = []               # "workload: why", for each workload not run
+
+    def skip(self, wid, why):
+        self.skipped.append(f"{wid}: {why}")
+        log(f"{wid}: SKIPPED ({why})")
 
     def order(self):
         return [s for s in ("p2pfs", "ganesha") if s in self.servers]
@@ -888,6 +900,14 @@ class Runner:
                                      "--state-dir", self.sb.work / f"state-{label}"] + argv, log_path)
         return proc, log_path
 
+    def stop_daemon(self, label, proc, log_path):
+        """Stops a p2pfs daemon of workloads 5 and 6; one that crashed
+        earlier or on SIGTERM, or needed SIGKILL, is a failure."""
+        problem = self.sb.stop(proc)
+        if problem:
+            self.failures += 1
+            log(f"p2pfs daemon {label} (pid {proc.pid}) FAILED: {problem}\n{tail(log_path)}")
+
     def wait_readable(self, url, path, proc, log_path, timeout):
         """Waits until `path` reads through `url` (the client learned it)."""
         deadline = time.monotonic() + timeout
@@ -913,7 +933,8 @@ class Runner:
         Figures are compared with p2pfs reading the same file locally."""
         a = self.a
         if "p2pfs" not in self.servers or not Path(a.p2pfs).is_file():
-            log("forwarded reads: skipped (no p2pfs binary)")
+            self.skip("forwarded", f"needs the p2pfs binary {a.p2pfs} and the p2pfs server"
+                      f" (servers: {','.join(self.servers) or 'none'})")
             return
         port, peer_port = a.p2pfs_port + 10, 7481
         url = nfs_url(port)
@@ -945,12 +966,12 @@ class Runner:
                             samples[f"{kind}_{phase}"].append(float(res[key]))
                             log(f"forwarded {kind} {phase} round {rnd + 1}: {key}={res[key]}")
                     finally:
-                        self.sb.stop(client)
+                        self.stop_daemon("fwd-client", client, client_log)
         except BenchError as e:
             self.failures += 1
             log(f"forwarded reads FAILED: {e}")
         finally:
-            self.sb.stop(source)
+            self.stop_daemon("fwd-source", source, source_log)
         median = lambda v: statistics.median(v) if v else None
         local_seq, local_rand = self.local_figure("seqread"), self.local_figure("randread")
         self.goals.extend([
@@ -982,7 +1003,9 @@ class Runner:
         a = self.a
         simulator = Path(a.simulator)
         if "p2pfs" not in self.servers or not Path(a.p2pfs).is_file() or not simulator.is_file():
-            log(f"namespace scale: skipped (needs {a.p2pfs} and {simulator}; make bench builds both)")
+            absent = [str(x) for x in (a.p2pfs, simulator) if not Path(x).is_file()]
+            self.skip("nsscale", f"needs {a.p2pfs} and {simulator} (make bench builds both) and the p2pfs server;"
+                      f" missing: {', '.join(absent) or 'the p2pfs server'}")
             return
         base_port, port = 7600, a.p2pfs_port + 20
         directories = 100
@@ -1021,13 +1044,21 @@ class Runner:
                         self.failures += 1
                         log(f"namespace scale round {rnd + 1} FAILED: {entries} of {expected} entries; {tail(client_log)}")
                         continue
-                    status = Path(f"/proc/{client.pid}/status").read_text()
-                    peak = int(re.search(r"^VmHWM:\s*(\d+) kB", status, re.M).group(1)) / 1024
+                    # One read: the client may exit at any moment, and a
+                    # failed read must not pass for a measurement.
+                    try:
+                        status = Path(f"/proc/{client.pid}/status").read_text()
+                        peak = int(re.search(r"^VmHWM:\s*(\d+) kB", status, re.M).group(1)) / 1024
+                    except (OSError, AttributeError) as e:
+                        self.failures += 1
+                        log(f"namespace scale round {rnd + 1} FAILED: served after {served:.2f} s, but its peak RSS "
+                            f"could not be read (client {'exited with status ' + str(client.poll()) if client.poll() is not None else 'running'}: {e})")
+                        continue
                     times.append(served)
                     peaks.append(peak)
                     log(f"namespace scale round {rnd + 1}: {entries} entries served after {served:.2f} s, peak RSS {peak:.0f} MiB")
                 finally:
-                    self.sb.stop(client)
+                    self.stop_daemon("scale-client", client, client_log)
         except BenchError as e:
             self.failures += 1
             log(f"namespace scale FAILED: {e}")
@@ -1181,6 +1212,29 @@ def write_results(path, a, rows, servers, ceiling, runner, started, elapsed, tab
 # --------------------------------------------------------------------------
 # main
 
+def smoke_problems(a, servers, runner):
+    """What makes a smoke run prove nothing: a requested server absent (for
+    p2pfs: no binary), a workload skipped, a row or goal without a p2pfs
+    figure. A full run reports these as n/a instead."""
+    problems = []
+    for name in a.servers:
+        srv = servers.get(name)
+        if srv is None or srv.status.startswith("absent") or srv.status == "not started":
+            problems.append(f"server {name} is {srv.status if srv else 'missing'}")
+    problems += [f"workload skipped: {s}" for s in runner.skipped]
+    for row in runner.rows:
+        if "p2pfs" in a.servers and not row.samples["p2pfs"]:
+            problems.append(f"no p2pfs figure for {row.id} ({row.cells['p2pfs'] or 'nothing measured'})")
+    for goal in runner.goals:
+        if goal.value is None:
+            problems.append(f"no figure for {goal.id}")
+    ran = {row.id.split("_")[0] for row in runner.rows} | {g.id.split("_")[0] for g in runner.goals}
+    for wid in a.workloads:
+        if wid not in ran and not any(s.startswith(wid + ":") for s in runner.skipped):
+            problems.append(f"workload {wid} produced no row")
+    return problems
+
+
 def on_signal(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
 
@@ -1239,11 +1293,25 @@ def main(argv):
         print(f"\ntotal time {elapsed:.0f} s; results in {a.results}")
         write_results(a.results, a, runner.rows, servers, ceiling, runner, started, elapsed, table)
         # Exit status: 1 when a run failed or a present server did not
-        # start or died; an absent p2pfs binary is not an error.
+        # start or died; an absent p2pfs binary is not an error (except
+        # for --smoke, which must have measured p2pfs: smoke_problems).
         if runner.failures:
             rc = 1
         for srv in servers.values():
             if not srv.status.startswith("absent") and not srv.running:
+                rc = 1
+        # p2pfs must stop on SIGTERM with status 0 (not crash on the way out).
+        p2 = servers.get("p2pfs")
+        if p2 is not None and p2.proc is not None and p2.status == "running":
+            problem = sb.stop(p2.proc)
+            if problem:
+                log(f"p2pfs FAILED at shutdown: {problem}\n{tail(p2.log)}")
+                rc = 1
+        if a.smoke:
+            problems = smoke_problems(a, servers, runner)
+            for problem in problems:
+                log(f"smoke FAILED: {problem}")
+            if problems:
                 rc = 1
     except BenchError as e:
         log(f"error: {e}")

@@ -23,9 +23,13 @@ EXPECT=/srv/all            # what $MNT must look like (union of all exports)
 RESULTS=/run/p2pfs-test/results
 LOGS=/run/p2pfs-test/logs
 NFS_ADDR=127.0.0.1
-NFS_PORT=2049
-CONVERGE_SECS=45           # > the NFS client's 30 s directory attribute cache
+NFS_PORT=2049              # p2pfs serves NFS, MOUNT and NLM on this one port
+CONVERGE_SECS=90           # > the NFS client's directory attribute cache (30-60 s), with room for TCG
 DEAD_READ_LIMIT=10         # reading a file whose node is gone must fail this fast
+# Bounds for waits on the daemons: generous, for TCG on shared cores. A wait
+# ends as soon as its event happens; the bound only decides when to give up.
+LISTEN_SECS=60             # a node's peer port listening
+NFS_READY_SECS=90          # the NFS service answering
 
 # The real programs (GNU, util-linux) instead of busybox applets; see run.sh.
 . /usr/local/lib/p2pfs-test/real-tools.sh
@@ -90,13 +94,55 @@ now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 md5() { md5sum | cut -d' ' -f1; }
+# secs: whole seconds since boot into SECS (no fork: loops call it often).
+secs() { read -r _up _idle < /proc/uptime; SECS=${_up%.*}; }
+# deadline SECONDS: set DEADLINE, at least SECONDS from now (whole seconds,
+# rounded up); before_deadline: true until it has passed.
+deadline() { secs; DEADLINE=$((SECS + $1 + 1)); }
+before_deadline() { secs; [ "$SECS" -lt "$DEADLINE" ]; }
 
-alive() {   # alive PID: running and not a zombie
-  [ -n "$1" ] && [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+# proc_state PID: what became of a child of this shell, from one read of
+# /proc/PID/stat. Prints
+#   running   it exists and is not a zombie
+#   zombie    it exited and is waiting to be reaped
+#   gone      it exited and the shell already reaped it (no /proc entry, or
+#             the pid now belongs to a process that is not our child)
+#   unknown   /proc/PID exists but its stat could not be read
+# The shell reaps children at any moment (while it runs another command), so
+# a single read decides: reading /proc twice would race with that.
+proc_state() {
+  [ -n "$1" ] || { echo gone; return; }
+  _st=$(cat "/proc/$1/stat" 2>/dev/null)
+  if [ -z "$_st" ]; then
+    if [ -e "/proc/$1" ]; then echo unknown; else echo gone; fi
+    return
+  fi
+  # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+  set -- ${_st##*) }
+  case $1 in
+    Z|X|x) echo zombie ;;
+    *) if [ "$2" = "$$" ]; then echo running; else echo gone; fi ;;
+  esac
+}
+alive() { [ "$(proc_state "$1")" = running ]; }   # alive PID: a running child
+
+# wait_exit PID SECONDS: wait until child PID has exited (zombie or reaped).
+# 0 when it has, 1 when it is still running at the deadline, 2 when its state
+# could not be read at the deadline (WAIT_STATE says which).
+wait_exit() {
+  deadline "$2"
+  while :; do
+    WAIT_STATE=$(proc_state "$1")
+    case $WAIT_STATE in zombie|gone) return 0 ;; esac
+    before_deadline || break
+    sleep 0.2
+  done
+  [ "$WAIT_STATE" = running ] && return 1
+  return 2
 }
 
 # Daemons. Each runs in the background with its log in /var/log/p2pfs-NAME.log;
-# PID_<name> holds its pid.
+# PID_<name> holds its pid, EXIT_<name> its exit status once it was reaped.
 spawn() {   # spawn NAME p2pfs daemon ...
   _n=$1; shift
   mkdir -p "/var/lib/p2pfs-$_n"
@@ -104,10 +150,19 @@ spawn() {   # spawn NAME p2pfs daemon ...
   # Like a service manager: cwd /, nothing of the caller's open on the mount
   # (a check may be sitting in a directory of it or hold fd 7 open there).
   (cd / && exec "$@" 7<&- < /dev/null >> "/var/log/p2pfs-$_n.log" 2>&1) &
-  eval "PID_$_n=$!"
+  eval "PID_$_n=$! EXIT_$_n="
   echo "started $_n (pid $!): $*"
 }
 pid_of() { eval "echo \${PID_$1:-}"; }
+exit_of() { eval "echo \${EXIT_$1:-}"; }
+
+# reap NAME: collect the exit status of daemon NAME, which has exited, into
+# EXIT_<name> (once: the shell keeps a child's status until it is waited for).
+reap() {
+  [ -n "$(exit_of "$1")" ] && return 0
+  wait "$(pid_of "$1")" 2>/dev/null
+  eval "EXIT_$1=$?"
+}
 
 daemon_tails() {   # print the end of every daemon log
   for f in /var/log/p2pfs-*.log; do
@@ -117,44 +172,93 @@ daemon_tails() {   # print the end of every daemon log
   done
 }
 
-# died NAME: if the daemon is gone, say so (with its exit status) and succeed.
+# died NAME: if daemon NAME has exited, say so with its exit status and
+# succeed; fail while it runs or while its state cannot be read.
 died() {
   _p=$(pid_of "$1")
-  alive "$_p" && return 1
-  wait "$_p" 2>/dev/null
-  echo "daemon $1 (pid $_p) exited with status $?"
+  case $(proc_state "$_p") in running|unknown) return 1 ;; esac
+  reap "$1"
+  echo "daemon $1 (pid $_p) exited with status $(exit_of "$1")"
   return 0
 }
 
-stop_daemon() {   # stop_daemon NAME SIGNAL: signal it and wait (bounded) for it to exit
+# daemon_state NAME...: set DSTATE to a phrase for failure messages: what the
+# harness knows of each daemon NAME now. (Not in $(...): reaping needs this
+# shell, whose children the daemons are.)
+daemon_state() {
+  DSTATE=""
+  for _d in "$@"; do
+    _p=$(pid_of "$_d")
+    case $(proc_state "$_p") in
+      running) _s="daemon $_d (pid $_p) is still running" ;;
+      unknown) _s="harness: could not read the state of daemon $_d (pid $_p) from /proc" ;;
+      *) if [ -n "$_p" ]; then reap "$_d"; _s="daemon $_d (pid $_p) has exited with status $(exit_of "$_d")"
+         else _s="daemon $_d is not running (stopped by the harness or never started)"; fi ;;
+    esac
+    DSTATE="${DSTATE:+$DSTATE; }$_s"
+  done
+}
+
+# stop_daemon NAME SIGNAL: signal daemon NAME and wait (bounded) until it has
+# exited, then check how. Fails, saying why, when the daemon had already
+# exited before the signal (it crashed earlier), exits with a status other
+# than 0 or the one SIGNAL implies (it crashed on the way out), needs SIGKILL
+# after SIGTERM, or survives SIGKILL. A daemon never started is no error.
+STOP_SECS=30
+stop_daemon() {
   _p=$(pid_of "$1")
-  alive "$_p" || return 0
+  [ -n "$_p" ] || return 0
+  case $(proc_state "$_p") in
+    zombie|gone)
+      reap "$1"; eval "PID_$1="
+      bad "p2pfs: daemon $1 (pid $_p) had already exited, with status $(exit_of "$1"), before the harness sent it SIG$2"
+      return 1 ;;
+  esac
+  _ts=$(now)
   kill "-$2" "$_p" 2>/dev/null
-  _i=0
-  while alive "$_p" && [ "$_i" -lt 50 ]; do sleep 0.2; _i=$((_i + 1)); done
-  if alive "$_p"; then
-    echo "daemon $1 still running 10s after SIG$2; sending SIGKILL"
+  _killed=""
+  wait_exit "$_p" "$STOP_SECS"
+  _w=$?
+  if [ "$_w" -ne 0 ] && [ "$2" != KILL ]; then
+    echo "daemon $1 ($WAIT_STATE) ${STOP_SECS}s after SIG$2; sending SIGKILL"
+    _killed="did not exit within ${STOP_SECS}s of SIG$2 and was killed with SIGKILL"
     kill -KILL "$_p" 2>/dev/null
-    _i=0
-    while alive "$_p" && [ "$_i" -lt 50 ]; do sleep 0.2; _i=$((_i + 1)); done
+    wait_exit "$_p" 10
+    _w=$?
   fi
-  alive "$_p" && { echo "daemon $1 (pid $_p) does not die"; return 1; }
-  wait "$_p" 2>/dev/null
-  return 0
+  case $_w in
+    1) bad "p2pfs: daemon $1 (pid $_p) is still running $(elapsed "$_ts")s after SIG$2${_killed:+ and SIGKILL} (state: $(cut -d' ' -f3 "/proc/$_p/stat" 2>/dev/null))"; return 1 ;;
+    2) bad "harness: could not tell whether daemon $1 (pid $_p) exited after SIG$2: /proc/$_p exists but its stat cannot be read"; return 1 ;;
+  esac
+  reap "$1"; eval "PID_$1="
+  _st=$(exit_of "$1")
+  echo "daemon $1 (pid $_p) exited with status $_st $(elapsed "$_ts")s after SIG$2"
+  [ -z "$_killed" ] || { bad "p2pfs: daemon $1 $_killed (exit status $_st)"; return 1; }
+  case $2:$_st in
+    KILL:137|TERM:0|TERM:143|INT:0|INT:130) return 0 ;;
+  esac
+  bad "p2pfs: daemon $1 exited with status $_st on SIG$2 (expected $(case $2 in KILL) echo 137 ;; TERM) echo '0 or 143' ;; *) echo "0 or 128+SIG$2" ;; esac))"
+  return 1
 }
 
 # wait_listen NAME IP PORT SECONDS: wait until daemon NAME listens on IP:PORT/tcp.
 wait_listen() {
   _hex=$(echo "$2" | awk -F. '{ printf "%02X%02X%02X%02X", $4, $3, $2, $1 }')
   _hex=$_hex:$(printf '%04X' "$3")
-  _i=0
-  while [ "$_i" -lt $(($4 * 4)) ]; do
-    awk -v a="$_hex" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp && return 0
-    died "$1" && { bad "daemon $1 exited before listening on $2:$3"; return 1; }
+  _start=$(now)
+  deadline "$4"
+  while :; do
+    awk -v a="$_hex" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp && {
+      echo "daemon $1 listens on $2:$3 after $(elapsed "$_start")s"
+      return 0
+    }
+    died "$1" && { bad "p2pfs: daemon $1 exited with status $(exit_of "$1") before listening on $2:$3"; return 1; }
+    before_deadline || break
     sleep 0.25
-    _i=$((_i + 1))
   done
-  bad "daemon $1 is not listening on $2:$3/tcp after $4s"
+  daemon_state "$1"
+  case $DSTATE in harness:*) _who="harness" ;; *) _who="p2pfs" ;; esac
+  bad "$_who: daemon $1 is not listening on $2:$3/tcp after $4s ($DSTATE)"
   return 1
 }
 
@@ -162,26 +266,32 @@ wait_listen() {
 # NULL call on $NFS_ADDR:$NFS_PORT (asked directly, not through rpcbind).
 wait_nfs() {
   _start=$(now)
-  _i=0
-  while [ "$_i" -lt "$2" ]; do
+  deadline "$2"
+  while :; do
     t 5 rpcinfo -n "$NFS_PORT" -t "$NFS_ADDR" 100003 3 >/dev/null 2>&1 && {
       echo "NFSv3 answers on $NFS_ADDR:$NFS_PORT after $(elapsed "$_start")s"
       return 0
     }
-    died "$1" && { bad "daemon $1 exited before serving NFSv3 on $NFS_ADDR:$NFS_PORT"; return 1; }
-    sleep 1
-    _i=$((_i + 1))
+    died "$1" && { bad "p2pfs: daemon $1 exited with status $(exit_of "$1") before serving NFSv3 on $NFS_ADDR:$NFS_PORT"; return 1; }
+    before_deadline || break
+    sleep 0.5
   done
-  bad "NFSv3 (100003 v3) does not answer on $NFS_ADDR:$NFS_PORT/tcp after $2s (daemon $1 is running)"
+  daemon_state "$1"
+  case $DSTATE in harness:*) _who="harness" ;; *) _who="p2pfs" ;; esac
+  bad "$_who: NFSv3 (100003 v3) does not answer on $NFS_ADDR:$NFS_PORT/tcp after $2s ($DSTATE)"
   return 1
 }
 
 # The daemon that serves NFS in this scenario, and its command line.
+# SOURCES: every tree a daemon of the scenario exports (writes through the
+# mount must reach none of them).
 if [ "$SCENARIO" = peers ]; then
   CLIENT=c
+  SOURCES="/srv/a /srv/b"
   client_cmd() { set -- p2pfs daemon --name c --nfs "$NFS_ADDR:$NFS_PORT" --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-c; echo "$@"; }
 else
   CLIENT=solo
+  SOURCES=/srv/all
   client_cmd() { set -- p2pfs daemon --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo; echo "$@"; }
 fi
 # shellcheck disable=SC2046 # the command line is split into words on purpose
@@ -222,17 +332,17 @@ tree_of() {
 # --- checks -----------------------------------------------------------------------
 check_daemons_single() {
   start_client
-  wait_nfs solo 30 || { daemon_tails; return 1; }
+  wait_nfs solo "$NFS_READY_SECS" || { daemon_tails; return 1; }
   NFS_UP=1
 }
 
 check_daemons_peers() {
   spawn a p2pfs daemon --name a --export movies=/srv/a/movies --listen 127.0.0.2:7475 --state-dir /var/lib/p2pfs-a
-  wait_listen a 127.0.0.2 7475 20 || { daemon_tails; return 1; }
+  wait_listen a 127.0.0.2 7475 "$LISTEN_SECS" || { daemon_tails; return 1; }
   spawn b p2pfs daemon --name b --export movies=/srv/b/movies --listen 127.0.0.3:7475 --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-b
-  wait_listen b 127.0.0.3 7475 20 || { daemon_tails; return 1; }
+  wait_listen b 127.0.0.3 7475 "$LISTEN_SECS" || { daemon_tails; return 1; }
   start_client
-  wait_nfs c 30 || { daemon_tails; return 1; }
+  wait_nfs c "$NFS_READY_SECS" || { daemon_tails; return 1; }
   NFS_UP=1
 }
 
@@ -248,9 +358,15 @@ check_rpcbind_registration() {
   [ -z "$missing" ] || { bad "rpcbind lacks:$missing"; return 1; }
 }
 
+nlm_port() {   # rpcbind's port for nlockmgr v4/tcp, "none", or "unreadable"
+  _o=$(t 10 rpcinfo -p 2>/dev/null) || { echo unreadable; return; }
+  _np=$(echo "$_o" | awk '$1 == 100021 && $2 == 4 && $3 == "tcp" { print $4; exit }')
+  echo "${_np:-none}"
+}
+
 check_mount() {
   mkdir -p "$MNT"
-  NLM_BEFORE=$(t 10 rpcinfo -p 2>/dev/null | awk '$1 == 100021 && $2 == 4 && $3 == "tcp" { print $4; exit }')
+  NLM_BEFORE=$(nlm_port)
   start=$(now)
   echo "\$ mount -t nfs localhost:/ $MNT"
   t 60 mount -t nfs localhost:/ "$MNT"
@@ -263,12 +379,13 @@ check_mount() {
     return 1
   fi
   MOUNTED=1
+  MOUNT_DONE=$(now)
   line=$(awk -v m="$MNT" '$2 == m' /proc/mounts)
   echo "/proc/mounts: $line"
   echo "rpcinfo -p after mount:"
   t 10 rpcinfo -p 2>&1
-  NLM_AFTER=$(t 10 rpcinfo -p 2>/dev/null | awk '$1 == 100021 && $2 == 4 && $3 == "tcp" { print $4; exit }')
-  echo "nlockmgr v4/tcp port: before mount ${NLM_BEFORE:-none}, after mount ${NLM_AFTER:-none}"
+  NLM_AFTER=$(nlm_port)
+  echo "nlockmgr v4/tcp port: before mount $NLM_BEFORE, after mount $NLM_AFTER (p2pfs's is $NFS_PORT)"
   case $line in
     *" nfs "*vers=3*proto=tcp*) ;;
     *) bad "expected an NFSv3/TCP mount, /proc/mounts says: $line"; return 1 ;;
@@ -277,17 +394,18 @@ check_mount() {
 
 check_converge() {   # peers: both nodes' files become visible through c
   start=$(now)
-  i=0
-  while [ "$i" -lt "$CONVERGE_SECS" ]; do
+  deadline "$CONVERGE_SECS"
+  while :; do
     names=$(t 10 ls "$MNT/movies" 2>&1)
     case $names in *KillBill*) case $names in *TheMatrix*)
       echo "ls $MNT/movies after $(elapsed "$start")s:"; echo "$names"; return 0 ;; esac ;; esac
+    before_deadline || break
     sleep 1
-    i=$((i + 1))
   done
   echo "last listing: $names"
   daemon_tails
-  bad "ls $MNT/movies does not show both KillBill (node a) and TheMatrix (node b) after ${CONVERGE_SECS}s"
+  daemon_state a b c
+  bad "ls $MNT/movies does not show both KillBill (node a) and TheMatrix (node b) after ${CONVERGE_SECS}s ($DSTATE)"
   return 1
 }
 
@@ -412,62 +530,100 @@ check_head_c() {
   [ "$got" = "$want" ] || { bad "tail -c 5000 movies/KillBill: md5 $got, expected $want"; return 1; }
 }
 
-# Two processes: one holds an exclusive flock (NFS turns it into an NLM lock
-# on the server), a second `flock -n` must be refused while it is held and
-# granted after release. -E 99 tells "refused because held" (exit 99) from
-# any other error (exit 1).
+# Two processes lock through p2pfs's own lock manager: one holds an exclusive
+# flock (NFS turns it into an NLM lock on the server), a second `flock -n` must
+# be refused while it is held and granted after release. -E 99 tells "refused
+# because held" (exit 99) from any other error (exit 1).
+#
+# The kernel sends its NLM requests to whatever rpcbind names for nlockmgr
+# (100021 v4/tcp) when the mount's first lock is taken, so the check first
+# asserts that this is p2pfs's port ($NFS_PORT) and not the port of the
+# kernel's own lockd (started by the mount, which registers itself over
+# p2pfs's entry until p2pfs puts its own back). It runs many seconds after the
+# mount: a lock taken the instant an NFSv3 mount returns can still race with
+# that re-registration, which this check does not cover.
 check_flock() {
   f=$MNT/movies/KillBill
+  port=$(nlm_port)
+  echo "rpcbind's nlockmgr v4/tcp port at the first lock: $port ($(elapsed "$MOUNT_DONE")s after the mount returned)"
+  case $port in
+    "$NFS_PORT") ;;
+    unreadable) bad "harness: rpcinfo -p did not answer, so it is unknown which lock manager the kernel would use"; return 1 ;;
+    *) bad "p2pfs: rpcbind names port $port, not p2pfs's $NFS_PORT, for nlockmgr v4/tcp $(elapsed "$MOUNT_DONE")s after the mount (the kernel's lockd registration was not replaced), so a lock would go to the kernel's own lockd"; return 1 ;;
+  esac
   rm -f /tmp/flock.held /tmp/flock.release
   touch /tmp/flock.release
   # The holder is flock itself (pid $holder, so it can be killed directly);
-  # -w bounds its wait for the lock, the loop bounds how long it holds it.
-  flock -w 20 "$f" sh -c 'touch /tmp/flock.held; i=0; while [ -e /tmp/flock.release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done' \
+  # -w bounds its wait for the lock. It holds the lock until
+  # /tmp/flock.release is removed (bounded far beyond the guest's budget;
+  # exit 3 if that bound ever ends the hold).
+  flock -w 40 "$f" sh -c 'touch /tmp/flock.held; i=0; while [ -e /tmp/flock.release ]; do [ $i -ge 6000 ] && exit 3; sleep 0.1; i=$((i+1)); done' \
     > /tmp/flock.holder.log 2>&1 &
   holder=$!
-  i=0
-  while [ ! -e /tmp/flock.held ] && alive "$holder" && [ "$i" -lt 250 ]; do sleep 0.1; i=$((i + 1)); done
+  deadline 60
+  while [ ! -e /tmp/flock.held ]; do
+    case $(proc_state "$holder") in zombie|gone) break ;; esac
+    before_deadline || break
+    sleep 0.1
+  done
   if [ ! -e /tmp/flock.held ]; then
     rm -f /tmp/flock.release
-    if alive "$holder"; then
-      state="no answer to the lock request after 25s"
-      kill -TERM "$holder" 2>/dev/null; sleep 1; kill -KILL "$holder" 2>/dev/null
-    else
-      wait "$holder" 2>/dev/null
-      state="flock exited with status $?: $(tail -n 1 /tmp/flock.holder.log)"
-    fi
-    i=0
-    while alive "$holder" && [ "$i" -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
-    wait "$holder" 2>/dev/null
+    case $(proc_state "$holder") in
+      zombie|gone)
+        wait "$holder" 2>/dev/null
+        state="flock exited with status $?: $(tail -n 1 /tmp/flock.holder.log)" ;;
+      *)
+        state="no answer to the lock request after 60s"
+        kill -KILL "$holder" 2>/dev/null
+        wait_exit "$holder" 10 && wait "$holder" 2>/dev/null ;;
+    esac
     cat /tmp/flock.holder.log
-    bad "the first process could not take an exclusive flock on movies/KillBill ($state). NLM: rpcbind's nlockmgr v4/tcp port was ${NLM_BEFORE:-unregistered} before the mount, ${NLM_AFTER:-unregistered} after it (a change means the kernel's own lockd, started by the mount, took over the 100021 registration)"
+    bad "p2pfs: the first process could not take an exclusive flock on movies/KillBill ($state); rpcbind named port $port (p2pfs) for nlockmgr v4/tcp"
     return 1
   fi
   echo "holder (pid $holder) has the lock"
   t 30 flock -n -E 99 "$f" true
   rc=$?
-  echo "flock -n while held: exit status $rc"
+  held=$(proc_state "$holder")
+  echo "flock -n while held: exit status $rc (holder: $held)"
   rm -f /tmp/flock.release
-  i=0
-  while alive "$holder" && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-  wait "$holder" 2>/dev/null
-  hrc=$?
+  if wait_exit "$holder" 30; then
+    wait "$holder" 2>/dev/null
+    hrc=$?
+  else
+    hrc="none: still $WAIT_STATE 30s after release"
+  fi
   cat /tmp/flock.holder.log
+  [ "$held" = running ] || { bad "harness: the lock holder was no longer running ($held) when the second flock ran, so its refusal proves nothing"; return 1; }
   case $rc in
     99) ;;
-    0) bad "flock -n got the lock while another process held it"; return 1 ;;
-    *) bad "flock -n failed with exit status $rc instead of reporting the lock as held (99)"; return 1 ;;
+    0) bad "p2pfs: flock -n got the lock while another process held it"; return 1 ;;
+    124|137) bad "p2pfs: flock -n did not return within 30s while the lock was held"; return 1 ;;
+    *) bad "p2pfs: flock -n failed with exit status $rc instead of reporting the lock as held (99)"; return 1 ;;
   esac
-  [ "$hrc" = 0 ] || { bad "lock holder exited with status $hrc"; return 1; }
+  [ "$hrc" = 0 ] || { bad "lock holder's exit status: $hrc, expected 0"; return 1; }
   t 30 flock -n -E 99 "$f" true
   rc=$?
   echo "flock -n after release: exit status $rc"
-  [ "$rc" = 0 ] || { bad "flock -n after release: exit status $rc, expected 0"; return 1; }
+  [ "$rc" = 0 ] || { bad "p2pfs: flock -n after release: exit status $rc, expected 0"; return 1; }
+  port=$(nlm_port)
+  echo "rpcbind's nlockmgr v4/tcp port after the locks: $port"
+  [ "$port" = "$NFS_PORT" ] || { bad "rpcbind's nlockmgr v4/tcp port changed to $port during the check: which lock manager answered is unknown"; return 1; }
 }
 
-# Writes must fail with EROFS ("Read-only file system") and change nothing.
+# snapshot_sources: every entry of the exported trees with its type, mode,
+# size, mtime, ctime and link target, and every regular file's md5.
+snapshot_sources() {
+  # shellcheck disable=SC2086 # SOURCES is a list of directories
+  find $SOURCES -printf '%p %y %M %s %T@ %C@ %l\n' | LC_ALL=C sort
+  find $SOURCES -type f -exec md5sum {} + | LC_ALL=C sort -k 2
+}
+
+# Writes must fail with EROFS ("Read-only file system") and change nothing:
+# neither what the mount shows nor any exported source tree.
 check_read_only() {
   rc=0
+  snapshot_sources > /tmp/sources.before
   want=$(md5 < "$EXPECT/movies/KillBill")
   try() {   # try DESCRIPTION CMD...
     what=$1; shift
@@ -486,10 +642,14 @@ check_read_only() {
   try "mkdir movies/new-dir" mkdir "$MNT/movies/new-dir"
   try "rm -f movies/TheMatrix" rm -f "$MNT/movies/TheMatrix"
   try "touch movies/KillBill" touch "$MNT/movies/KillBill"
-  [ -e /srv/all/movies/new-file ] || [ -e /srv/a/movies/new-file ] && { bad "touch created a file in the source tree"; rc=1; }
+  snapshot_sources > /tmp/sources.after
+  if ! diff -u /tmp/sources.before /tmp/sources.after; then
+    bad "p2pfs: the write attempts changed an exported source tree ($SOURCES; diff above)"; rc=1
+  fi
   got=$(t 60 md5sum "$MNT/movies/KillBill" | cut -d' ' -f1)
   [ "$got" = "$want" ] || { bad "KillBill changed after the write attempts (md5 $got)"; rc=1; }
-  [ -e "$EXPECT/movies/TheMatrix" ] && [ -e "$MNT/movies/TheMatrix" ] || { bad "TheMatrix disappeared after rm"; rc=1; }
+  [ -e "$MNT/movies/TheMatrix" ] || { bad "TheMatrix disappeared from $MNT after rm"; rc=1; }
+  [ -e "$MNT/movies/new-file" ] && { bad "movies/new-file appeared in $MNT after touch"; rc=1; }
   return "$rc"
 }
 
@@ -505,14 +665,14 @@ check_restart_client() {
   echo "stopping $CLIENT (SIGTERM)"
   stop_daemon "$CLIENT" TERM || { exec 7<&-; cd /; return 1; }
   start_client
-  wait_nfs "$CLIENT" 30 || { exec 7<&-; cd /; daemon_tails; return 1; }
+  wait_nfs "$CLIENT" "$NFS_READY_SECS" || { exec 7<&-; cd /; daemon_tails; return 1; }
   drop_caches
   start=$(now)
   ok=0
-  i=0
   # A peer-to-peer client may need a moment to find its peers again; stale
   # file handles, however, are never acceptable.
-  while [ "$i" -lt 30 ]; do
+  deadline 60
+  while :; do
     r1=$(t 30 md5sum /proc/self/fd/7 2>&1); r1=${r1%% *}
     r2=$(t 30 ls . 2>&1)
     r3=$(t 30 ls "$MNT/movies" 2>&1)
@@ -525,13 +685,14 @@ check_restart_client() {
        && echo "$r2" | grep -q making-of && echo "$r3" | grep -q KillBill && echo "$r3" | grep -q TheMatrix; then
       ok=1; break
     fi
+    before_deadline || break
     sleep 1
-    i=$((i + 1))
   done
   exec 7<&-
   cd /
   echo "open file: $r1"; echo "cwd listing: $r2"; echo "movies listing: $r3"; echo "TheMatrix: $r4"
-  [ "$ok" = 1 ] || { bad "after restarting $CLIENT the mount does not work again within 30s (last: $all)"; return 1; }
+  daemon_state "$CLIENT"
+  [ "$ok" = 1 ] || { bad "after restarting $CLIENT the mount does not work again within 60s (last: $all; $DSTATE)"; return 1; }
   echo "mount usable $(elapsed "$start")s after the restarted daemon answered"
 }
 
@@ -618,24 +779,31 @@ need_mount du check_du
 need_mount tar check_tar
 need_mount dd-offsets check_dd_offsets
 need_mount head-c check_head_c
-need_mount flock check_flock
+need_mount flock-conflict-p2pfs-nlm check_flock
 need_mount read-only check_read_only
 need_mount restart-client-daemon check_restart_client
 if [ "$SCENARIO" = peers ]; then
   need_mount kill-holder-node check_kill_holder
   need_mount survivor-read check_survivor_read
 else
-  report SKIP kill-holder-node "single scenario: the only node also serves NFS"
+  report SKIP kill-holder-node "scenario $SCENARIO: the only node also serves NFS"
 fi
 need_mount umount check_umount
 
 # Leave nothing mounted or running.
 if [ "$MOUNTED" = 1 ]; then t 20 umount -f -l "$MNT" 2>/dev/null; fi
+# Every daemon still running must stop on SIGTERM with status 0 (or 143);
+# one that exited on its own earlier crashed, and fails this check.
+stop_all_daemons() {
+  _rc=0
+  for n in a b c solo; do stop_daemon "$n" TERM || _rc=1; done
+  return "$_rc"
+}
+run_check daemons-exit stop_all_daemons
 if grep -q '^FAIL ' "$RESULTS"; then
   echo "---- daemon logs ----"
   daemon_tails | sed 's/^/    /'
 fi
-for n in a b c solo; do stop_daemon "$n" TERM > /dev/null 2>&1; done
 
 grep -q '^FAIL ' "$RESULTS" && exit 1
 exit 0
