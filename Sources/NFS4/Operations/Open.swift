@@ -1,0 +1,185 @@
+import NIOCore
+import XDR
+
+/// `state_owner4` (open_owner4, lock_owner4): a client ID and the client's
+/// opaque name for the owner.
+public struct StateOwner4: Hashable, Sendable, CustomStringConvertible {
+    public var clientID: UInt64
+    public var owner: [UInt8]
+
+    public init(clientID: UInt64, owner: [UInt8]) {
+        self.clientID = clientID
+        self.owner = owner
+    }
+
+    static let ownerLimit = 1024
+
+    init(xdr buffer: inout ByteBuffer) throws(XDRError) {
+        self.clientID = try buffer.readXDRUInt64()
+        self.owner = Array(try buffer.readXDRVariableOpaque(limit: Self.ownerLimit).readableBytesView)
+    }
+
+    @discardableResult
+    func encode(into buffer: inout ByteBuffer) -> Int {
+        buffer.writeXDRUInt64(self.clientID) + buffer.writeXDRVariableOpaque(self.owner)
+    }
+
+    public var description: String { "owner(\(String(self.clientID, radix: 16)):\(self.owner.count) bytes)" }
+}
+
+/// OPEN4_SHARE_ACCESS_* and OPEN4_SHARE_DENY_* (the low two bits; the
+/// v4.1 "want" bits above them only ask for delegations, never granted).
+public enum ShareBits {
+    public static let read: UInt32 = 1
+    public static let write: UInt32 = 2
+    public static let both: UInt32 = 3
+    static let accessMask: UInt32 = 3
+    static let wantMask: UInt32 = 0xFF00
+    static let wantSignalMask: UInt32 = 0x3_0000
+}
+
+/// OPEN4args, as far as a read-only server needs them.
+public struct OPEN4Args: Sendable, Equatable {
+    public enum Claim: Sendable, Equatable {
+        /// CLAIM_NULL: a name in the current (directory) file handle.
+        case name(ComponentName4)
+        /// CLAIM_FH: the current file handle itself.
+        case fileHandle
+        /// CLAIM_PREVIOUS: a reclaim after a server restart.
+        case previous
+        /// The delegation claims (p2pfs never grants delegations).
+        case delegation(UInt32)
+    }
+
+    public var shareAccess: UInt32
+    public var shareDeny: UInt32
+    public var owner: StateOwner4
+    /// OPEN4_CREATE: refused with NFS4ERR_ROFS; the rest is not decoded.
+    public var create: Bool
+    public var claim: Claim
+
+    public init(shareAccess: UInt32, shareDeny: UInt32, owner: StateOwner4, create: Bool = false, claim: Claim) {
+        self.shareAccess = shareAccess
+        self.shareDeny = shareDeny
+        self.owner = owner
+        self.create = create
+        self.claim = claim
+    }
+
+    init(xdr buffer: inout ByteBuffer) throws(XDRError) {
+        _ = try buffer.readXDRUInt32()  // seqid, unused in v4.1
+        self.shareAccess = try buffer.readXDRUInt32()
+        self.shareDeny = try buffer.readXDRUInt32()
+        self.owner = try StateOwner4(xdr: &buffer)
+        let openType = try buffer.readXDRUInt32()
+        switch openType {
+        case 0: self.create = false
+        case 1:
+            self.create = true
+            self.claim = .fileHandle
+            return
+        default: throw .invalidDiscriminant(type: "opentype4", value: openType)
+        }
+        let claimType = try buffer.readXDRUInt32()
+        switch claimType {
+        case 0: self.claim = .name(try buffer.readComponent4())
+        case 1:
+            _ = try buffer.readXDRUInt32()  // delegate_type
+            self.claim = .previous
+        case 4: self.claim = .fileHandle
+        case 2, 3, 5, 6: self.claim = .delegation(claimType)
+        default: throw .invalidDiscriminant(type: "open_claim_type4", value: claimType)
+        }
+    }
+}
+
+/// OPEN4_RESULT_LOCKTYPE_POSIX: byte-range locks have POSIX semantics (the
+/// Linux client refuses fcntl locks without it).
+let openResultLockTypePOSIX: UInt32 = 0x4
+
+/// OPEN_DOWNGRADE4args.
+public struct OPEN_DOWNGRADE4Args: Sendable, Equatable {
+    public var stateID: StateID4
+    public var shareAccess: UInt32
+    public var shareDeny: UInt32
+
+    init(xdr buffer: inout ByteBuffer) throws(XDRError) {
+        self.stateID = try StateID4(xdr: &buffer)
+        _ = try buffer.readXDRUInt32()  // seqid
+        self.shareAccess = try buffer.readXDRUInt32()
+        self.shareDeny = try buffer.readXDRUInt32()
+    }
+}
+
+import Namespace
+
+extension NFSv4Program {
+    /// OPEN (RFC 8881 §18.16) for reading. Creating, write access or a
+    /// reclaim after a restart are refused; no delegation is ever granted.
+    func open(_ args: OPEN4Args, _ context: inout CompoundContext, _ body: inout ByteBuffer) throws(NFS4Status) {
+        let client = try context.requireClient()
+        let current = try context.currentNode()
+        if args.create || args.shareAccess & ShareBits.write != 0 { throw .readOnlyFileSystem }
+        let file: NamespaceNode
+        switch args.claim {
+        case .name(let component):
+            try Self.requireDirectory(current)
+            let name = try component.name()
+            file = try nfs4StatusOnError { () throws(FileSystemError) in try context.snapshot.lookup(name, in: current) }
+        case .fileHandle:
+            file = current
+        case .previous:
+            // No grace period: state from before a restart is not kept, and
+            // the client reopens normally (RFC 8881 §8.4.2.1).
+            throw .noGrace
+        case .delegation:
+            throw .notSupported
+        }
+        switch file.kind {
+        case .regular: break
+        case .directory: throw .isDirectory
+        case .symlink: throw .symlink
+        }
+        let access = args.shareAccess & ShareBits.accessMask
+        let stateID = try self.withState { state throws(NFS4Status) in
+            try state.open(file: file.fileID, owner: args.owner, access: access, deny: args.shareDeny, clientID: client)
+        }
+        context.currentFileHandle = file.fileID
+        context.currentStateID = stateID
+        stateID.encode(into: &body)
+        // change_info4: nothing changed.
+        let change = context.attributes(of: current).change
+        body.writeXDRBool(true)
+        body.writeXDRUInt64(change)
+        body.writeXDRUInt64(change)
+        body.writeXDRUInt32(openResultLockTypePOSIX)
+        Bitmap4().encode(into: &body)  // attrset
+        body.writeXDRUInt32(0)  // OPEN_DELEGATE_NONE
+    }
+
+    /// CLOSE (§18.2).
+    func close(_ stateID: StateID4, _ context: inout CompoundContext, _ body: inout ByteBuffer) throws(NFS4Status) {
+        let client = try context.requireClient()
+        let file = try context.currentNode()
+        let resolved = try context.resolve(stateID)
+        let result = try self.withState { state throws(NFS4Status) in
+            try state.close(resolved, file: file.fileID, clientID: client)
+        }
+        context.currentStateID = nil
+        result.encode(into: &body)
+    }
+
+    /// OPEN_DOWNGRADE (§18.18).
+    func openDowngrade(_ args: OPEN_DOWNGRADE4Args, _ context: inout CompoundContext, _ body: inout ByteBuffer) throws(NFS4Status) {
+        let client = try context.requireClient()
+        let file = try context.currentNode()
+        let resolved = try context.resolve(args.stateID)
+        let result = try self.withState { state throws(NFS4Status) in
+            try state.openDowngrade(
+                resolved, file: file.fileID, access: args.shareAccess & ShareBits.accessMask, deny: args.shareDeny, clientID: client
+            )
+        }
+        context.currentStateID = result
+        result.encode(into: &body)
+    }
+}
