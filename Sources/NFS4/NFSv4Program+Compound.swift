@@ -15,6 +15,22 @@ struct CompoundContext {
     /// Set by SEQUENCE: the client and slot this COMPOUND runs in.
     var clientID: UInt64?
     var slot: (session: SessionID4, slot: UInt32)?
+    /// Set when the first operation was not SEQUENCE (EXCHANGE_ID,
+    /// CREATE_SESSION...) or DESTROY_SESSION ended this COMPOUND's own
+    /// session: nothing may follow (NFS4ERR_NOT_ONLY_OP).
+    var mustBeLast = false
+    /// The largest reply the session allows, and the largest it caches
+    /// when SEQUENCE asked for caching (RFC 8881 §18.46.3).
+    var replyLimit = Int.max
+    var cachedReplyLimit = Int.max
+
+    /// The status an operation gets if its result would make the reply
+    /// longer than the session allows, or nil when it fits.
+    func replyLimitStatus(size: Int) -> NFS4Status? {
+        if size > self.replyLimit { return .replyTooBig }
+        if size > self.cachedReplyLimit { return .replyTooBigToCache }
+        return nil
+    }
     /// The status an operation that did not throw ends with (LOCK's
     /// NFS4ERR_DENIED carries a body, so it is not thrown).
     var status: NFS4Status = .ok
@@ -59,7 +75,7 @@ extension NFSv4Program {
     /// Runs a COMPOUND: operations in order until one fails (RFC 8881
     /// §15.2). SEQUENCE first makes it exactly-once through the slot's
     /// reply cache; a few session-creating operations may run alone.
-    func compound(_ args: COMPOUND4Args, digest: Int, context rpc: RPCCallContext) -> RPCResponse {
+    func compound(_ args: COMPOUND4Args, digest: Int, requestSize: Int, context rpc: RPCCallContext) -> RPCResponse {
         var results = rpc.allocator.buffer(capacity: 512)
         var count: UInt32 = 0
         guard args.minorVersion == 1 else {
@@ -84,7 +100,10 @@ extension NFSv4Program {
                 if case .sequence(let sequence) = operation {
                     do {
                         switch try self.withState({ state throws(NFS4Status) in
-                            try state.sequence(sequence, operationCount: Int(args.declaredCount), requestDigest: digest, now: now)
+                            try state.sequence(
+                                sequence, operationCount: Int(args.declaredCount), requestDigest: digest, requestSize: requestSize,
+                                now: now
+                            )
                         }) {
                         case .replay(let cached):
                             var head = rpc.makeResultBuffer(capacity: cached.readableBytes)
@@ -92,8 +111,15 @@ extension NFSv4Program {
                             return .done(.success(RPCResultBody(head: head)))
                         case .execute(let result):
                             result.encode(into: &body)
-                            context.clientID = self.state.withLockedValue { $0.clientID(of: sequence.sessionID) }
+                            let (client, channel) = self.state.withLockedValue {
+                                ($0.clientID(of: sequence.sessionID), $0.foreChannel(of: sequence.sessionID))
+                            }
+                            context.clientID = client
                             context.slot = (sequence.sessionID, sequence.slotID)
+                            if let channel {
+                                context.replyLimit = Int(channel.maximumResponseSize)
+                                if sequence.cacheThis { context.cachedReplyLimit = Int(channel.maximumResponseSizeCached) }
+                            }
                         }
                     } catch {
                         status = error
@@ -103,7 +129,10 @@ extension NFSv4Program {
                     if status == .ok {
                         status = self.execute(operation, &context, &body, now: now)
                     }
+                    context.mustBeLast = true
                 }
+            } else if context.mustBeLast {
+                status = .notOnlyOperation
             } else if case .sequence = operation {
                 status = .sequencePosition
             } else if case .read(let stateID, let offset, let readCount) = operation {
@@ -134,6 +163,13 @@ extension NFSv4Program {
                             body.writeImmutableBuffer(data)
                             body.writeXDRPadding(for: data.readableBytes)
                         }
+                        let size = Self.replySize(args, results, body: body) + (isLast ? data.readableBytes + 3 : 0)
+                        if let tooBig = context.replyLimitStatus(size: size) {
+                            Self.appendResult(.read, status: tooBig, body: nil, to: &results, count: &count)
+                            return rpc.eventLoop.makeSucceededFuture(
+                                self.finish(tooBig, args, results, count: count, bulk: nil, context: context, rpc)
+                            )
+                        }
                         Self.appendResult(.read, status: .ok, body: body, to: &results, count: &count)
                         if isLast {
                             return rpc.eventLoop.makeSucceededFuture(
@@ -154,6 +190,8 @@ extension NFSv4Program {
             } else {
                 status = self.execute(operation, &context, &body, now: now)
             }
+            let size = Self.replySize(args, results, body: body)
+            if let tooBig = context.replyLimitStatus(size: size) { status = tooBig }
             Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
             if status != .ok { break }
             index += 1
@@ -173,7 +211,9 @@ extension NFSv4Program {
         for operation in rest.operations {
             var body = rpc.allocator.buffer(capacity: 128)
             context.status = .ok
-            if case .sequence = operation {
+            if context.mustBeLast {
+                status = .notOnlyOperation
+            } else if case .sequence = operation {
                 status = .sequencePosition
             } else if case .read = operation {
                 // One READ per COMPOUND is what clients send; more would
@@ -182,6 +222,7 @@ extension NFSv4Program {
             } else {
                 status = self.execute(operation, &context, &body, now: now)
             }
+            if let tooBig = context.replyLimitStatus(size: Self.replySize(original, results, body: body)) { status = tooBig }
             Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
             if status != .ok { break }
         }
@@ -198,6 +239,13 @@ extension NFSv4Program {
         case .undecodable: return .badXDR
         default: return .operationNotInSession
         }
+    }
+
+    /// The COMPOUND4res length once `body` is appended to `results`: the
+    /// RPC reply header, status, tag, count, and each result's opcode and
+    /// status.
+    static func replySize(_ args: COMPOUND4Args, _ results: ByteBuffer, body: ByteBuffer) -> Int {
+        RPCReplyHeader.successHeaderLength + 12 + args.tag.readableBytes + 3 + results.readableBytes + 8 + body.readableBytes
     }
 
     static func appendResult(
@@ -262,6 +310,7 @@ extension NFSv4Program {
             result.encode(into: &body)
         case .destroySession(let id):
             try self.withState { state throws(NFS4Status) in try state.destroySession(id) }
+            if let slot = context.slot, slot.session == id { context.mustBeLast = true }
         case .bindConnectionToSession(let id):
             try self.withState { state throws(NFS4Status) in try state.bindConnection(to: id, now: now) }
             id.encode(into: &body)
@@ -269,9 +318,12 @@ extension NFSv4Program {
             body.writeXDRBool(false)
         case .destroyClientID(let id):
             try self.withState { state throws(NFS4Status) in try state.destroyClientID(id) }
-        case .reclaimComplete:
+        case .reclaimComplete(let oneFileSystem):
             let client = try context.requireClient()
-            try self.withState { state throws(NFS4Status) in try state.reclaimComplete(clientID: client) }
+            if oneFileSystem { _ = try context.currentNode() }
+            try self.withState { state throws(NFS4Status) in
+                try state.reclaimComplete(clientID: client, oneFileSystem: oneFileSystem)
+            }
         case .backchannelControl:
             _ = try context.requireClient()
         case .testStateID(let stateIDs):
@@ -307,7 +359,9 @@ extension NFSv4Program {
         case .readlink: try self.readlink(&context, &body)
         case .readdir(let args): try self.readdir(args, &context, &body)
         case .secinfo(let name): try self.secinfo(name: name, &context, &body)
-        case .secinfoNoName: try self.secinfo(name: nil, &context, &body)
+        case .secinfoNoName(let parent):
+            if parent { try self.lookupParent(&context) }
+            try self.secinfo(name: nil, &context, &body)
         case .open(let args): try self.open(args, &context, &body)
         case .close(let stateID): try self.close(stateID, &context, &body)
         case .openDowngrade(let args): try self.openDowngrade(args, &context, &body)

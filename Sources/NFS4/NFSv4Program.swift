@@ -43,8 +43,9 @@ public struct NFSv4Program: RPCProgram {
         case 1:
             var arguments = call.arguments
             let digest = Self.digest(arguments)
+            let size = arguments.readableBytes
             guard let compound = try? COMPOUND4Args(xdr: &arguments) else { return .done(.garbageArguments) }
-            return self.compound(compound, digest: digest, context: context)
+            return self.compound(compound, digest: digest, requestSize: size, context: context)
         default:
             return .done(.procedureUnavailable)
         }

@@ -291,3 +291,61 @@ final class CompoundTests: XCTestCase {
         XCTAssertEqual(try harness.call(gone).status, 70, "NFS4ERR_STALE")
     }
 }
+
+/// Session rules the pynfs suite checks (RFC 8881 §2.10, §18.36).
+final class SessionRuleTests: XCTestCase {
+    func testNothingMayFollowASessionlessOperationOrTheOwnSessionsDestruction() async throws {
+        let harness = await NFS4Harness.standard()
+        var exchange = ClientCompound()
+        exchange.add(ClientCompound.exchangeID) { buffer in
+            buffer.putU64(1)
+            buffer.putString("x")
+            buffer.putU32(0)
+            buffer.putU32(0)
+            buffer.putU32(0)
+        }
+        exchange.add(ClientCompound.putrootfh)
+        var reply = try harness.call(exchange)
+        XCTAssertEqual(reply.status, 10081, "NFS4ERR_NOT_ONLY_OP")
+        XCTAssertEqual(reply.count, 2)
+
+        let (_, session) = try harness.createSession()
+        var destroy = NFS4Harness.sequenced(session, sequenceID: 1)
+        destroy.add(44) { $0.writeBytes(session) }  // DESTROY_SESSION
+        destroy.add(ClientCompound.putrootfh)
+        reply = try harness.call(destroy)
+        XCTAssertEqual(reply.status, 10081)
+        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(session, sequenceID: 2)).status, Status4.badSession)
+    }
+
+    func testRepliesLargerThanTheSessionAllowsAreRefused() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        // The session caches 4096 bytes at most: a cached READDIR of a
+        // 3,000-entry directory cannot be.
+        var compound = NFS4Harness.sequenced(session, sequenceID: 1, cacheThis: true)
+        compound.putfh("")
+        compound.add(ClientCompound.readdir) { buffer in
+            buffer.putU64(0)
+            buffer.putU64(0)
+            buffer.putU32(60_000)
+            buffer.putU32(60_000)
+            buffer.putU32(1)
+            buffer.putU32(0x0010_0000)
+        }
+        XCTAssertEqual(try harness.call(compound).status, Status4.ok, "the root lists four entries")
+        let big = NFS4Harness(store: await TestNamespace.makeStore(entries: TestNamespace.bigDirectoryEntries(count: 3000)))
+        let (_, bigSession) = try big.createSession()
+        var listing = NFS4Harness.sequenced(bigSession, sequenceID: 1, cacheThis: true)
+        listing.putfh("big")
+        listing.add(ClientCompound.readdir) { buffer in
+            buffer.putU64(0)
+            buffer.putU64(0)
+            buffer.putU32(60_000)
+            buffer.putU32(60_000)
+            buffer.putU32(1)
+            buffer.putU32(0x0010_0000)
+        }
+        XCTAssertEqual(try big.call(listing).status, 10067, "NFS4ERR_REP_TOO_BIG_TO_CACHE")
+    }
+}

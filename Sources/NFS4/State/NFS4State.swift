@@ -180,8 +180,16 @@ public struct NFS4State: Sendable {
         }
         guard args.sequence == client.createSessionSequence &+ 1 else { throw .sequenceMisordered }
         guard client.sessions.count < self.limits.sessionsPerClient else { throw .noSpace }
+        guard args.flags & ~(CreateSessionFlags.persist | CreateSessionFlags.connectionBackChannel | CreateSessionFlags.connectionRDMA) == 0
+        else { throw .invalid }
         let client_ = args.foreChannel
         guard client_.maximumRequests > 0, client_.maximumOperations > 0 else { throw .invalid }
+        // Room for at least a SEQUENCE and its reply (RFC 8881 §18.36.3).
+        for channel in [client_, args.backChannel] {
+            guard channel.maximumRequestSize >= Self.minimumRequestSize, channel.maximumResponseSize >= Self.minimumResponseSize else {
+                throw .tooSmall
+            }
+        }
         let fore = ChannelAttributes4(
             maximumRequestSize: min(client_.maximumRequestSize, Self.maximumRequestSize),
             maximumResponseSize: min(client_.maximumResponseSize, Self.maximumResponseSize),
@@ -189,8 +197,10 @@ public struct NFS4State: Sendable {
             maximumOperations: min(client_.maximumOperations, UInt32(self.limits.operations)),
             maximumRequests: min(client_.maximumRequests, UInt32(self.limits.slots))
         )
-        var back = args.backChannel
-        back.maximumRequests = min(max(back.maximumRequests, 1), 16)
+        // The back channel is never used (no callbacks: no delegations), and
+        // the Linux client refuses a session whose back channel attributes
+        // differ from what it asked: echo them.
+        let back = args.backChannel
         self.nextSession &+= 1
         let id = SessionID4(clientID: client.id, boot: self.boot, counter: self.nextSession)
         self.sessions[id] = Session(
@@ -215,6 +225,10 @@ public struct NFS4State: Sendable {
     /// Largest request: a READDIR or LOCK is small, but a client may
     /// negotiate for WRITEs it will never get to send (all refused).
     static let maximumRequestSize: UInt32 = 1 << 20 + 64 * 1024
+    /// The smallest sizes a session is useful with: an RPC header, a
+    /// COMPOUND header and a SEQUENCE (what the Linux server insists on).
+    static let minimumRequestSize: UInt32 = 320
+    static let minimumResponseSize: UInt32 = 304
     static let maximumResponseSize: UInt32 = 1 << 20 + 64 * 1024
 
     // MARK: SEQUENCE
@@ -231,10 +245,11 @@ public struct NFS4State: Sendable {
     /// `requestDigest` identifies the whole request, to tell a retry from
     /// a different request reusing the sequence ID.
     public mutating func sequence(
-        _ args: SEQUENCE4Args, operationCount: Int, requestDigest: Int, now: NIODeadline
+        _ args: SEQUENCE4Args, operationCount: Int, requestDigest: Int, requestSize: Int = 0, now: NIODeadline
     ) throws(NFS4Status) -> SequenceOutcome {
         self.expireLeases(now: now)
         guard var session = self.sessions[args.sessionID] else { throw .badSession }
+        guard requestSize <= session.foreChannel.maximumRequestSize else { throw .requestTooBig }
         guard args.slotID < session.slots.count else { throw .badSlot }
         let index = Int(args.slotID)
         var slot = session.slots[index]
@@ -247,6 +262,8 @@ public struct NFS4State: Sendable {
         }
         guard args.sequenceID == slot.sequenceID &+ 1 else { throw .sequenceMisordered }
         guard operationCount <= session.foreChannel.maximumOperations else { throw .tooManyOperations }
+        // Not even this SEQUENCE's own reply would fit the cache.
+        if args.cacheThis && session.foreChannel.maximumResponseSizeCached < Self.minimumResponseSize { throw .replyTooBigToCache }
         slot.sequenceID = args.sequenceID
         slot.inProgress = true
         slot.requestDigest = requestDigest
@@ -281,6 +298,11 @@ public struct NFS4State: Sendable {
         self.sessions[session]?.clientID
     }
 
+    /// The session's negotiated fore channel (for reply size limits).
+    public func foreChannel(of session: SessionID4) -> ChannelAttributes4? {
+        self.sessions[session]?.foreChannel
+    }
+
     // MARK: Other session operations
 
     public mutating func destroySession(_ id: SessionID4) throws(NFS4Status) {
@@ -301,8 +323,11 @@ public struct NFS4State: Sendable {
         self.removeClient(id)
     }
 
-    public mutating func reclaimComplete(clientID: UInt64) throws(NFS4Status) {
+    /// RECLAIM_COMPLETE: with `oneFileSystem` it speaks of one file system
+    /// only and changes nothing here (there is no grace period to end).
+    public mutating func reclaimComplete(clientID: UInt64, oneFileSystem: Bool = false) throws(NFS4Status) {
         guard self.clients[clientID] != nil else { throw .staleClientID }
+        if oneFileSystem { return }
         guard !self.clients[clientID]!.reclaimComplete else { throw .completeAlready }
         self.clients[clientID]!.reclaimComplete = true
     }

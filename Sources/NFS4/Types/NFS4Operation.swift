@@ -32,7 +32,8 @@ public enum NFS4Operation: Sendable, Equatable {
     case createSession(CREATE_SESSION4Args)
     case destroySession(SessionID4)
     case freeStateID(StateID4)
-    case secinfoNoName
+    /// SECINFO_NO_NAME: of the current file handle, or of its parent.
+    case secinfoNoName(parent: Bool)
     case sequence(SEQUENCE4Args)
     case testStateID([StateID4])
     case destroyClientID(UInt64)
@@ -157,7 +158,7 @@ public enum NFS4Operation: Sendable, Equatable {
         case .secinfoNoName:
             let style = try buffer.readXDRUInt32()
             guard style <= 1 else { throw .invalidDiscriminant(type: "secinfo_style4", value: style) }
-            return .secinfoNoName
+            return .secinfoNoName(parent: style == 1)
         case .sequence: return .sequence(try SEQUENCE4Args(xdr: &buffer))
         case .testStateID:
             return .testStateID(try buffer.readXDRArray(limit: 1024) { buffer throws(XDRError) in try StateID4(xdr: &buffer) })
