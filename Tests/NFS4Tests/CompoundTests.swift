@@ -132,17 +132,58 @@ final class CompoundTests: XCTestCase {
         }
     }
 
-    func testOpenForWritingIsReadOnlyAndUnknownNamesAreNoEntry() async throws {
+    func testOpensOfExistingFilesSucceedButCreatingAndTruncatingAreReadOnly() async throws {
         let harness = await NFS4Harness.standard()
         let (clientID, session) = try harness.createSession()
-        var write = NFS4Harness.sequenced(session, sequenceID: 1)
-        write.putfh("docs")
-        write.openForRead("readme.txt", clientID: clientID, owner: "o", access: 3)
-        XCTAssertEqual(try harness.call(write).status, Status4.readOnly)
-        var missing = NFS4Harness.sequenced(session, sequenceID: 2)
-        missing.putfh("docs")
-        missing.openForRead("nothing.txt", clientID: clientID, owner: "o")
-        XCTAssertEqual(try harness.call(missing).status, Status4.noEntry)
+        var sequenceID: UInt32 = 0
+        /// OPEN4_CREATE with `how` (createmode4 and its arguments) on `name` in docs/.
+        func open(_ name: String, access: UInt32 = 1, create: ((inout ByteBuffer) -> Void)? = nil) throws -> UInt32 {
+            sequenceID += 1
+            var compound = NFS4Harness.sequenced(session, sequenceID: sequenceID)
+            compound.putfh("docs")
+            compound.add(ClientCompound.open) { buffer in
+                buffer.putU32(0)
+                buffer.putU32(access)
+                buffer.putU32(0)
+                buffer.putU64(clientID)
+                buffer.putString("o")
+                if let create {
+                    buffer.putU32(1)  // OPEN4_CREATE
+                    create(&buffer)
+                } else {
+                    buffer.putU32(0)
+                }
+                buffer.putU32(0)  // CLAIM_NULL
+                buffer.putString(name)
+            }
+            return try harness.call(compound).status
+        }
+        func unchecked(size: UInt64?) -> (inout ByteBuffer) -> Void {
+            { buffer in
+                buffer.putU32(0)  // UNCHECKED4
+                if let size {
+                    buffer.putU32(1)
+                    buffer.putU32(0x10)  // size
+                    buffer.putU32(8)
+                    buffer.putU64(size)
+                } else {
+                    buffer.putU32(2)
+                    buffer.putU32(0)
+                    buffer.putU32(0x2)  // mode (33)
+                    buffer.putU32(4)
+                    buffer.putU32(0o644)
+                }
+            }
+        }
+        XCTAssertEqual(try open("readme.txt"), Status4.ok)
+        // Read-write: granted, so the client can lock exclusively; writes fail later.
+        XCTAssertEqual(try open("readme.txt", access: 3), Status4.ok)
+        // O_CREAT of an existing file (UNCHECKED4 with a mode) just opens it.
+        XCTAssertEqual(try open("readme.txt", create: unchecked(size: nil)), Status4.ok)
+        XCTAssertEqual(try open("readme.txt", create: unchecked(size: 0)), Status4.readOnly, "O_TRUNC")
+        XCTAssertEqual(try open("new.txt", create: unchecked(size: nil)), Status4.readOnly, "would create")
+        XCTAssertEqual(try open("readme.txt", create: { $0.putU32(2); $0.putU64(7) }), 17, "EXCLUSIVE4 of an existing file: NFS4ERR_EXIST")
+        XCTAssertEqual(try open("nothing.txt"), Status4.noEntry)
     }
 
     func testReaddirListsChildrenInCookieOrderAndResumes() async throws {

@@ -13,15 +13,19 @@ enum AccessBits {
 }
 
 extension NFSv4Program {
-    /// ACCESS (RFC 8881 §18.1): everyone may read everything; nothing may
-    /// be modified, extended or deleted; execute follows the mode.
+    /// ACCESS (RFC 8881 §18.1): what NFSv3's ACCESS grants. Everyone may
+    /// read everything and execute what has an execute bit; on regular
+    /// files MODIFY and EXTEND too, so a program can open a file read-write
+    /// to lock it exclusively (writes themselves fail with NFS4ERR_ROFS).
+    /// DELETE is never granted.
     func access(_ requested: UInt32, _ context: inout CompoundContext, _ body: inout ByteBuffer) throws(NFS4Status) {
         let node = try context.currentNode()
         guard requested & ~AccessBits.all == 0 else { throw .invalid }
         var granted: UInt32
         switch node.kind {
         case .directory: granted = AccessBits.read | AccessBits.lookup
-        case .regular: granted = AccessBits.read | (node.mode & 0o111 != 0 ? AccessBits.execute : 0)
+        case .regular:
+            granted = AccessBits.read | AccessBits.modify | AccessBits.extend | (node.mode & 0o111 != 0 ? AccessBits.execute : 0)
         case .symlink: granted = AccessBits.read
         }
         body.writeXDRUInt32(requested)

@@ -51,14 +51,23 @@ public struct OPEN4Args: Sendable, Equatable {
         case delegation(UInt32)
     }
 
+    /// OPEN4_CREATE's `createhow4`. Nothing can be created here, but
+    /// UNCHECKED4 on an existing file only opens it (RFC 8881 §18.16.3),
+    /// which is how the Linux client opens with O_CREAT.
+    public enum CreateMode: Sendable, Equatable {
+        /// UNCHECKED4; `truncates` when createattrs sets the size to 0.
+        case unchecked(truncates: Bool)
+        /// GUARDED4, EXCLUSIVE4, EXCLUSIVE4_1: the file must not exist.
+        case exclusive
+    }
+
     public var shareAccess: UInt32
     public var shareDeny: UInt32
     public var owner: StateOwner4
-    /// OPEN4_CREATE: refused with NFS4ERR_ROFS; the rest is not decoded.
-    public var create: Bool
+    public var create: CreateMode?
     public var claim: Claim
 
-    public init(shareAccess: UInt32, shareDeny: UInt32, owner: StateOwner4, create: Bool = false, claim: Claim) {
+    public init(shareAccess: UInt32, shareDeny: UInt32, owner: StateOwner4, create: CreateMode? = nil, claim: Claim) {
         self.shareAccess = shareAccess
         self.shareDeny = shareDeny
         self.owner = owner
@@ -73,11 +82,25 @@ public struct OPEN4Args: Sendable, Equatable {
         self.owner = try StateOwner4(xdr: &buffer)
         let openType = try buffer.readXDRUInt32()
         switch openType {
-        case 0: self.create = false
+        case 0: self.create = nil
         case 1:
-            self.create = true
-            self.claim = .fileHandle
-            return
+            let mode = try buffer.readXDRUInt32()
+            switch mode {
+            case 0:  // UNCHECKED4
+                let attributes = try FileAttributesArgument4(xdr: &buffer)
+                self.create = .unchecked(truncates: Self.setsSizeToZero(attributes))
+            case 1:  // GUARDED4
+                _ = try FileAttributesArgument4(xdr: &buffer)
+                self.create = .exclusive
+            case 2:  // EXCLUSIVE4
+                _ = try buffer.readXDRUInt64()
+                self.create = .exclusive
+            case 3:  // EXCLUSIVE4_1
+                _ = try buffer.readXDRUInt64()
+                _ = try FileAttributesArgument4(xdr: &buffer)
+                self.create = .exclusive
+            default: throw .invalidDiscriminant(type: "createmode4", value: mode)
+            }
         default: throw .invalidDiscriminant(type: "opentype4", value: openType)
         }
         let claimType = try buffer.readXDRUInt32()
@@ -90,6 +113,15 @@ public struct OPEN4Args: Sendable, Equatable {
         case 2, 3, 5, 6: self.claim = .delegation(claimType)
         default: throw .invalidDiscriminant(type: "open_claim_type4", value: claimType)
         }
+    }
+}
+
+extension OPEN4Args {
+    /// Whether createattrs truncate: size (4) is the first settable
+    /// attribute, so when present its value comes first.
+    static func setsSizeToZero(_ attributes: FileAttributesArgument4) -> Bool {
+        guard attributes.mask.contains(Attribute4.size.rawValue) else { return false }
+        return attributes.values.getInteger(at: attributes.values.readerIndex, endianness: .big, as: UInt64.self) == 0
     }
 }
 
@@ -114,19 +146,34 @@ public struct OPEN_DOWNGRADE4Args: Sendable, Equatable {
 import Namespace
 
 extension NFSv4Program {
-    /// OPEN (RFC 8881 §18.16) for reading. Creating, write access or a
-    /// reclaim after a restart are refused; no delegation is ever granted.
+    /// OPEN (RFC 8881 §18.16) of an existing file. Creating or truncating
+    /// is NFS4ERR_ROFS, a reclaim after a restart NFS4ERR_NO_GRACE, and no
+    /// delegation is ever granted.
+    ///
+    /// Write access is granted as a share reservation, as NFSv3's ACCESS
+    /// grants MODIFY: the Linux client takes an exclusive lock (`flock -x`,
+    /// `fcntl(F_WRLCK)`) only on a file open for writing, and every WRITE
+    /// and SETATTR is still refused with NFS4ERR_ROFS.
     func open(_ args: OPEN4Args, _ context: inout CompoundContext, _ body: inout ByteBuffer) throws(NFS4Status) {
         let client = try context.requireClient()
         let current = try context.currentNode()
-        if args.create || args.shareAccess & ShareBits.write != 0 { throw .readOnlyFileSystem }
         let file: NamespaceNode
         switch args.claim {
         case .name(let component):
             try Self.requireDirectory(current)
             let name = try component.name()
-            file = try nfs4StatusOnError { () throws(FileSystemError) in try context.snapshot.lookup(name, in: current) }
+            do {
+                file = try nfs4StatusOnError { () throws(FileSystemError) in try context.snapshot.lookup(name, in: current) }
+            } catch .noEntry where args.create != nil {
+                throw .readOnlyFileSystem  // it would be created
+            }
+            switch args.create {
+            case nil: break
+            case .unchecked(let truncates): if truncates { throw .readOnlyFileSystem }
+            case .exclusive: throw .exists
+            }
         case .fileHandle:
+            guard args.create == nil else { throw .invalid }
             file = current
         case .previous:
             // No grace period: state from before a restart is not kept, and

@@ -95,7 +95,6 @@ public enum NFS4Operation: Sendable, Equatable {
     var endsDecoding: Bool {
         switch self {
         case .refused, .illegal, .undecodable: true
-        case .open(let args): args.create
         default: false
         }
     }
