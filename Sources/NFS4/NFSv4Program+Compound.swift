@@ -9,6 +9,8 @@ struct CompoundContext {
     let snapshot: NamespaceSnapshot
     let fileSystem: FileSystemAttributes4
     let isReady: Bool
+    /// The caller as far as client records go: AUTH_SYS uid and gid.
+    let principal: String
     var currentFileHandle: FileID?
     var savedFileHandle: FileID?
     var currentStateID: StateID4?
@@ -86,7 +88,8 @@ extension NFSv4Program {
         }
         let snapshot = self.store.current
         var context = CompoundContext(
-            snapshot: snapshot, fileSystem: self.fileSystemAttributes(snapshot), isReady: self.store.isReady
+            snapshot: snapshot, fileSystem: self.fileSystemAttributes(snapshot), isReady: self.store.isReady,
+            principal: Self.principal(rpc.credentials)
         )
         let now = self.clock()
         var status = NFS4Status.ok
@@ -229,6 +232,13 @@ extension NFSv4Program {
         return rpc.eventLoop.makeSucceededFuture(self.finish(status, original, results, count: count, bulk: nil, context: context, rpc))
     }
 
+    static func principal(_ credentials: RPCCredentials) -> String {
+        switch credentials {
+        case .none: "none"
+        case .sys(let parameters): "sys:\(parameters.uid):\(parameters.gid)"
+        }
+    }
+
     /// Which operations may start a COMPOUND without SEQUENCE, and alone.
     static func sessionlessCheck(_ operation: NFS4Operation, count: UInt32) -> NFS4Status {
         switch operation {
@@ -303,10 +313,16 @@ extension NFSv4Program {
         switch operation {
         case .sequence: throw .sequencePosition
         case .exchangeID(let args):
-            let result = try self.withState { state throws(NFS4Status) in try state.exchangeID(args, now: now) }
+            let principal = context.principal
+            let result = try self.withState { state throws(NFS4Status) in
+                try state.exchangeID(args, principal: principal, now: now)
+            }
             result.encode(into: &body)
         case .createSession(let args):
-            let result = try self.withState { state throws(NFS4Status) in try state.createSession(args, now: now) }
+            let principal = context.principal
+            let result = try self.withState { state throws(NFS4Status) in
+                try state.createSession(args, principal: principal, now: now)
+            }
             result.encode(into: &body)
         case .destroySession(let id):
             try self.withState { state throws(NFS4Status) in try state.destroySession(id) }

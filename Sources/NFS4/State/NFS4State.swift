@@ -43,6 +43,9 @@ public struct NFS4State: Sendable {
         var id: UInt64
         var ownerID: [UInt8]
         var verifier: UInt64
+        /// Who sent EXCHANGE_ID (AUTH_SYS uid and gid): another principal
+        /// may not take over the record (RFC 8881 §18.35.5).
+        var principal: String
         var isConfirmed: Bool
         var lastRenewal: NIODeadline
         /// The last CREATE_SESSION sequence seen and its result, replayed
@@ -128,18 +131,26 @@ public struct NFS4State: Sendable {
     // MARK: EXCHANGE_ID
 
     /// RFC 8881 §18.35.4, for AUTH_SYS clients without state protection.
-    public mutating func exchangeID(_ args: EXCHANGE_ID4Args, now: NIODeadline) throws(NFS4Status) -> EXCHANGE_ID4ResultOK {
+    public mutating func exchangeID(
+        _ args: EXCHANGE_ID4Args, principal: String = "", now: NIODeadline
+    ) throws(NFS4Status) -> EXCHANGE_ID4ResultOK {
         guard args.flags & ~ExchangeIDFlags.clientFlags == 0 else { throw .invalid }
         guard args.stateProtection == 0 else { throw .notSupported }
         self.expireLeases(now: now)
         let confirmed = self.clients.values.first { $0.isConfirmed && $0.ownerID == args.ownerID }
         if args.flags & ExchangeIDFlags.updateConfirmedRecord != 0 {
             guard let confirmed else { throw .noEntry }
+            guard confirmed.principal == principal else { throw .perm }
             guard confirmed.verifier == args.verifier else { throw .notSame }
             self.renew(confirmed.id, now: now)
             return self.exchangeIDResult(for: confirmed)
         }
-        if let confirmed, confirmed.verifier == args.verifier {
+        if let confirmed, confirmed.principal != principal {
+            // Another principal with the same owner: a collision while the
+            // record holds state, else the old record gives way at once.
+            guard confirmed.stateIDs.isEmpty else { throw .clientIDInUse }
+            self.removeClient(confirmed.id)
+        } else if let confirmed, confirmed.verifier == args.verifier {
             self.renew(confirmed.id, now: now)
             return self.exchangeIDResult(for: confirmed)
         }
@@ -153,7 +164,7 @@ public struct NFS4State: Sendable {
         self.nextClient &+= 1
         let id = UInt64(self.boot) << 32 | UInt64(self.nextClient)
         let client = Client(
-            id: id, ownerID: args.ownerID, verifier: args.verifier, isConfirmed: false, lastRenewal: now,
+            id: id, ownerID: args.ownerID, verifier: args.verifier, principal: principal, isConfirmed: false, lastRenewal: now,
             createSessionSequence: 0
         )
         self.clients[id] = client
@@ -172,9 +183,12 @@ public struct NFS4State: Sendable {
 
     /// RFC 8881 §18.36.4: creates a session (confirming the client), or
     /// replays the previous result for a retransmitted sequence.
-    public mutating func createSession(_ args: CREATE_SESSION4Args, now: NIODeadline) throws(NFS4Status) -> CREATE_SESSION4ResultOK {
+    public mutating func createSession(
+        _ args: CREATE_SESSION4Args, principal: String = "", now: NIODeadline
+    ) throws(NFS4Status) -> CREATE_SESSION4ResultOK {
         self.expireLeases(now: now)
         guard var client = self.clients[args.clientID] else { throw .staleClientID }
+        guard client.principal == principal else { throw .clientIDInUse }
         if args.sequence == client.createSessionSequence, let reply = client.createSessionReply {
             return reply
         }

@@ -64,6 +64,29 @@ final class NFS4StateTests: XCTestCase {
         }
     }
 
+    func testAnotherPrincipalCannotTakeOverARecordThatHoldsState() throws {
+        var state = NFS4State(boot: 3, serverOwner: [1])
+        let owner = Array("host".utf8)
+        let first = try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: 0), principal: "sys:0:0", now: self.start)
+        let args = CREATE_SESSION4Args(
+            clientID: first.clientID, sequence: first.sequenceID, flags: 0, foreChannel: self.channel(), backChannel: self.channel()
+        )
+        XCTAssertThrowsError(try state.createSession(args, principal: "sys:1000:100", now: self.start)) {
+            XCTAssertEqual($0 as? NFS4Status, .clientIDInUse)
+        }
+        _ = try state.createSession(args, principal: "sys:0:0", now: self.start)
+        let update = EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: ExchangeIDFlags.updateConfirmedRecord)
+        XCTAssertThrowsError(try state.exchangeID(update, principal: "sys:1000:100", now: self.start)) {
+            XCTAssertEqual($0 as? NFS4Status, .perm)
+        }
+        _ = try state.open(file: self.file, owner: StateOwner4(clientID: first.clientID, owner: [1]), access: 1, deny: 0, clientID: first.clientID)
+        let other = EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: 0)
+        XCTAssertThrowsError(try state.exchangeID(other, principal: "sys:1000:100", now: self.start)) {
+            XCTAssertEqual($0 as? NFS4Status, .clientIDInUse)
+        }
+        XCTAssertEqual(state.stateIDCount, 1, "the holder keeps its open")
+    }
+
     func testCreateSessionReplaysARetransmissionAndRejectsOthers() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let exchanged = try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: [9], flags: 0), now: self.start)
