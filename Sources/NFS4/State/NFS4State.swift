@@ -188,7 +188,9 @@ public struct NFS4State: Sendable {
     ) throws(NFS4Status) -> CREATE_SESSION4ResultOK {
         self.expireLeases(now: now)
         guard var client = self.clients[args.clientID] else { throw .staleClientID }
-        guard client.principal == principal else { throw .clientIDInUse }
+        // Only the principal that created the record may confirm it; once
+        // confirmed, any principal may add sessions (RFC 8881 §18.36.4).
+        guard client.isConfirmed || client.principal == principal else { throw .clientIDInUse }
         if args.sequence == client.createSessionSequence, let reply = client.createSessionReply {
             return reply
         }

@@ -75,6 +75,9 @@ final class NFS4StateTests: XCTestCase {
             XCTAssertEqual($0 as? NFS4Status, .clientIDInUse)
         }
         _ = try state.createSession(args, principal: "sys:0:0", now: self.start)
+        var second = args
+        second.sequence += 1
+        XCTAssertNoThrow(try state.createSession(second, principal: "sys:1000:100", now: self.start), "confirmed: any principal")
         let update = EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: ExchangeIDFlags.updateConfirmedRecord)
         XCTAssertThrowsError(try state.exchangeID(update, principal: "sys:1000:100", now: self.start)) {
             XCTAssertEqual($0 as? NFS4Status, .perm)
