@@ -44,7 +44,9 @@ extension NFS4State {
                     other: self.newOther(), seqid: 0, clientID: clientID, owner: owner, file: file,
                     kind: .lock(open: open.other, ranges: [])
                 )
-                guard let client = self.clients[clientID], client.stateIDs.count < self.limits.stateIDsPerClient else {
+                guard let client = self.clients[clientID], client.stateIDs.count < self.limits.stateIDsPerClient,
+                    self.states.count < self.limits.stateIDs
+                else {
                     throw .noSpace
                 }
                 self.states[record.other] = record

@@ -19,7 +19,7 @@ extension NFS4State {
 
     private mutating func insertState(_ record: StateRecord) throws(NFS4Status) {
         guard let client = self.clients[record.clientID] else { throw .staleClientID }
-        guard client.stateIDs.count < self.limits.stateIDsPerClient else { throw .noSpace }
+        guard client.stateIDs.count < self.limits.stateIDsPerClient, self.states.count < self.limits.stateIDs else { throw .noSpace }
         self.states[record.other] = record
         self.statesByFile[record.file, default: []].insert(record.other)
         self.clients[record.clientID]!.stateIDs.insert(record.other)

@@ -24,10 +24,17 @@ public struct NFS4State: Sendable {
         public var stateIDsPerClient: Int
         /// Locked ranges per lock stateid.
         public var rangesPerLock: Int
+        /// Open and lock stateids of all clients together.
+        public var stateIDs: Int
+        /// Bytes of cached replies of all sessions together: beyond it a
+        /// reply is not cached (its retry gets RETRY_UNCACHED_REP), so the
+        /// per-slot limit times every slot never adds up to gigabytes.
+        public var cachedReplyTotal: Int
 
         public init(
             clients: Int = 1024, sessionsPerClient: Int = 8, slots: Int = 64, operations: Int = 32,
-            cachedReplyBytes: Int = 64 * 1024, stateIDsPerClient: Int = 16 * 1024, rangesPerLock: Int = 1024
+            cachedReplyBytes: Int = 64 * 1024, stateIDsPerClient: Int = 16 * 1024, rangesPerLock: Int = 1024,
+            stateIDs: Int = 256 * 1024, cachedReplyTotal: Int = 32 << 20
         ) {
             self.clients = clients
             self.sessionsPerClient = sessionsPerClient
@@ -36,6 +43,8 @@ public struct NFS4State: Sendable {
             self.cachedReplyBytes = cachedReplyBytes
             self.stateIDsPerClient = stateIDsPerClient
             self.rangesPerLock = rangesPerLock
+            self.stateIDs = stateIDs
+            self.cachedReplyTotal = cachedReplyTotal
         }
     }
 
@@ -88,6 +97,8 @@ public struct NFS4State: Sendable {
     var nextSession: UInt32 = 0
     var nextState: UInt64 = 0
     var lastSweep: NIODeadline = .uptimeNanoseconds(0)
+    /// Bytes of replies held by every slot (bounded by `cachedReplyTotal`).
+    public private(set) var cachedReplyBytes = 0
 
     public init(boot: UInt32, serverOwner: [UInt8], lease: TimeAmount = .seconds(90), limits: Limits = Limits()) {
         self.boot = boot
@@ -121,7 +132,7 @@ public struct NFS4State: Sendable {
     mutating func removeClient(_ id: UInt64) {
         guard let client = self.clients.removeValue(forKey: id) else { return }
         for session in client.sessions {
-            self.sessions.removeValue(forKey: session)
+            self.forgetSession(session)
         }
         for other in client.stateIDs {
             self.removeState(other)
@@ -284,6 +295,7 @@ public struct NFS4State: Sendable {
         slot.inProgress = true
         slot.requestDigest = requestDigest
         slot.cacheThis = args.cacheThis
+        self.cachedReplyBytes -= slot.reply?.readableBytes ?? 0
         slot.reply = nil
         session.slots[index] = slot
         self.sessions[args.sessionID] = session
@@ -303,8 +315,11 @@ public struct NFS4State: Sendable {
         guard var session = self.sessions[sessionID], slotID < session.slots.count else { return }
         let index = Int(slotID)
         session.slots[index].inProgress = false
-        if session.slots[index].cacheThis && reply.readableBytes <= session.foreChannel.maximumResponseSizeCached {
+        if session.slots[index].cacheThis && reply.readableBytes <= session.foreChannel.maximumResponseSizeCached
+            && self.cachedReplyBytes + reply.readableBytes <= self.limits.cachedReplyTotal
+        {
             session.slots[index].reply = reply
+            self.cachedReplyBytes += reply.readableBytes
         }
         self.sessions[sessionID] = session
     }
@@ -322,8 +337,18 @@ public struct NFS4State: Sendable {
     // MARK: Other session operations
 
     public mutating func destroySession(_ id: SessionID4) throws(NFS4Status) {
-        guard let session = self.sessions.removeValue(forKey: id) else { throw .badSession }
+        guard let session = self.forgetSession(id) else { throw .badSession }
         self.clients[session.clientID]?.sessions.remove(id)
+    }
+
+    /// Removes a session and the replies its slots cached.
+    @discardableResult
+    mutating func forgetSession(_ id: SessionID4) -> Session? {
+        guard let session = self.sessions.removeValue(forKey: id) else { return nil }
+        for slot in session.slots {
+            self.cachedReplyBytes -= slot.reply?.readableBytes ?? 0
+        }
+        return session
     }
 
     /// BIND_CONN_TO_SESSION: p2pfs has no back channel, so binding only

@@ -145,6 +145,30 @@ final class NFS4StateTests: XCTestCase {
         XCTAssertEqual(state.stateIDCount, 0)
     }
 
+    func testCachedRepliesAreBoundedAcrossSessions() throws {
+        var state = NFS4State(boot: 3, serverOwner: [1], limits: NFS4State.Limits(cachedReplyTotal: 100))
+        let (_, a) = try self.client(&state, owner: "a")
+        let (_, b) = try self.client(&state, owner: "b")
+        func run(_ session: SessionID4, sequenceID: UInt32, replyBytes: Int) throws -> NFS4State.SequenceOutcome {
+            let args = SEQUENCE4Args(sessionID: session, sequenceID: sequenceID, slotID: 0, highestSlotID: 0, cacheThis: true)
+            let outcome = try state.sequence(args, operationCount: 1, requestDigest: Int(sequenceID), now: self.start)
+            if case .execute = outcome {
+                state.complete(session: session, slot: 0, reply: ByteBuffer(repeating: 1, count: replyBytes))
+            }
+            return outcome
+        }
+        _ = try run(a, sequenceID: 1, replyBytes: 80)
+        _ = try run(b, sequenceID: 1, replyBytes: 80)
+        XCTAssertEqual(state.cachedReplyBytes, 80)
+        guard case .replay = try run(a, sequenceID: 1, replyBytes: 0) else { return XCTFail("a's reply was cached") }
+        XCTAssertThrowsError(try run(b, sequenceID: 1, replyBytes: 0)) { XCTAssertEqual($0 as? NFS4Status, .retryUncachedReply) }
+        // a's next request frees its cached reply; destroying sessions frees theirs.
+        _ = try run(a, sequenceID: 2, replyBytes: 10)
+        XCTAssertEqual(state.cachedReplyBytes, 10)
+        try state.destroySession(a)
+        XCTAssertEqual(state.cachedReplyBytes, 0)
+    }
+
     func testOwnLocksMergeAndSplitWhileOthersConflictOnlyWithWhatIsHeld() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let (a, _) = try self.client(&state, owner: "a")
