@@ -92,109 +92,81 @@ extension NFSv4Program {
             principal: Self.principal(rpc.credentials)
         )
         let now = self.clock()
+        guard let operation = args.operations.first else {
+            return .done(self.finish(.ok, args, results, count: 0, bulk: nil, context: context, rpc))
+        }
+        var body = rpc.allocator.buffer(capacity: 128)
         var status = NFS4Status.ok
-        var index = 0
-        let operations = args.operations
-        while index < operations.count {
-            let operation = operations[index]
+        if case .sequence(let sequence) = operation {
+            do {
+                switch try self.withState({ state throws(NFS4Status) in
+                    try state.sequence(
+                        sequence, operationCount: Int(args.declaredCount), requestDigest: digest, requestSize: requestSize, now: now
+                    )
+                }) {
+                case .replay(let cached):
+                    var head = rpc.makeResultBuffer(capacity: cached.readableBytes)
+                    head.writeImmutableBuffer(cached)
+                    return .done(.success(RPCResultBody(head: head)))
+                case .execute(let result):
+                    result.encode(into: &body)
+                    let (client, channel) = self.state.withLockedValue {
+                        ($0.clientID(of: sequence.sessionID), $0.foreChannel(of: sequence.sessionID))
+                    }
+                    context.clientID = client
+                    context.slot = (sequence.sessionID, sequence.slotID)
+                    if let channel {
+                        context.replyLimit = Int(channel.maximumResponseSize)
+                        if sequence.cacheThis { context.cachedReplyLimit = Int(channel.maximumResponseSizeCached) }
+                    }
+                }
+            } catch {
+                status = error
+            }
+        } else {
+            status = Self.sessionlessCheck(operation, count: args.declaredCount)
+            if status == .ok {
+                status = self.execute(operation, &context, &body, now: now)
+            }
+            context.mustBeLast = true
+        }
+        Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
+        guard status == .ok else {
+            return .done(self.finish(status, args, results, count: count, bulk: nil, context: context, rpc))
+        }
+        return self.run(args, from: 1, results, count: count, context: context, now: now, rpc: rpc)
+    }
+
+    /// Runs the operations from `start` on, synchronously until a READ,
+    /// which continues (recursively) when its data arrives.
+    private func run(
+        _ args: COMPOUND4Args, from start: Int, _ results: ByteBuffer, count: UInt32, context: CompoundContext, now: NIODeadline,
+        rpc: RPCCallContext
+    ) -> RPCResponse {
+        var results = results
+        var count = count
+        var context = context
+        var status = NFS4Status.ok
+        var index = start
+        while index < args.operations.count {
+            let operation = args.operations[index]
             var body = rpc.allocator.buffer(capacity: 128)
             context.status = .ok
-            if index == 0 {
-                if case .sequence(let sequence) = operation {
-                    do {
-                        switch try self.withState({ state throws(NFS4Status) in
-                            try state.sequence(
-                                sequence, operationCount: Int(args.declaredCount), requestDigest: digest, requestSize: requestSize,
-                                now: now
-                            )
-                        }) {
-                        case .replay(let cached):
-                            var head = rpc.makeResultBuffer(capacity: cached.readableBytes)
-                            head.writeImmutableBuffer(cached)
-                            return .done(.success(RPCResultBody(head: head)))
-                        case .execute(let result):
-                            result.encode(into: &body)
-                            let (client, channel) = self.state.withLockedValue {
-                                ($0.clientID(of: sequence.sessionID), $0.foreChannel(of: sequence.sessionID))
-                            }
-                            context.clientID = client
-                            context.slot = (sequence.sessionID, sequence.slotID)
-                            if let channel {
-                                context.replyLimit = Int(channel.maximumResponseSize)
-                                if sequence.cacheThis { context.cachedReplyLimit = Int(channel.maximumResponseSizeCached) }
-                            }
-                        }
-                    } catch {
-                        status = error
-                    }
-                } else {
-                    status = Self.sessionlessCheck(operation, count: args.declaredCount)
-                    if status == .ok {
-                        status = self.execute(operation, &context, &body, now: now)
-                    }
-                    context.mustBeLast = true
-                }
-            } else if context.mustBeLast {
+            if context.mustBeLast {
                 status = .notOnlyOperation
             } else if case .sequence = operation {
                 status = .sequencePosition
             } else if case .read(let stateID, let offset, let readCount) = operation {
-                let pending: PendingRead
                 do {
-                    pending = try self.read(stateID: stateID, offset: offset, count: readCount, &context, eventLoop: rpc.eventLoop)
+                    let pending = try self.read(stateID: stateID, offset: offset, count: readCount, &context, eventLoop: rpc.eventLoop)
+                    return .pending(self.readContinuation(pending, args, index: index, results, count: count, context: context, now: now, rpc: rpc))
                 } catch {
                     status = error
-                    Self.appendResult(operation.code, status: status, body: nil, to: &results, count: &count)
-                    break
                 }
-                // The data: sent after everything else when READ is last
-                // (no copy), else copied in place and the COMPOUND goes on.
-                let remaining = Array(operations[(index + 1)...])
-                let isLast = remaining.isEmpty
-                let resultsSoFar = results
-                let countSoFar = count
-                let contextSoFar = context
-                return .pending(
-                    pending.future.flatMap { data, isEndOfFile in
-                        var results = resultsSoFar
-                        var count = countSoFar
-                        var context = contextSoFar
-                        var body = rpc.allocator.buffer(capacity: 8)
-                        body.writeXDRBool(isEndOfFile)
-                        body.writeXDRUInt32(UInt32(data.readableBytes))
-                        if !isLast {
-                            body.writeImmutableBuffer(data)
-                            body.writeXDRPadding(for: data.readableBytes)
-                        }
-                        let size = Self.replySize(args, results, body: body) + (isLast ? data.readableBytes + 3 : 0)
-                        if let tooBig = context.replyLimitStatus(size: size) {
-                            Self.appendResult(.read, status: tooBig, body: nil, to: &results, count: &count)
-                            return rpc.eventLoop.makeSucceededFuture(
-                                self.finish(tooBig, args, results, count: count, bulk: nil, context: context, rpc)
-                            )
-                        }
-                        Self.appendResult(.read, status: .ok, body: body, to: &results, count: &count)
-                        if isLast {
-                            return rpc.eventLoop.makeSucceededFuture(
-                                self.finish(.ok, args, results, count: count, bulk: data, context: context, rpc)
-                            )
-                        }
-                        let rest = COMPOUND4Args(tag: args.tag, minorVersion: 1, operations: remaining)
-                        return self.continueCompound(rest, args, results, count: count, context: &context, now: now, rpc: rpc)
-                    }
-                    .recover { error in
-                        var results = resultsSoFar
-                        var count = countSoFar
-                        let status = (error as? NFS4Status) ?? .io
-                        Self.appendResult(.read, status: status, body: nil, to: &results, count: &count)
-                        return self.finish(status, args, results, count: count, bulk: nil, context: contextSoFar, rpc)
-                    }
-                )
             } else {
                 status = self.execute(operation, &context, &body, now: now)
             }
-            let size = Self.replySize(args, results, body: body)
-            if let tooBig = context.replyLimitStatus(size: size) { status = tooBig }
+            if let tooBig = context.replyLimitStatus(size: Self.replySize(args, results, body: body)) { status = tooBig }
             Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
             if status != .ok { break }
             index += 1
@@ -202,34 +174,45 @@ extension NFSv4Program {
         return .done(self.finish(status, args, results, count: count, bulk: nil, context: context, rpc))
     }
 
-    /// The operations after a READ that was not last, run synchronously
-    /// (a second READ in the same COMPOUND goes through `compound` again).
-    private func continueCompound(
-        _ rest: COMPOUND4Args, _ original: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, context: inout CompoundContext,
+    /// What follows a READ at `index` once its data arrived: when READ is
+    /// last its data goes out after everything else, uncopied; otherwise it
+    /// is copied into its result and the COMPOUND goes on.
+    private func readContinuation(
+        _ pending: PendingRead, _ args: COMPOUND4Args, index: Int, _ results: ByteBuffer, count: UInt32, context: CompoundContext,
         now: NIODeadline, rpc: RPCCallContext
     ) -> EventLoopFuture<RPCOutcome> {
-        var results = results
-        var count = count
-        var status = NFS4Status.ok
-        for operation in rest.operations {
-            var body = rpc.allocator.buffer(capacity: 128)
-            context.status = .ok
-            if context.mustBeLast {
-                status = .notOnlyOperation
-            } else if case .sequence = operation {
-                status = .sequencePosition
-            } else if case .read = operation {
-                // One READ per COMPOUND is what clients send; more would
-                // need the loop above to be re-entrant.
-                status = .notSupported
-            } else {
-                status = self.execute(operation, &context, &body, now: now)
+        let isLast = index == args.operations.count - 1
+        return pending.future.flatMap { data, isEndOfFile in
+            var results = results
+            var count = count
+            var body = rpc.allocator.buffer(capacity: 8)
+            body.writeXDRBool(isEndOfFile)
+            body.writeXDRUInt32(UInt32(data.readableBytes))
+            if !isLast {
+                body.writeImmutableBuffer(data)
+                body.writeXDRPadding(for: data.readableBytes)
             }
-            if let tooBig = context.replyLimitStatus(size: Self.replySize(original, results, body: body)) { status = tooBig }
-            Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
-            if status != .ok { break }
+            let size = Self.replySize(args, results, body: body) + (isLast ? data.readableBytes + 3 : 0)
+            if let tooBig = context.replyLimitStatus(size: size) {
+                Self.appendResult(.read, status: tooBig, body: nil, to: &results, count: &count)
+                return rpc.eventLoop.makeSucceededFuture(self.finish(tooBig, args, results, count: count, bulk: nil, context: context, rpc))
+            }
+            Self.appendResult(.read, status: .ok, body: body, to: &results, count: &count)
+            if isLast {
+                return rpc.eventLoop.makeSucceededFuture(self.finish(.ok, args, results, count: count, bulk: data, context: context, rpc))
+            }
+            switch self.run(args, from: index + 1, results, count: count, context: context, now: now, rpc: rpc) {
+            case .done(let outcome): return rpc.eventLoop.makeSucceededFuture(outcome)
+            case .pending(let future): return future
+            }
         }
-        return rpc.eventLoop.makeSucceededFuture(self.finish(status, original, results, count: count, bulk: nil, context: context, rpc))
+        .recover { error in
+            var results = results
+            var count = count
+            let status = (error as? NFS4Status) ?? .io
+            Self.appendResult(.read, status: status, body: nil, to: &results, count: &count)
+            return self.finish(status, args, results, count: count, bulk: nil, context: context, rpc)
+        }
     }
 
     static func principal(_ credentials: RPCCredentials) -> String {

@@ -99,6 +99,33 @@ final class CompoundTests: XCTestCase {
         XCTAssertEqual(reply.rest.readBytes(length: 20) ?? [], [0, 0, 0, 1, 0, 0, 0, 0x10, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 13])
     }
 
+    func testTwoReadsInOneCompound() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        var compound = NFS4Harness.sequenced(session, sequenceID: 1)
+        compound.putfh("movies/KillBill.mkv")
+        for offset: UInt64 in [0, 9_995] {
+            compound.add(ClientCompound.read) { buffer in
+                buffer.writeRepeatingByte(0, count: 16)
+                buffer.putU64(offset)
+                buffer.putU32(7)
+            }
+        }
+        var reply = try harness.call(compound)
+        XCTAssertEqual(reply.status, Status4.ok)
+        XCTAssertEqual(reply.count, 4)
+        _ = try reply.next()
+        reply.rest.moveReaderIndex(forwardBy: 36)
+        _ = try reply.next()
+        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
+        XCTAssertEqual(try reply.rest.u32(), 0)
+        XCTAssertEqual(try reply.rest.opaque(), Array(TestNamespace.movieBytes[0..<7]))
+        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
+        XCTAssertEqual(try reply.rest.u32(), 1, "eof")
+        XCTAssertEqual(try reply.rest.opaque(), Array(TestNamespace.movieBytes[9_995...]))
+        XCTAssertEqual(reply.rest.readableBytes, 0)
+    }
+
     func testReadingADirectoryIsIsDir() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
