@@ -1,45 +1,45 @@
 import NIOCore
 import Namespace
-import XCTest
+import Testing
 
 @testable import NFS4
 
 /// COMPOUNDs through the program, as a client sends them.
-final class CompoundTests: XCTestCase {
-    func testMinorVersions0And2AreAnsweredMismatchWithTheTag() async throws {
+@Suite struct CompoundTests {
+    @Test func minorVersions0And2AreAnsweredMismatchWithTheTag() async throws {
         let harness = await NFS4Harness.standard()
         for minor: UInt32 in [0, 2] {
             var compound = ClientCompound(tag: "t", minorVersion: minor)
             compound.add(ClientCompound.putrootfh)
             let reply = try harness.callRaw(compound)
             // status NFS4ERR_MINOR_VERS_MISMATCH (10021), tag "t", no results.
-            XCTAssertEqual(Array(reply.body.readableBytesView), [0, 0, 0x27, 0x25, 0, 0, 0, 1, 0x74, 0, 0, 0, 0, 0, 0, 0])
+            #expect(Array(reply.body.readableBytesView) == [0, 0, 0x27, 0x25, 0, 0, 0, 1, 0x74, 0, 0, 0, 0, 0, 0, 0])
         }
     }
 
-    func testNullProcedureAnswersEmpty() async throws {
+    @Test func nullProcedureAnswersEmpty() async throws {
         let harness = await NFS4Harness.standard()
         let reply = try harness.caller.call(harness.program, version: 4, procedure: 0, arguments: ByteBuffer())
-        XCTAssertEqual(reply.body.readableBytes, 0)
-        XCTAssertThrowsError(try harness.caller.call(harness.program, version: 4, procedure: 2, arguments: ByteBuffer()))
+        #expect(reply.body.readableBytes == 0)
+        #expect(throws: CallFailure.self) { try harness.caller.call(harness.program, version: 4, procedure: 2, arguments: ByteBuffer()) }
     }
 
-    func testOperationsOutsideASessionAreRefused() async throws {
+    @Test func operationsOutsideASessionAreRefused() async throws {
         let harness = await NFS4Harness.standard()
         var compound = ClientCompound()
         compound.add(ClientCompound.putrootfh)
         var reply = try harness.call(compound)
-        XCTAssertEqual(reply.status, Status4.operationNotInSession)
-        XCTAssertEqual(try reply.next().status, Status4.operationNotInSession)
+        #expect(reply.status == Status4.operationNotInSession)
+        #expect(try reply.next().status == Status4.operationNotInSession)
 
         var illegal = ClientCompound()
         illegal.add(99)
         reply = try harness.call(illegal)
-        XCTAssertEqual(reply.status, Status4.operationIllegal)
-        XCTAssertTrue(try reply.next() == (10044, Status4.operationIllegal))
+        #expect(reply.status == Status4.operationIllegal)
+        #expect(try reply.next() == (10044, Status4.operationIllegal))
     }
 
-    func testLookupGetfhGetattrAndReadAFile() async throws {
+    @Test func lookupGetfhGetattrAndReadAFile() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         var compound = NFS4Harness.sequenced(session, sequenceID: 1)
@@ -54,28 +54,28 @@ final class CompoundTests: XCTestCase {
             buffer.putU32(50)
         }
         var reply = try harness.call(compound)
-        XCTAssertEqual(reply.status, Status4.ok)
-        XCTAssertEqual(reply.count, 7)
-        XCTAssertTrue(try reply.next() == (ClientCompound.sequence, Status4.ok))
+        #expect(reply.status == Status4.ok)
+        #expect(reply.count == 7)
+        #expect(try reply.next() == (ClientCompound.sequence, Status4.ok))
         reply.rest.moveReaderIndex(forwardBy: 16 + 5 * 4)
         for opcode in [ClientCompound.putrootfh, ClientCompound.lookup, ClientCompound.lookup] {
-            XCTAssertTrue(try reply.next() == (opcode, Status4.ok))
+            #expect(try reply.next() == (opcode, Status4.ok))
         }
-        XCTAssertTrue(try reply.next() == (ClientCompound.getfh, Status4.ok))
-        XCTAssertEqual(try reply.rest.opaque(), NFS4Harness.handle("movies/KillBill.mkv"))
-        XCTAssertTrue(try reply.next() == (ClientCompound.getattr, Status4.ok))
-        XCTAssertEqual(try reply.rest.u32(), 1)
-        XCTAssertEqual(try reply.rest.u32(), 0x12)
-        XCTAssertEqual(try reply.rest.u32(), 12)
-        XCTAssertEqual(try reply.rest.u32(), 1)  // NF4REG
-        XCTAssertEqual(try reply.rest.u64(), 10_000)
-        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
-        XCTAssertEqual(try reply.rest.u32(), 0)  // not eof
-        XCTAssertEqual(try reply.rest.opaque(), Array(TestNamespace.movieBytes[100..<150]))
-        XCTAssertEqual(reply.rest.readableBytes, 0)
+        #expect(try reply.next() == (ClientCompound.getfh, Status4.ok))
+        #expect(try reply.rest.opaque() == NFS4Harness.handle("movies/KillBill.mkv"))
+        #expect(try reply.next() == (ClientCompound.getattr, Status4.ok))
+        #expect(try reply.rest.u32() == 1)
+        #expect(try reply.rest.u32() == 0x12)
+        #expect(try reply.rest.u32() == 12)
+        #expect(try reply.rest.u32() == 1)  // NF4REG
+        #expect(try reply.rest.u64() == 10_000)
+        #expect(try reply.next() == (ClientCompound.read, Status4.ok))
+        #expect(try reply.rest.u32() == 0)  // not eof
+        #expect(try reply.rest.opaque() == Array(TestNamespace.movieBytes[100..<150]))
+        #expect(reply.rest.readableBytes == 0)
     }
 
-    func testReadFollowedByMoreOperationsCarriesTheDataInline() async throws {
+    @Test func readFollowedByMoreOperationsCarriesTheDataInline() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         var compound = NFS4Harness.sequenced(session, sequenceID: 1)
@@ -87,19 +87,19 @@ final class CompoundTests: XCTestCase {
         }
         compound.getattr([0x10])  // size
         var reply = try harness.call(compound)
-        XCTAssertEqual(reply.status, Status4.ok)
-        XCTAssertEqual(reply.count, 4)
+        #expect(reply.status == Status4.ok)
+        #expect(reply.count == 4)
         _ = try reply.next()
         reply.rest.moveReaderIndex(forwardBy: 36)
         _ = try reply.next()
-        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
-        XCTAssertEqual(try reply.rest.u32(), 1)  // eof
-        XCTAssertEqual(try reply.rest.string(), "world\n")
-        XCTAssertTrue(try reply.next() == (ClientCompound.getattr, Status4.ok))
-        XCTAssertEqual(reply.rest.readBytes(length: 20) ?? [], [0, 0, 0, 1, 0, 0, 0, 0x10, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 13])
+        #expect(try reply.next() == (ClientCompound.read, Status4.ok))
+        #expect(try reply.rest.u32() == 1)  // eof
+        #expect(try reply.rest.string() == "world\n")
+        #expect(try reply.next() == (ClientCompound.getattr, Status4.ok))
+        #expect((reply.rest.readBytes(length: 20) ?? []) == [0, 0, 0, 1, 0, 0, 0, 0x10, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 13])
     }
 
-    func testTwoReadsInOneCompound() async throws {
+    @Test func twoReadsInOneCompound() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         var compound = NFS4Harness.sequenced(session, sequenceID: 1)
@@ -112,21 +112,21 @@ final class CompoundTests: XCTestCase {
             }
         }
         var reply = try harness.call(compound)
-        XCTAssertEqual(reply.status, Status4.ok)
-        XCTAssertEqual(reply.count, 4)
+        #expect(reply.status == Status4.ok)
+        #expect(reply.count == 4)
         _ = try reply.next()
         reply.rest.moveReaderIndex(forwardBy: 36)
         _ = try reply.next()
-        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
-        XCTAssertEqual(try reply.rest.u32(), 0)
-        XCTAssertEqual(try reply.rest.opaque(), Array(TestNamespace.movieBytes[0..<7]))
-        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
-        XCTAssertEqual(try reply.rest.u32(), 1, "eof")
-        XCTAssertEqual(try reply.rest.opaque(), Array(TestNamespace.movieBytes[9_995...]))
-        XCTAssertEqual(reply.rest.readableBytes, 0)
+        #expect(try reply.next() == (ClientCompound.read, Status4.ok))
+        #expect(try reply.rest.u32() == 0)
+        #expect(try reply.rest.opaque() == Array(TestNamespace.movieBytes[0..<7]))
+        #expect(try reply.next() == (ClientCompound.read, Status4.ok))
+        #expect(try reply.rest.u32() == 1, "eof")
+        #expect(try reply.rest.opaque() == Array(TestNamespace.movieBytes[9_995...]))
+        #expect(reply.rest.readableBytes == 0)
     }
 
-    func testReadingADirectoryIsIsDir() async throws {
+    @Test func readingADirectoryIsIsDir() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         var compound = NFS4Harness.sequenced(session, sequenceID: 1)
@@ -137,11 +137,11 @@ final class CompoundTests: XCTestCase {
             buffer.putU32(10)
         }
         let reply = try harness.call(compound)
-        XCTAssertEqual(reply.status, Status4.isDirectory)
-        XCTAssertEqual(reply.count, 3)
+        #expect(reply.status == Status4.isDirectory)
+        #expect(reply.count == 3)
     }
 
-    func testModifyingOperationsAreReadOnlyAndStopTheCompound() async throws {
+    @Test func modifyingOperationsAreReadOnlyAndStopTheCompound() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         for opcode in [ClientCompound.write, ClientCompound.remove] {
@@ -150,16 +150,16 @@ final class CompoundTests: XCTestCase {
             compound.add(opcode) { $0.writeRepeatingByte(0, count: 40) }
             compound.add(ClientCompound.getfh)
             var reply = try harness.call(compound)
-            XCTAssertEqual(reply.status, Status4.readOnly)
-            XCTAssertEqual(reply.count, 3)
+            #expect(reply.status == Status4.readOnly)
+            #expect(reply.count == 3)
             _ = try reply.next()
             reply.rest.moveReaderIndex(forwardBy: 36)
             _ = try reply.next()
-            XCTAssertTrue(try reply.next() == (opcode, Status4.readOnly))
+            #expect(try reply.next() == (opcode, Status4.readOnly))
         }
     }
 
-    func testOpensOfExistingFilesSucceedButCreatingAndTruncatingAreReadOnly() async throws {
+    @Test func opensOfExistingFilesSucceedButCreatingAndTruncatingAreReadOnly() async throws {
         let harness = await NFS4Harness.standard()
         let (clientID, session) = try harness.createSession()
         var sequenceID: UInt32 = 0
@@ -202,18 +202,18 @@ final class CompoundTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(try open("readme.txt"), Status4.ok)
+        #expect(try open("readme.txt") == Status4.ok)
         // Read-write: granted, so the client can lock exclusively; writes fail later.
-        XCTAssertEqual(try open("readme.txt", access: 3), Status4.ok)
+        #expect(try open("readme.txt", access: 3) == Status4.ok)
         // O_CREAT of an existing file (UNCHECKED4 with a mode) just opens it.
-        XCTAssertEqual(try open("readme.txt", create: unchecked(size: nil)), Status4.ok)
-        XCTAssertEqual(try open("readme.txt", create: unchecked(size: 0)), Status4.readOnly, "O_TRUNC")
-        XCTAssertEqual(try open("new.txt", create: unchecked(size: nil)), Status4.readOnly, "would create")
-        XCTAssertEqual(try open("readme.txt", create: { $0.putU32(2); $0.putU64(7) }), 17, "EXCLUSIVE4 of an existing file: NFS4ERR_EXIST")
-        XCTAssertEqual(try open("nothing.txt"), Status4.noEntry)
+        #expect(try open("readme.txt", create: unchecked(size: nil)) == Status4.ok)
+        #expect(try open("readme.txt", create: unchecked(size: 0)) == Status4.readOnly, "O_TRUNC")
+        #expect(try open("new.txt", create: unchecked(size: nil)) == Status4.readOnly, "would create")
+        #expect(try open("readme.txt", create: { $0.putU32(2); $0.putU64(7) }) == 17, "EXCLUSIVE4 of an existing file: NFS4ERR_EXIST")
+        #expect(try open("nothing.txt") == Status4.noEntry)
     }
 
-    func testReaddirListsChildrenInCookieOrderAndResumes() async throws {
+    @Test func readdirListsChildrenInCookieOrderAndResumes() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         var sequenceID: UInt32 = 0
@@ -241,34 +241,34 @@ final class CompoundTests: XCTestCase {
             while try reply.rest.u32() == 1 {
                 let cookie = try reply.rest.u64()
                 let name = try reply.rest.string()
-                XCTAssertEqual(try reply.rest.u32(), 1)
-                XCTAssertEqual(try reply.rest.u32(), 0x0010_0000)
-                XCTAssertEqual(try reply.rest.u32(), 8)
-                XCTAssertEqual(try reply.rest.u64(), cookie, "the cookie is the entry's fileid")
+                #expect(try reply.rest.u32() == 1)
+                #expect(try reply.rest.u32() == 0x0010_0000)
+                #expect(try reply.rest.u32() == 8)
+                #expect(try reply.rest.u64() == cookie, "the cookie is the entry's fileid")
                 names.append(name)
                 cookies.append(cookie)
             }
             return (status, names, cookies, try reply.rest.u32() == 1)
         }
         let all = try readdir(cookie: 0, maximum: 4096)
-        XCTAssertEqual(Set(all.names), ["movies", "docs", "empty.txt", "latest"])
-        XCTAssertEqual(all.cookies, all.cookies.sorted())
-        XCTAssertTrue(all.eof)
+        #expect(Set(all.names) == ["movies", "docs", "empty.txt", "latest"])
+        #expect(all.cookies == all.cookies.sorted())
+        #expect(all.eof)
         // Room for one entry per call: every entry once, in the same order.
         var names: [String] = []
         var cookie: UInt64 = 0
         for _ in 0..<10 {
             let page = try readdir(cookie: cookie, maximum: 16 + 40 + 12)
-            XCTAssertEqual(page.status, Status4.ok)
+            #expect(page.status == Status4.ok)
             names += page.names
             if page.eof { break }
             cookie = page.cookies.last!
         }
-        XCTAssertEqual(names, all.names)
-        XCTAssertEqual(try readdir(cookie: 0, maximum: 20).status, 10005, "NFS4ERR_TOOSMALL")
+        #expect(names == all.names)
+        #expect(try readdir(cookie: 0, maximum: 20).status == 10005, "NFS4ERR_TOOSMALL")
     }
 
-    func testLocksConflictBetweenClientsAndLockTTellsWho() async throws {
+    @Test func locksConflictBetweenClientsAndLockTTellsWho() async throws {
         let harness = await NFS4Harness.standard()
         let a = try harness.createSession(owner: "a")
         let b = try harness.createSession(owner: "b")
@@ -291,8 +291,8 @@ final class CompoundTests: XCTestCase {
             }
             return try harness.call(compound).status
         }
-        XCTAssertEqual(try openAndLock(a, sequenceID: 1, type: 2), Status4.ok)
-        XCTAssertEqual(try openAndLock(b, sequenceID: 1, type: 1), Status4.denied)
+        #expect(try openAndLock(a, sequenceID: 1, type: 2) == Status4.ok)
+        #expect(try openAndLock(b, sequenceID: 1, type: 1) == Status4.denied)
 
         var test = NFS4Harness.sequenced(b.session, sequenceID: 2)
         test.putfh("movies/KillBill.mkv")
@@ -304,26 +304,26 @@ final class CompoundTests: XCTestCase {
             buffer.putString("lock-owner")
         }
         var reply = try harness.call(test)
-        XCTAssertEqual(reply.status, Status4.denied)
+        #expect(reply.status == Status4.denied)
         _ = try reply.next()
         reply.rest.moveReaderIndex(forwardBy: 36)
         _ = try reply.next()
-        XCTAssertTrue(try reply.next() == (ClientCompound.lockt, Status4.denied))
-        XCTAssertEqual(try reply.rest.u64(), 0)  // offset
-        XCTAssertEqual(try reply.rest.u64(), .max)  // length
-        XCTAssertEqual(try reply.rest.u32(), 2)  // WRITE_LT
-        XCTAssertEqual(try reply.rest.u64(), a.clientID)
-        XCTAssertEqual(try reply.rest.string(), "lock-owner")
+        #expect(try reply.next() == (ClientCompound.lockt, Status4.denied))
+        #expect(try reply.rest.u64() == 0)  // offset
+        #expect(try reply.rest.u64() == .max)  // length
+        #expect(try reply.rest.u32() == 2)  // WRITE_LT
+        #expect(try reply.rest.u64() == a.clientID)
+        #expect(try reply.rest.string() == "lock-owner")
 
         // Client a stops renewing: after the lease, its lock is gone.
         harness.clock.advance(by: .seconds(60))
-        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(b.session, sequenceID: 3)).status, Status4.ok)
+        #expect(try harness.call(NFS4Harness.sequenced(b.session, sequenceID: 3)).status == Status4.ok)
         harness.clock.advance(by: .seconds(31))
-        XCTAssertEqual(try openAndLock(b, sequenceID: 4, type: 1), Status4.ok)
-        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(a.session, sequenceID: 2)).status, Status4.badSession)
+        #expect(try openAndLock(b, sequenceID: 4, type: 1) == Status4.ok)
+        #expect(try harness.call(NFS4Harness.sequenced(a.session, sequenceID: 2)).status == Status4.badSession)
     }
 
-    func testSequenceReplaysCachedRepliesAndRejectsMisuse() async throws {
+    @Test func sequenceReplaysCachedRepliesAndRejectsMisuse() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         var compound = NFS4Harness.sequenced(session, sequenceID: 1, cacheThis: true, tag: "first")
@@ -331,38 +331,38 @@ final class CompoundTests: XCTestCase {
         compound.add(ClientCompound.getfh)
         let first = try harness.callRaw(compound)
         let retry = try harness.callRaw(compound)
-        XCTAssertEqual(first.body, retry.body)
+        #expect(first.body == retry.body)
 
         var different = NFS4Harness.sequenced(session, sequenceID: 1, cacheThis: true, tag: "other")
         different.add(ClientCompound.putrootfh)
-        XCTAssertEqual(try harness.call(different).status, Status4.falseRetry)
-        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(session, sequenceID: 3)).status, Status4.sequenceMisordered)
-        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(session, sequenceID: 1, slot: 8)).status, Status4.badSlot)
+        #expect(try harness.call(different).status == Status4.falseRetry)
+        #expect(try harness.call(NFS4Harness.sequenced(session, sequenceID: 3)).status == Status4.sequenceMisordered)
+        #expect(try harness.call(NFS4Harness.sequenced(session, sequenceID: 1, slot: 8)).status == Status4.badSlot)
 
         let uncached = NFS4Harness.sequenced(session, sequenceID: 2, cacheThis: false)
-        XCTAssertEqual(try harness.call(uncached).status, Status4.ok)
-        XCTAssertEqual(try harness.call(uncached).status, Status4.retryUncached)
+        #expect(try harness.call(uncached).status == Status4.ok)
+        #expect(try harness.call(uncached).status == Status4.retryUncached)
 
         var late = NFS4Harness.sequenced(session, sequenceID: 3)
         late.add(ClientCompound.sequence) { $0.writeRepeatingByte(0, count: 32) }
-        XCTAssertEqual(try harness.call(late).status, Status4.sequencePosition)
+        #expect(try harness.call(late).status == Status4.sequencePosition)
     }
 
-    func testStaleAndForeignHandles() async throws {
+    @Test func staleAndForeignHandles() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         var foreign = NFS4Harness.sequenced(session, sequenceID: 1)
         foreign.add(ClientCompound.putfh) { $0.putOpaque([1, 2, 3]) }
-        XCTAssertEqual(try harness.call(foreign).status, Status4.badHandle)
+        #expect(try harness.call(foreign).status == Status4.badHandle)
         var gone = NFS4Harness.sequenced(session, sequenceID: 2)
         gone.putfh("movies/never-existed")
-        XCTAssertEqual(try harness.call(gone).status, 70, "NFS4ERR_STALE")
+        #expect(try harness.call(gone).status == 70, "NFS4ERR_STALE")
     }
 }
 
 /// Session rules the pynfs suite checks (RFC 8881 §2.10, §18.36).
-final class SessionRuleTests: XCTestCase {
-    func testNothingMayFollowASessionlessOperationOrTheOwnSessionsDestruction() async throws {
+@Suite struct SessionRuleTests {
+    @Test func nothingMayFollowASessionlessOperationOrTheOwnSessionsDestruction() async throws {
         let harness = await NFS4Harness.standard()
         var exchange = ClientCompound()
         exchange.add(ClientCompound.exchangeID) { buffer in
@@ -374,19 +374,19 @@ final class SessionRuleTests: XCTestCase {
         }
         exchange.add(ClientCompound.putrootfh)
         var reply = try harness.call(exchange)
-        XCTAssertEqual(reply.status, 10081, "NFS4ERR_NOT_ONLY_OP")
-        XCTAssertEqual(reply.count, 2)
+        #expect(reply.status == 10081, "NFS4ERR_NOT_ONLY_OP")
+        #expect(reply.count == 2)
 
         let (_, session) = try harness.createSession()
         var destroy = NFS4Harness.sequenced(session, sequenceID: 1)
         destroy.add(44) { $0.writeBytes(session) }  // DESTROY_SESSION
         destroy.add(ClientCompound.putrootfh)
         reply = try harness.call(destroy)
-        XCTAssertEqual(reply.status, 10081)
-        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(session, sequenceID: 2)).status, Status4.badSession)
+        #expect(reply.status == 10081)
+        #expect(try harness.call(NFS4Harness.sequenced(session, sequenceID: 2)).status == Status4.badSession)
     }
 
-    func testRepliesLargerThanTheSessionAllowsAreRefused() async throws {
+    @Test func repliesLargerThanTheSessionAllowsAreRefused() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
         // The session caches 4096 bytes at most: a cached READDIR of a
@@ -401,7 +401,7 @@ final class SessionRuleTests: XCTestCase {
             buffer.putU32(1)
             buffer.putU32(0x0010_0000)
         }
-        XCTAssertEqual(try harness.call(compound).status, Status4.ok, "the root lists four entries")
+        #expect(try harness.call(compound).status == Status4.ok, "the root lists four entries")
         let big = NFS4Harness(store: await TestNamespace.makeStore(entries: TestNamespace.bigDirectoryEntries(count: 3000)))
         let (_, bigSession) = try big.createSession()
         var listing = NFS4Harness.sequenced(bigSession, sequenceID: 1, cacheThis: true)
@@ -414,6 +414,6 @@ final class SessionRuleTests: XCTestCase {
             buffer.putU32(1)
             buffer.putU32(0x0010_0000)
         }
-        XCTAssertEqual(try big.call(listing).status, 10067, "NFS4ERR_REP_TOO_BIG_TO_CACHE")
+        #expect(try big.call(listing).status == 10067, "NFS4ERR_REP_TOO_BIG_TO_CACHE")
     }
 }

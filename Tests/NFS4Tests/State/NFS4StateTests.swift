@@ -1,12 +1,12 @@
 import NIOCore
 import Namespace
-import XCTest
+import Testing
 
 @testable import NFS4
 
 /// The state machine as a plain value: no sockets, no namespace, a clock
 /// passed in by hand.
-final class NFS4StateTests: XCTestCase {
+@Suite struct NFS4StateTests {
     let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
     let file = FileID(path: "movies/KillBill.mkv")
     let otherFile = FileID(path: "docs/readme.txt")
@@ -38,18 +38,18 @@ final class NFS4StateTests: XCTestCase {
         )
     }
 
-    func testExchangeIDIsIdempotentAndARebootReplacesTheClientOnceConfirmed() throws {
+    @Test func exchangeIDIsIdempotentAndARebootReplacesTheClientOnceConfirmed() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let (clientID, _) = try self.client(&state, owner: "host")
         let again = try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: Array("host".utf8), flags: 0), now: self.start)
-        XCTAssertEqual(again.clientID, clientID)
-        XCTAssertNotEqual(again.flags & ExchangeIDFlags.confirmedRecord, 0)
+        #expect(again.clientID == clientID)
+        #expect((again.flags & ExchangeIDFlags.confirmedRecord) != 0)
 
         // A new verifier: the client rebooted. The old record lives until
         // the new one creates a session.
         let rebooted = try state.exchangeID(EXCHANGE_ID4Args(verifier: 2, ownerID: Array("host".utf8), flags: 0), now: self.start)
-        XCTAssertNotEqual(rebooted.clientID, clientID)
-        XCTAssertEqual(state.clientCount, 2)
+        #expect(rebooted.clientID != clientID)
+        #expect(state.clientCount == 2)
         _ = try state.createSession(
             CREATE_SESSION4Args(
                 clientID: rebooted.clientID, sequence: rebooted.sequenceID, flags: 0, foreChannel: self.channel(),
@@ -57,40 +57,36 @@ final class NFS4StateTests: XCTestCase {
             ),
             now: self.start
         )
-        XCTAssertEqual(state.clientCount, 1)
-        XCTAssertEqual(state.sessionCount, 1)
-        XCTAssertThrowsError(try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: [1], flags: 0x8), now: self.start)) {
-            XCTAssertEqual($0 as? NFS4Status, .invalid)
+        #expect(state.clientCount == 1)
+        #expect(state.sessionCount == 1)
+        #expect(throws: NFS4Status.invalid) {
+            try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: [1], flags: 0x8), now: self.start)
         }
     }
 
-    func testAnotherPrincipalCannotTakeOverARecordThatHoldsState() throws {
+    @Test func anotherPrincipalCannotTakeOverARecordThatHoldsState() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let owner = Array("host".utf8)
         let first = try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: 0), principal: "sys:0:0", now: self.start)
         let args = CREATE_SESSION4Args(
             clientID: first.clientID, sequence: first.sequenceID, flags: 0, foreChannel: self.channel(), backChannel: self.channel()
         )
-        XCTAssertThrowsError(try state.createSession(args, principal: "sys:1000:100", now: self.start)) {
-            XCTAssertEqual($0 as? NFS4Status, .clientIDInUse)
-        }
+        #expect(throws: NFS4Status.clientIDInUse) { try state.createSession(args, principal: "sys:1000:100", now: self.start) }
         _ = try state.createSession(args, principal: "sys:0:0", now: self.start)
         var second = args
         second.sequence += 1
-        XCTAssertNoThrow(try state.createSession(second, principal: "sys:1000:100", now: self.start), "confirmed: any principal")
-        let update = EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: ExchangeIDFlags.updateConfirmedRecord)
-        XCTAssertThrowsError(try state.exchangeID(update, principal: "sys:1000:100", now: self.start)) {
-            XCTAssertEqual($0 as? NFS4Status, .perm)
+        #expect(throws: Never.self, "confirmed: any principal") {
+            try state.createSession(second, principal: "sys:1000:100", now: self.start)
         }
+        let update = EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: ExchangeIDFlags.updateConfirmedRecord)
+        #expect(throws: NFS4Status.perm) { try state.exchangeID(update, principal: "sys:1000:100", now: self.start) }
         _ = try state.open(file: self.file, owner: StateOwner4(clientID: first.clientID, owner: [1]), access: 1, deny: 0, clientID: first.clientID)
         let other = EXCHANGE_ID4Args(verifier: 1, ownerID: owner, flags: 0)
-        XCTAssertThrowsError(try state.exchangeID(other, principal: "sys:1000:100", now: self.start)) {
-            XCTAssertEqual($0 as? NFS4Status, .clientIDInUse)
-        }
-        XCTAssertEqual(state.stateIDCount, 1, "the holder keeps its open")
+        #expect(throws: NFS4Status.clientIDInUse) { try state.exchangeID(other, principal: "sys:1000:100", now: self.start) }
+        #expect(state.stateIDCount == 1, "the holder keeps its open")
     }
 
-    func testCreateSessionReplaysARetransmissionAndRejectsOthers() throws {
+    @Test func createSessionReplaysARetransmissionAndRejectsOthers() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let exchanged = try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: [9], flags: 0), now: self.start)
         let args = CREATE_SESSION4Args(
@@ -98,54 +94,52 @@ final class NFS4StateTests: XCTestCase {
             backChannel: self.channel()
         )
         let first = try state.createSession(args, now: self.start)
-        XCTAssertEqual(first.foreChannel.maximumRequests, 64, "slots are capped")
-        XCTAssertEqual(try state.createSession(args, now: self.start), first)
-        XCTAssertEqual(state.sessionCount, 1)
+        #expect(first.foreChannel.maximumRequests == 64, "slots are capped")
+        #expect(try state.createSession(args, now: self.start) == first)
+        #expect(state.sessionCount == 1)
         var skipped = args
         skipped.sequence += 2
-        XCTAssertThrowsError(try state.createSession(skipped, now: self.start)) { XCTAssertEqual($0 as? NFS4Status, .sequenceMisordered) }
+        #expect(throws: NFS4Status.sequenceMisordered) { try state.createSession(skipped, now: self.start) }
         var stranger = args
         stranger.clientID = 12345
-        XCTAssertThrowsError(try state.createSession(stranger, now: self.start)) { XCTAssertEqual($0 as? NFS4Status, .staleClientID) }
+        #expect(throws: NFS4Status.staleClientID) { try state.createSession(stranger, now: self.start) }
     }
 
-    func testDestroyClientIDWaitsForItsSessions() throws {
+    @Test func destroyClientIDWaitsForItsSessions() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let (clientID, session) = try self.client(&state, owner: "a")
-        XCTAssertThrowsError(try state.destroyClientID(clientID)) { XCTAssertEqual($0 as? NFS4Status, .clientIDBusy) }
+        #expect(throws: NFS4Status.clientIDBusy) { try state.destroyClientID(clientID) }
         try state.destroySession(session)
-        XCTAssertThrowsError(try state.destroySession(session)) { XCTAssertEqual($0 as? NFS4Status, .badSession) }
+        #expect(throws: NFS4Status.badSession) { try state.destroySession(session) }
         try state.destroyClientID(clientID)
-        XCTAssertEqual(state.clientCount, 0)
-        XCTAssertThrowsError(try state.reclaimComplete(clientID: clientID)) { XCTAssertEqual($0 as? NFS4Status, .staleClientID) }
+        #expect(state.clientCount == 0)
+        #expect(throws: NFS4Status.staleClientID) { try state.reclaimComplete(clientID: clientID) }
     }
 
-    func testLimitsOnClientsSessionsAndStateIDs() throws {
+    @Test func limitsOnClientsSessionsAndStateIDs() throws {
         let limits = NFS4State.Limits(clients: 2, sessionsPerClient: 1, stateIDsPerClient: 2)
         var state = NFS4State(boot: 3, serverOwner: [1], limits: limits)
         let (clientID, _) = try self.client(&state, owner: "a")
         _ = try self.client(&state, owner: "b")
-        XCTAssertThrowsError(try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: [7], flags: 0), now: self.start)) {
-            XCTAssertEqual($0 as? NFS4Status, .delay)
-        }
+        #expect(throws: NFS4Status.delay) { try state.exchangeID(EXCHANGE_ID4Args(verifier: 1, ownerID: [7], flags: 0), now: self.start) }
         let again = CREATE_SESSION4Args(clientID: clientID, sequence: 2, flags: 0, foreChannel: self.channel(), backChannel: self.channel())
-        XCTAssertThrowsError(try state.createSession(again, now: self.start)) { XCTAssertEqual($0 as? NFS4Status, .noSpace) }
+        #expect(throws: NFS4Status.noSpace) { try state.createSession(again, now: self.start) }
         for index in 0..<2 {
             _ = try state.open(
                 file: FileID(rawValue: UInt64(100 + index)), owner: StateOwner4(clientID: clientID, owner: [1]), access: 1, deny: 0,
                 clientID: clientID
             )
         }
-        XCTAssertThrowsError(
+        #expect(throws: NFS4Status.noSpace) {
             try state.open(file: self.file, owner: StateOwner4(clientID: clientID, owner: [1]), access: 1, deny: 0, clientID: clientID)
-        ) { XCTAssertEqual($0 as? NFS4Status, .noSpace) }
+        }
         // Expiry is what frees a silent client's share of the tables.
         state.expireLeases(now: self.start + .seconds(91))
-        XCTAssertEqual(state.clientCount, 0)
-        XCTAssertEqual(state.stateIDCount, 0)
+        #expect(state.clientCount == 0)
+        #expect(state.stateIDCount == 0)
     }
 
-    func testCachedRepliesAreBoundedAcrossSessions() throws {
+    @Test func cachedRepliesAreBoundedAcrossSessions() throws {
         var state = NFS4State(boot: 3, serverOwner: [1], limits: NFS4State.Limits(cachedReplyTotal: 100))
         let (_, a) = try self.client(&state, owner: "a")
         let (_, b) = try self.client(&state, owner: "b")
@@ -159,17 +153,17 @@ final class NFS4StateTests: XCTestCase {
         }
         _ = try run(a, sequenceID: 1, replyBytes: 80)
         _ = try run(b, sequenceID: 1, replyBytes: 80)
-        XCTAssertEqual(state.cachedReplyBytes, 80)
-        guard case .replay = try run(a, sequenceID: 1, replyBytes: 0) else { return XCTFail("a's reply was cached") }
-        XCTAssertThrowsError(try run(b, sequenceID: 1, replyBytes: 0)) { XCTAssertEqual($0 as? NFS4Status, .retryUncachedReply) }
+        #expect(state.cachedReplyBytes == 80)
+        guard case .replay = try run(a, sequenceID: 1, replyBytes: 0) else { Issue.record("a's reply was cached"); return }
+        #expect(throws: NFS4Status.retryUncachedReply) { try run(b, sequenceID: 1, replyBytes: 0) }
         // a's next request frees its cached reply; destroying sessions frees theirs.
         _ = try run(a, sequenceID: 2, replyBytes: 10)
-        XCTAssertEqual(state.cachedReplyBytes, 10)
+        #expect(state.cachedReplyBytes == 10)
         try state.destroySession(a)
-        XCTAssertEqual(state.cachedReplyBytes, 0)
+        #expect(state.cachedReplyBytes == 0)
     }
 
-    func testOwnLocksMergeAndSplitWhileOthersConflictOnlyWithWhatIsHeld() throws {
+    @Test func ownLocksMergeAndSplitWhileOthersConflictOnlyWithWhatIsHeld() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let (a, _) = try self.client(&state, owner: "a")
         let (b, _) = try self.client(&state, owner: "b")
@@ -179,100 +173,102 @@ final class NFS4StateTests: XCTestCase {
         let openB = try state.open(file: self.file, owner: StateOwner4(clientID: b, owner: [1]), access: 1, deny: 0, clientID: b)
 
         guard case .granted(let lockA) = try state.lock(self.lockArgs(openA, owner: ownerA, type: .read, offset: 0, length: 100), file: self.file, clientID: a) else {
-            return XCTFail("first lock")
+            Issue.record("first lock")
+            return
         }
         // The same owner upgrades its own range to a write lock: no conflict with itself.
         guard case .granted(let lockA2) = try state.lock(self.lockArgs(lockA, owner: nil, type: .write, offset: 0, length: 100), file: self.file, clientID: a) else {
-            return XCTFail("upgrade")
+            Issue.record("upgrade")
+            return
         }
-        XCTAssertEqual(lockA2.seqid, lockA.seqid + 1)
+        #expect(lockA2.seqid == lockA.seqid + 1)
         // b's read lock on 50..<60 conflicts; unlocking 40..<70 splits a's lock.
         let readB = self.lockArgs(openB, owner: ownerB, type: .read, offset: 50, length: 10)
-        guard case .denied(let denied) = try state.lock(readB, file: self.file, clientID: b) else { return XCTFail("conflict") }
-        XCTAssertEqual(denied, LOCK4Denied(offset: 0, length: 100, type: .write, owner: ownerA))
+        guard case .denied(let denied) = try state.lock(readB, file: self.file, clientID: b) else { Issue.record("conflict"); return }
+        #expect(denied == LOCK4Denied(offset: 0, length: 100, type: .write, owner: ownerA))
         let unlock = LOCKU4Args(type: .write, stateID: lockA2, offset: 40, length: 30)
         _ = try state.unlock(unlock, file: self.file, clientID: a)
-        guard case .granted = try state.lock(readB, file: self.file, clientID: b) else { return XCTFail("after unlock") }
+        guard case .granted = try state.lock(readB, file: self.file, clientID: b) else { Issue.record("after unlock"); return }
         let conflicting = LOCKT4Args(type: .read, offset: 65, length: 10, owner: ownerB)
-        XCTAssertEqual(try state.testLock(conflicting, file: self.file, clientID: b)?.offset, 70)
+        #expect(try state.testLock(conflicting, file: self.file, clientID: b)?.offset == 70)
         // Shared locks do not conflict with each other.
-        XCTAssertNil(try state.testLock(LOCKT4Args(type: .read, offset: 50, length: 5, owner: ownerA), file: self.file, clientID: a))
-        XCTAssertThrowsError(try state.testLock(LOCKT4Args(type: .read, offset: 5, length: 0, owner: ownerA), file: self.file, clientID: a))
+        #expect(try state.testLock(LOCKT4Args(type: .read, offset: 50, length: 5, owner: ownerA), file: self.file, clientID: a) == nil)
+        #expect(throws: NFS4Status.self) {
+            try state.testLock(LOCKT4Args(type: .read, offset: 5, length: 0, owner: ownerA), file: self.file, clientID: a)
+        }
     }
 
-    func testCloseWithLocksHeldAndStateIDChecks() throws {
+    @Test func closeWithLocksHeldAndStateIDChecks() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let (a, _) = try self.client(&state, owner: "a")
         let (b, _) = try self.client(&state, owner: "b")
         let open = try state.open(file: self.file, owner: StateOwner4(clientID: a, owner: [1]), access: 1, deny: 0, clientID: a)
         guard case .granted(let lock) = try state.lock(
             self.lockArgs(open, owner: StateOwner4(clientID: a, owner: [2]), type: .write, offset: 0, length: .max), file: self.file, clientID: a
-        ) else { return XCTFail("lock") }
-        XCTAssertThrowsError(try state.close(open, file: self.file, clientID: a)) { XCTAssertEqual($0 as? NFS4Status, .locksHeld) }
-        XCTAssertThrowsError(try state.close(open, file: self.otherFile, clientID: a)) { XCTAssertEqual($0 as? NFS4Status, .badStateID) }
-        XCTAssertEqual(
-            state.testStateIDs([open, lock, StateID4(seqid: 0, other: lock.other), StateID4(seqid: lock.seqid + 1, other: lock.other)], clientID: a),
-            [.ok, .ok, .ok, .badStateID]
+        ) else { Issue.record("lock"); return }
+        #expect(throws: NFS4Status.locksHeld) { try state.close(open, file: self.file, clientID: a) }
+        #expect(throws: NFS4Status.badStateID) { try state.close(open, file: self.otherFile, clientID: a) }
+        #expect(
+            state.testStateIDs([open, lock, StateID4(seqid: 0, other: lock.other), StateID4(seqid: lock.seqid + 1, other: lock.other)], clientID: a)
+                == [.ok, .ok, .ok, .badStateID]
         )
-        XCTAssertEqual(state.testStateIDs([open], clientID: b), [.badStateID], "another client's stateid")
-        XCTAssertThrowsError(try state.checkRead(open, file: self.file, clientID: b))
-        XCTAssertNoThrow(try state.checkRead(.anonymous, file: self.file, clientID: b))
+        #expect(state.testStateIDs([open], clientID: b) == [.badStateID], "another client's stateid")
+        #expect(throws: NFS4Status.self) { try state.checkRead(open, file: self.file, clientID: b) }
+        #expect(throws: Never.self) { try state.checkRead(.anonymous, file: self.file, clientID: b) }
 
         let unlocked = try state.unlock(LOCKU4Args(type: .write, stateID: lock, offset: 0, length: .max), file: self.file, clientID: a)
-        XCTAssertThrowsError(try state.unlock(LOCKU4Args(type: .write, stateID: lock, offset: 0, length: 1), file: self.file, clientID: a)) {
-            XCTAssertEqual($0 as? NFS4Status, .oldStateID)
+        #expect(throws: NFS4Status.oldStateID) {
+            try state.unlock(LOCKU4Args(type: .write, stateID: lock, offset: 0, length: 1), file: self.file, clientID: a)
         }
         _ = try state.close(open, file: self.file, clientID: a)
-        XCTAssertEqual(state.testStateIDs([open, unlocked], clientID: a), [.badStateID, .badStateID], "the lock stateid went with the open")
-        XCTAssertEqual(state.stateIDCount, 0)
+        #expect(state.testStateIDs([open, unlocked], clientID: a) == [.badStateID, .badStateID], "the lock stateid went with the open")
+        #expect(state.stateIDCount == 0)
     }
 
-    func testShareDenyAndDowngrade() throws {
+    @Test func shareDenyAndDowngrade() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let (a, _) = try self.client(&state, owner: "a")
         let (b, _) = try self.client(&state, owner: "b")
         let open = try state.open(file: self.file, owner: StateOwner4(clientID: a, owner: [1]), access: 1, deny: 1, clientID: a)
-        XCTAssertThrowsError(try state.open(file: self.file, owner: StateOwner4(clientID: b, owner: [1]), access: 1, deny: 0, clientID: b)) {
-            XCTAssertEqual($0 as? NFS4Status, .shareDenied)
+        #expect(throws: NFS4Status.shareDenied) {
+            try state.open(file: self.file, owner: StateOwner4(clientID: b, owner: [1]), access: 1, deny: 0, clientID: b)
         }
-        XCTAssertThrowsError(try state.openDowngrade(open, file: self.file, access: 3, deny: 0, clientID: a)) {
-            XCTAssertEqual($0 as? NFS4Status, .invalid)
-        }
+        #expect(throws: NFS4Status.invalid) { try state.openDowngrade(open, file: self.file, access: 3, deny: 0, clientID: a) }
         let downgraded = try state.openDowngrade(open, file: self.file, access: 1, deny: 0, clientID: a)
-        XCTAssertEqual(downgraded.seqid, open.seqid + 1)
-        XCTAssertNoThrow(try state.open(file: self.file, owner: StateOwner4(clientID: b, owner: [1]), access: 1, deny: 0, clientID: b))
+        #expect(downgraded.seqid == open.seqid + 1)
+        #expect(throws: Never.self) {
+            try state.open(file: self.file, owner: StateOwner4(clientID: b, owner: [1]), access: 1, deny: 0, clientID: b)
+        }
     }
 
-    func testSequenceSlotSemantics() throws {
+    @Test func sequenceSlotSemantics() throws {
         var state = NFS4State(boot: 3, serverOwner: [1])
         let (_, session) = try self.client(&state, owner: "a")
         let args = SEQUENCE4Args(sessionID: session, sequenceID: 1, slotID: 1, highestSlotID: 1, cacheThis: true)
         guard case .execute(let result) = try state.sequence(args, operationCount: 2, requestDigest: 42, now: self.start) else {
-            return XCTFail("new request")
+            Issue.record("new request")
+            return
         }
-        XCTAssertEqual(result.highestSlotID, 3)
+        #expect(result.highestSlotID == 3)
         // The retry arrives while the first is still being executed.
-        XCTAssertThrowsError(try state.sequence(args, operationCount: 2, requestDigest: 42, now: self.start)) {
-            XCTAssertEqual($0 as? NFS4Status, .delay)
-        }
+        #expect(throws: NFS4Status.delay) { try state.sequence(args, operationCount: 2, requestDigest: 42, now: self.start) }
         state.complete(session: session, slot: 1, reply: ByteBuffer(bytes: [1, 2, 3]))
         guard case .replay(let cached) = try state.sequence(args, operationCount: 2, requestDigest: 42, now: self.start) else {
-            return XCTFail("replay")
+            Issue.record("replay")
+            return
         }
-        XCTAssertEqual(Array(cached.readableBytesView), [1, 2, 3])
+        #expect(Array(cached.readableBytesView) == [1, 2, 3])
         var tooMany = args
         tooMany.sequenceID = 2
-        XCTAssertThrowsError(try state.sequence(tooMany, operationCount: 17, requestDigest: 1, now: self.start)) {
-            XCTAssertEqual($0 as? NFS4Status, .tooManyOperations)
-        }
+        #expect(throws: NFS4Status.tooManyOperations) { try state.sequence(tooMany, operationCount: 17, requestDigest: 1, now: self.start) }
         // SEQUENCE renews the lease: 80 s later, and 80 s after that, the client is still there.
         var renew = args
         renew.slotID = 0
         _ = try state.sequence(renew, operationCount: 1, requestDigest: 5, now: self.start + .seconds(80))
         state.complete(session: session, slot: 0, reply: ByteBuffer())
         renew.sequenceID = 2
-        XCTAssertNoThrow(try state.sequence(renew, operationCount: 1, requestDigest: 6, now: self.start + .seconds(160)))
+        #expect(throws: Never.self) { try state.sequence(renew, operationCount: 1, requestDigest: 6, now: self.start + .seconds(160)) }
         state.expireLeases(now: self.start + .seconds(251))
-        XCTAssertEqual(state.clientCount, 0)
+        #expect(state.clientCount == 0)
     }
 }

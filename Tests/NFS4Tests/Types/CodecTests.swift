@@ -1,27 +1,28 @@
 import NIOCore
 import Namespace
-import XCTest
+import Testing
+import XDR
 
 @testable import NFS4
 
 /// Wire forms checked against bytes computed by hand from RFC 8881's XDR.
-final class CodecTests: XCTestCase {
-    func testBitmapEncodesAttributeNumbersAsBitsOfWords() {
+@Suite struct CodecTests {
+    @Test func bitmapEncodesAttributeNumbersAsBitsOfWords() throws {
         // type (1), size (4) and mounted_on_fileid (55 = word 1, bit 23).
         let bitmap = Bitmap4([1, 4, 55])
         var buffer = ByteBuffer()
         bitmap.encode(into: &buffer)
-        XCTAssertEqual(Array(buffer.readableBytesView), [0, 0, 0, 2, 0, 0, 0, 0x12, 0, 0x80, 0, 0])
+        #expect(Array(buffer.readableBytesView) == [0, 0, 0, 2, 0, 0, 0, 0x12, 0, 0x80, 0, 0])
         var decoded = buffer
-        XCTAssertEqual(try Bitmap4(xdr: &decoded).bits, [1, 4, 55])
+        #expect(try Bitmap4(xdr: &decoded).bits == [1, 4, 55])
     }
 
-    func testBitmapLongerThanEightWordsIsUndecodable() {
+    @Test func bitmapLongerThanEightWordsIsUndecodable() {
         var buffer = ByteBuffer(bytes: [0, 0, 0, 9] + [UInt8](repeating: 0, count: 36))
-        XCTAssertThrowsError(try Bitmap4(xdr: &buffer))
+        #expect(throws: XDRError.self) { try Bitmap4(xdr: &buffer) }
     }
 
-    func testCompoundDecodesSequencePutrootfhGetattr() throws {
+    @Test func compoundDecodesSequencePutrootfhGetattr() throws {
         let bytes: [UInt8] = [
             0, 0, 0, 2, 0x61, 0x62, 0, 0,  // tag "ab"
             0, 0, 0, 1,  // minorversion 1
@@ -34,11 +35,10 @@ final class CodecTests: XCTestCase {
         ]
         var buffer = ByteBuffer(bytes: bytes)
         let compound = try COMPOUND4Args(xdr: &buffer)
-        XCTAssertEqual(String(buffer: compound.tag), "ab")
-        XCTAssertEqual(compound.minorVersion, 1)
-        XCTAssertEqual(
-            compound.operations,
-            [
+        #expect(String(buffer: compound.tag) == "ab")
+        #expect(compound.minorVersion == 1)
+        #expect(
+            compound.operations == [
                 .sequence(
                     SEQUENCE4Args(
                         sessionID: SessionID4(clientID: 5, boot: 7, counter: 9), sequenceID: 4, slotID: 2, highestSlotID: 3, cacheThis: true
@@ -48,51 +48,47 @@ final class CodecTests: XCTestCase {
                 .getattr(Bitmap4([1, 4])),
             ]
         )
-        XCTAssertEqual(buffer.readableBytes, 0)
+        #expect(buffer.readableBytes == 0)
     }
 
-    func testDecodingStopsAtModifyingUnknownAndUndecodableOperations() throws {
+    @Test func decodingStopsAtModifyingUnknownAndUndecodableOperations() throws {
         func decode(_ operations: [UInt8]) throws -> [NFS4Operation] {
             var buffer = ByteBuffer(bytes: [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 3] + operations)
             return try COMPOUND4Args(xdr: &buffer).operations
         }
         // WRITE (38) then GETFH: the WRITE's arguments are not read.
-        XCTAssertEqual(try decode([0, 0, 0, 38, 0xFF, 0xFF, 0, 0, 0, 10]), [.refused(.write, .readOnlyFileSystem)])
+        #expect(try decode([0, 0, 0, 38, 0xFF, 0xFF, 0, 0, 0, 10]) == [.refused(.write, .readOnlyFileSystem)])
         // LAYOUTGET (50): not supported.
-        XCTAssertEqual(try decode([0, 0, 0, 50]), [.refused(.layoutGet, .notSupported)])
+        #expect(try decode([0, 0, 0, 50]) == [.refused(.layoutGet, .notSupported)])
         // Operation 99 does not exist.
-        XCTAssertEqual(try decode([0, 0, 0, 24, 0, 0, 0, 99, 0, 0, 0, 10]), [.putrootfh, .illegal])
+        #expect(try decode([0, 0, 0, 24, 0, 0, 0, 99, 0, 0, 0, 10]) == [.putrootfh, .illegal])
         // LOOKUP whose name runs past the end.
-        XCTAssertEqual(try decode([0, 0, 0, 15, 0, 0, 0, 8, 0x61]), [.undecodable(.lookup)])
+        #expect(try decode([0, 0, 0, 15, 0, 0, 0, 8, 0x61]) == [.undecodable(.lookup)])
     }
 
-    func testOtherMinorVersionsAreNotDecodedFurther() throws {
+    @Test func otherMinorVersionsAreNotDecodedFurther() throws {
         var buffer = ByteBuffer(bytes: [0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 24])
         let compound = try COMPOUND4Args(xdr: &buffer)
-        XCTAssertEqual(compound.minorVersion, 2)
-        XCTAssertEqual(compound.operations, [])
+        #expect(compound.minorVersion == 2)
+        #expect(compound.operations == [])
     }
 
-    func testStateIDAndSessionIDWireForm() {
+    @Test func stateIDAndSessionIDWireForm() {
         var buffer = ByteBuffer()
         StateID4(seqid: 3, other: .init(boot: 0x0102_0304, counter: 0x0A)).encode(into: &buffer)
         SessionID4(clientID: 0x0000_0007_0000_0001, boot: 7, counter: 2).encode(into: &buffer)
-        XCTAssertEqual(
-            Array(buffer.readableBytesView),
-            [0, 0, 0, 3, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0x0A] + [0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 2]
+        #expect(
+            Array(buffer.readableBytesView)
+                == [0, 0, 0, 3, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0x0A] + [0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 2]
         )
     }
 
-    func testComponentNamesAreCheckedAsRFC8881Section14Says() {
-        XCTAssertEqual(try ComponentName4("movies").name(), "movies")
-        XCTAssertThrowsError(try ComponentName4("").name()) { XCTAssertEqual($0 as? NFS4Status, .invalid) }
-        XCTAssertThrowsError(try ComponentName4("..").name()) { XCTAssertEqual($0 as? NFS4Status, .badName) }
-        XCTAssertThrowsError(try ComponentName4("a/b").name()) { XCTAssertEqual($0 as? NFS4Status, .badName) }
-        XCTAssertThrowsError(try ComponentName4(bytes: ByteBuffer(bytes: [0x61, 0xFF])).name()) {
-            XCTAssertEqual($0 as? NFS4Status, .invalid)
-        }
-        XCTAssertThrowsError(try ComponentName4(String(repeating: "x", count: 256)).name()) {
-            XCTAssertEqual($0 as? NFS4Status, .nameTooLong)
-        }
+    @Test func componentNamesAreCheckedAsRFC8881Section14Says() throws {
+        #expect(try ComponentName4("movies").name() == "movies")
+        #expect(throws: NFS4Status.invalid) { try ComponentName4("").name() }
+        #expect(throws: NFS4Status.badName) { try ComponentName4("..").name() }
+        #expect(throws: NFS4Status.badName) { try ComponentName4("a/b").name() }
+        #expect(throws: NFS4Status.invalid) { try ComponentName4(bytes: ByteBuffer(bytes: [0x61, 0xFF])).name() }
+        #expect(throws: NFS4Status.nameTooLong) { try ComponentName4(String(repeating: "x", count: 256)).name() }
     }
 }
