@@ -165,6 +165,7 @@ let package = Package(
             dependencies: [
                 "Discovery", "TestPrerequisites",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
