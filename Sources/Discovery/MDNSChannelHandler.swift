@@ -129,12 +129,17 @@ public final class MDNSChannelHandler: ChannelInboundHandler {
     }
 
     private func perform(_ outputs: [MDNSBrowser.Output], context: ChannelHandlerContext) {
+        // Our own announcements loop back (multicast loop is on, for other
+        // listeners on this host); they are not a peer.
+        let ownID = responder?.advertisement.nodeID
+        let ownName = responder?.advertisement.instanceName
         for output in outputs {
             switch output {
             case .multicast(let message): send(message, to: group, context: context, promise: nil)
-            case .added(let instance): onEvent(.added(instance))
-            case .updated(let instance): onEvent(.updated(instance))
-            case .removed(let name): onEvent(.removed(name))
+            case .added(let instance) where instance.nodeID != ownID: onEvent(.added(instance))
+            case .updated(let instance) where instance.nodeID != ownID: onEvent(.updated(instance))
+            case .removed(let name) where name != ownName: onEvent(.removed(name))
+            case .added, .updated, .removed: continue
             }
         }
         context.flush()

@@ -83,6 +83,9 @@ struct MDNSChannelHandlerTests {
             addresses: [[198, 18, 0, 2]])
         try channel.writeInbound(try inbound(.response(answers: bob.records()), from: peer))
         #expect(log.all.map { if case .added(let found) = $0 { found.nodeID } else { "other" } } == [bob.nodeID])
+        // Our own announcement, looped back, is not reported as a peer.
+        try channel.writeInbound(try inbound(.response(answers: anna().records()), from: peer))
+        #expect(log.all.count == 1)
         channel.embeddedEventLoop.advanceTime(by: .seconds(3))
         _ = try sent(channel)
         _ = handler.stop()
