@@ -74,3 +74,38 @@ struct DNSFuzzTests {
         #expect(errorKinds.isSuperset(of: ["truncated", "badCompressionPointer", "badRecordData", "trailingBytes"]))
     }
 }
+
+@Suite("State machines under random mutation")
+struct StateMachineFuzzTests {
+    /// Mutated packets that still decode go to a running responder and a
+    /// browser with a small cache: nothing traps, the cache stays within
+    /// its limit, and every reply the responder makes encodes.
+    @Test func mutatedMessagesKeepTheStateMachinesWithinBounds() throws {
+        var random = SplitMix64(state: 0xD15C_0FE2)
+        var responder = runningResponder()
+        var limits = MDNSBrowser.Limits()
+        limits.instances = 8
+        var browser = MDNSBrowser(limits: limits)
+        _ = browser.start(now: ms(0))
+        let seeds = try DNSFuzzTests.seeds() + [try DNSMessage.response(answers: anna().records()).encoded()]
+        var fed = 0
+        for step in 0..<20_000 {
+            var packet = seeds.randomElement(using: &random)!
+            for _ in 0..<Int.random(in: 1...3, using: &random) where !packet.isEmpty {
+                packet[Int.random(in: 0..<packet.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            guard let message = try? DNSMessage(decoding: packet) else { continue }
+            fed += 1
+            let now = ms(10_000 + Int64(step))
+            for output in responder.receive(message, sourcePort: step.isMultiple(of: 7) ? 40000 : 5353, now: now)
+                + responder.tick(now: now)
+            {
+                if let reply = output.message { _ = try reply.encoded(limit: Int.max) }
+            }
+            _ = browser.receive(message, now: now)
+            _ = browser.tick(now: now)
+            #expect(browser.cachedInstanceCount <= 8)
+        }
+        #expect(fed > 1000)
+    }
+}
