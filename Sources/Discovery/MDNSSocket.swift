@@ -21,6 +21,8 @@ public enum MDNSSocket {
     public enum SetupError: Error, Equatable {
         /// The device has no address of the family, so no interface to pin sending to.
         case noAddress(device: String, family: String)
+        /// One step of the multicast setup failed; `step` names it.
+        case setup(step: String, device: String, reason: String)
     }
 
     public static func open(
@@ -44,23 +46,37 @@ public enum MDNSSocket {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(makeHandler()) }
             }
         if family == .ipv6 {
-            bootstrap = bootstrap.channelOption(.socketOption(.ipv6_v6only), value: 1)
+            // IPv4 traffic stays on the IPv4 socket, not mapped into this one.
+            bootstrap = bootstrap.channelOption(.socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(IPV6_V6ONLY)), value: 1)
         }
         return bootstrap.bind(host: family == .ipv4 ? "0.0.0.0" : "::", port: port).flatMap { channel in
             let options = channel as! SocketOptionProvider
-            let configured: EventLoopFuture<Void>
+            // Each step named in the error, so a refusal says which option it was.
+            func step(_ name: String, _ future: @escaping () -> EventLoopFuture<Void>) -> () -> EventLoopFuture<Void> {
+                {
+                    future().flatMapErrorThrowing { error in
+                        throw SetupError.setup(step: name, device: device.name, reason: "\(error)")
+                    }
+                }
+            }
+            let steps: [() -> EventLoopFuture<Void>]
             switch family {
             case .ipv4:
-                configured = options.setIPMulticastIF(ipv4Address)
-                    .flatMap { options.setIPMulticastTTL(255) }
-                    .flatMap { options.setIPMulticastLoop(1) }
-                    .flatMap { (channel as! MulticastChannel).joinGroup(MDNSChannelHandler.ipv4Group, device: device) }
+                steps = [
+                    step("IP_MULTICAST_IF") { options.setIPMulticastIF(ipv4Address) },
+                    step("IP_MULTICAST_TTL") { options.setIPMulticastTTL(255) },
+                    step("IP_MULTICAST_LOOP") { options.setIPMulticastLoop(1) },
+                    step("IP_ADD_MEMBERSHIP") { (channel as! MulticastChannel).joinGroup(MDNSChannelHandler.ipv4Group, device: device) },
+                ]
             case .ipv6:
-                configured = options.setIPv6MulticastIF(CUnsignedInt(device.interfaceIndex))
-                    .flatMap { options.setIPv6MulticastHops(255) }
-                    .flatMap { options.setIPv6MulticastLoop(1) }
-                    .flatMap { (channel as! MulticastChannel).joinGroup(MDNSChannelHandler.ipv6Group, device: device) }
+                steps = [
+                    step("IPV6_MULTICAST_IF") { options.setIPv6MulticastIF(CUnsignedInt(device.interfaceIndex)) },
+                    step("IPV6_MULTICAST_HOPS") { options.setIPv6MulticastHops(255) },
+                    step("IPV6_MULTICAST_LOOP") { options.setIPv6MulticastLoop(1) },
+                    step("IPV6_JOIN_GROUP") { (channel as! MulticastChannel).joinGroup(MDNSChannelHandler.ipv6Group, device: device) },
+                ]
             }
+            let configured = steps.reduce(channel.eventLoop.makeSucceededVoidFuture()) { done, next in done.flatMap { next() } }
             return configured
                 .flatMap { channel.pipeline.fireUserInboundEventTriggered(MDNSChannelHandler.Start()); return channel.eventLoop.makeSucceededVoidFuture() }
                 .map { channel }

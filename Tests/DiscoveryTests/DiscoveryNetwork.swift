@@ -18,7 +18,8 @@ final class DiscoveryNetwork: Sendable {
     let switchNamespace: String
     let hostNamespaces: [String]
 
-    init(hosts: Int) throws {
+    /// - Parameter ipv4: false for an IPv6-only link (link-local addresses only).
+    init(hosts: Int, ipv4: Bool = true) throws {
         let tag = "\(getpid() % 100_000)x\(Int.random(in: 0..<10_000))"
         self.tag = tag
         self.switchNamespace = "p2pfs-md-\(tag)-sw"
@@ -33,7 +34,15 @@ final class DiscoveryNetwork: Sendable {
                 try Self.ip(["netns", "add", namespace])
                 try Self.ip(["link", "add", "eth0", "netns", namespace, "type", "veth", "peer", "name", outside, "netns", switchNamespace])
                 try Self.ip(["-n", switchNamespace, "link", "set", outside, "master", "br0", "up"])
-                try Self.ip(["-n", namespace, "addr", "add", "\(address(index))/24", "dev", "eth0"])
+                if ipv4 {
+                    try Self.ip(["-n", namespace, "addr", "add", "\(address(index))/24", "dev", "eth0"])
+                }
+                // The link-local address is usable at once, without duplicate detection.
+                let sysctl = try Self.run([
+                    "/usr/sbin/ip", "netns", "exec", namespace, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0",
+                    "net.ipv6.conf.eth0.disable_ipv6=0",
+                ])
+                guard sysctl.status == 0 else { throw Failure(description: "sysctl in \(namespace): \(sysctl.output)") }
                 try Self.ip(["-n", namespace, "link", "set", "eth0", "up"])
                 try Self.ip(["-n", namespace, "link", "set", "lo", "up"])
             }

@@ -85,6 +85,48 @@ struct MulticastNamespaceTests {
         try Self.stop(first)
     }
 
+    /// The same over ff02::fb on a link with no IPv4 at all: the nodes
+    /// announce their link-local addresses as AAAA.
+    @Test func ipv6OnlyLink() throws {
+        let network = try DiscoveryNetwork(hosts: 2, ipv4: false)
+        defer { network.tearDown() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        var nodes: [Node] = []
+        for index in 0..<2 {
+            let log = EventLog()
+            let (channel, advertisement) = try DiscoveryNetwork.inNamespace(network.hostNamespaces[index]) {
+                () -> (Channel, ServiceAdvertisement) in
+                let devices = try System.enumerateDevices().filter {
+                    if case .v6 = $0.address { $0.name == "eth0" } else { false }
+                }
+                guard let device = devices.first, case .v6(let address) = device.address else {
+                    throw DiscoveryNetwork.Failure(description: "no eth0 with IPv6")
+                }
+                let bytes = withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+                let advertisement = ServiceAdvertisement(
+                    nodeName: "six\(index)", nodeID: String(repeating: String(index + 5), count: 32), port: 7475, protocolVersion: 1,
+                    roles: ["offer"], addresses: [bytes])
+                let channel = try MDNSSocket.open(on: device, family: .ipv6, group: group) {
+                    MDNSChannelHandler(
+                        group: MDNSChannelHandler.ipv6Group, interfaceIndex: device.interfaceIndex, advertisement: advertisement,
+                        onEvent: { log.append($0) })
+                }.wait()
+                return (channel, advertisement)
+            }
+            nodes.append(Node(channel: channel, log: log, advertisement: advertisement))
+        }
+        func found(_ node: Node, _ other: Node) -> Bool {
+            node.log.all.contains {
+                if case .added(let instance) = $0 { instance.addresses == other.advertisement.addresses } else { false }
+            }
+        }
+        let seen = Self.waitFor(.seconds(2)) { found(nodes[0], nodes[1]) && found(nodes[1], nodes[0]) }
+        #expect(seen != nil, "not found within 2 s: \(nodes[0].log.all) / \(nodes[1].log.all)")
+        #expect(nodes[0].advertisement.addresses.first?.prefix(2) == [0xFE, 0x80])
+        for node in nodes { try Self.stop(node) }
+    }
+
     /// python-zeroconf, in the first host's namespace, browses and resolves
     /// the instance our responder announces from the second.
     @Test func anIndependentBrowserSeesOurAnnouncement() throws {
