@@ -99,6 +99,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // DNS-SD over multicast DNS (RFC 6762/6763): finding peers with no address given.
+        .target(
+            name: "Discovery",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "p2pfs",
             dependencies: [
@@ -164,6 +172,15 @@ let package = Package(
         .testTarget(
             name: "P2PFSDaemonTests",
             dependencies: ["P2PFSDaemon", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC"]
+        ),
+        .testTarget(
+            name: "DiscoveryTests",
+            dependencies: [
+                "Discovery", "TestPrerequisites",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
