@@ -8,9 +8,10 @@
 
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PIP_PACKAGES := zeroconf==0.154.0
 APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
-.PHONY: setup build debug run test bench bench-smoke bench-tools bench-simulator
+.PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator
 
 # Installs only what is missing, so repeated runs cost nothing.
 setup:
@@ -21,6 +22,11 @@ setup:
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
 	fi
+
+# What only the tests use: python-zeroconf, the independent mDNS client of
+# the discovery tests, for the python3 the tests will find on PATH.
+test-setup: setup
+	@python3 -c 'import zeroconf' 2>/dev/null || python3 -m pip install --quiet $(PIP_PACKAGES)
 
 build: setup
 	$(SWIFT) build -c release --product p2pfs
@@ -35,7 +41,7 @@ run: build
 # tools and nfsload, in network namespaces of their own: run apart so the
 # unit tests' timeouts are not measured on a machine busy with daemons),
 # then the real kernel client in a VM, then a benchmark smoke run.
-test: setup bench-tools
+test: test-setup bench-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip IntegrationTests
 	$(SWIFT) test --skip-build --filter IntegrationTests

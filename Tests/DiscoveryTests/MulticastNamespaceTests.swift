@@ -129,14 +129,7 @@ struct MulticastNamespaceTests {
 
     /// python-zeroconf, in the first host's namespace, browses and resolves
     /// the instance our responder announces from the second.
-    @Test func anIndependentBrowserSeesOurAnnouncement() throws {
-        let hasZeroconf = try DiscoveryNetwork.run(["/usr/bin/env", "python3", "-c", "import zeroconf"]).status == 0
-        guard hasZeroconf else {
-            if Prerequisite.isCI {
-                Issue.record("python-zeroconf is missing (pip install zeroconf)")
-            }
-            return
-        }
+    @Test(.requires(.pythonZeroconf)) func anIndependentBrowserSeesOurAnnouncement() throws {
         let network = try DiscoveryNetwork(hosts: 2)
         defer { network.tearDown() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

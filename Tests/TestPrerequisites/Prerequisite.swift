@@ -24,12 +24,16 @@ public enum Prerequisite: Sendable, Hashable, CustomStringConvertible {
     case executable(String, installedBy: String)
     /// A socket can bind ::1 (the loopback interface has IPv6).
     case ipv6Loopback
+    /// `python3 -c 'import MODULE'` works, and how the module is installed.
+    case pythonModule(String, installedBy: String)
 
     /// nfs-cat, nfs-ls and nfs-cp.
     public static let libnfsUtils = Prerequisite.commands(["nfs-cat", "nfs-ls", "nfs-cp"], package: "libnfs-utils")
     public static let python3 = Prerequisite.commands(["python3"], package: "python3")
     public static let rpcbind = Prerequisite.executable("/usr/sbin/rpcbind", installedBy: "the rpcbind package")
     public static let rpcinfo = Prerequisite.executable("/usr/sbin/rpcinfo", installedBy: "the rpcbind package")
+    /// python-zeroconf, an mDNS implementation that is not ours (`make setup` installs it).
+    public static let pythonZeroconf = Prerequisite.pythonModule("zeroconf", installedBy: "python3 -m pip install zeroconf")
 
     public var description: String {
         switch self {
@@ -38,6 +42,7 @@ public enum Prerequisite: Sendable, Hashable, CustomStringConvertible {
         case .commands(let names, let package): "\(names.joined(separator: ", ")) (\(package))"
         case .executable(let path, let installedBy): "\(path) (\(installedBy))"
         case .ipv6Loopback: "IPv6 loopback (::1)"
+        case .pythonModule(let module, let installedBy): "Python module \(module) (\(installedBy))"
         }
     }
 
@@ -78,6 +83,11 @@ public enum Prerequisite: Sendable, Hashable, CustomStringConvertible {
             return FileManager.default.isExecutableFile(atPath: path) ? nil : "\(path) is missing (\(installedBy))"
         case .ipv6Loopback:
             return Self.bindIPv6Loopback()
+        case .pythonModule(let module, _):
+            guard let python = Self.onPath("python3") else { return "python3 is not on PATH (install python3)" }
+            let imported = Self.run(python, ["-c", "import \(module)"])
+            let why = imported.output.split(separator: "\n").last.map(String.init) ?? "exit status \(imported.status)"
+            return imported.status == 0 ? nil : "\(python) cannot import \(module): \(why)"
         }
     }
 
