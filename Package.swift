@@ -69,6 +69,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // RFC 8881 NFSv4.1, read-only, served from a Namespace next to NFSv3.
+        .target(
+            name: "NFS4",
+            dependencies: [
+                "XDR", "ONCRPC", "Namespace", "NFS3",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The p2pfs peer protocol: catalog exchange, crawl, forwarded block reads.
         .target(
             name: "PeerProtocol",
@@ -84,7 +93,7 @@ let package = Package(
         .target(
             name: "P2PFSDaemon",
             dependencies: [
-                "ONCRPC", "RPCBind", "Namespace", "NFS3", "PeerProtocol",
+                "ONCRPC", "RPCBind", "Namespace", "NFS3", "NFS4", "PeerProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,6 +147,10 @@ let package = Package(
         .testTarget(
             name: "NFS3Tests",
             dependencies: ["NFS3", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "NFS4Tests",
+            dependencies: ["NFS4", "NFS3", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "PeerProtocolTests",

@@ -1,6 +1,7 @@
 import Logging
 import Namespace
 import NFS3
+import NFS4
 import NIOCore
 import NIOPosix
 import ONCRPC
@@ -167,12 +168,28 @@ public final class Daemon: Sendable {
 
         if let nfs = self.configuration.nfs, let store = self.store {
             let nfsConfiguration = NFS3Configuration(uid: geteuid(), gid: getegid(), fsid: self.identity.id.low ^ self.identity.id.high)
-            let dispatcher = RPCDispatcher(programs: [
-                NFSv3Program(store: store, configuration: nfsConfiguration),
-                MountProgram(store: store, configuration: nfsConfiguration),
-                NLMProgram(store: store),
-                control,
-            ])
+            var programs: [any RPCProgram] = [control]
+            if self.configuration.nfsVersions.v3 {
+                programs += [
+                    NFSv3Program(store: store, configuration: nfsConfiguration),
+                    MountProgram(store: store, configuration: nfsConfiguration),
+                    NLMProgram(store: store),
+                ]
+            }
+            if self.configuration.nfsVersions.v41 {
+                // The boot verifier tells this instance's client IDs and
+                // stateids from a previous one's; the server owner stays the
+                // node's id, so clients know it is the same server.
+                let id = self.identity.id
+                let owner = withUnsafeBytes(of: (id.high.bigEndian, id.low.bigEndian)) { Array($0) }
+                programs.append(
+                    NFSv4Program(
+                        store: store, configuration: NFS4Configuration(presentation: nfsConfiguration, serverOwner: owner),
+                        boot: UInt32(truncatingIfNeeded: time(nil))
+                    )
+                )
+            }
+            let dispatcher = RPCDispatcher(programs: programs)
             // "localhost" means both loopback addresses: the first must bind,
             // the second may be missing (IPv6 disabled).
             let hosts = nfs.host == "localhost" ? ["127.0.0.1", "::1"] : [nfs.host]
@@ -193,7 +210,7 @@ public final class Daemon: Sendable {
             }
             self.servers.withLockedValue { $0.nfs = servers }
             self.logger.info(
-                "serving NFSv3", metadata: ["addresses": "\(servers.map { "\($0.localAddress)" })", "node": "\(self.identity)"]
+                "serving NFS", metadata: ["versions": "\(self.configuration.nfsVersions)", "addresses": "\(servers.map { "\($0.localAddress)" })", "node": "\(self.identity)"]
             )
             let publication = try await PortmapPublication.publish(
                 mode: self.configuration.portmap, dispatcher: dispatcher,

@@ -22,6 +22,8 @@ public struct DaemonConfiguration: Sendable {
     public var peers: [PeerAddress]
     /// Where the NFS/MOUNT/NLM server listens (client role); nil: none.
     public var nfs: PeerAddress?
+    /// Which NFS versions `nfs` serves.
+    public var nfsVersions: NFSVersions
     public var name: String?
     public var stateDirectory: String
     public var portmap: PortmapMode
@@ -37,6 +39,7 @@ public struct DaemonConfiguration: Sendable {
         listen: PeerAddress? = nil,
         peers: [PeerAddress] = [],
         nfs: PeerAddress? = nil,
+        nfsVersions: NFSVersions = .default,
         name: String? = nil,
         stateDirectory: String,
         portmap: PortmapMode = .auto,
@@ -50,6 +53,7 @@ public struct DaemonConfiguration: Sendable {
         self.listen = listen
         self.peers = peers
         self.nfs = nfs
+        self.nfsVersions = nfsVersions
         self.name = name
         self.stateDirectory = stateDirectory
         self.portmap = portmap

@@ -62,6 +62,14 @@ struct DaemonCommand: AsyncParsableCommand {
     )
     var nfs: String?
 
+    @Option(
+        name: .customLong("nfs-versions"),
+        help: ArgumentHelp(
+            "NFS versions served on the --nfs address: 3, 4.1, or 3,4.1 (3 includes MOUNT and NLM).", valueName: "LIST"
+        )
+    )
+    var nfsVersions: String = NFSVersions.default.description
+
     @Option(help: ArgumentHelp("This node's name, shown to others and in NAME@node conflict names (default: host name).", valueName: "NAME"))
     var name: String?
 
@@ -147,6 +155,7 @@ struct DaemonCommand: AsyncParsableCommand {
             listen: listen,
             peers: peers,
             nfs: nfs,
+            nfsVersions: try Self.versions(self.nfsVersions),
             name: self.name,
             stateDirectory: self.stateDirectory ?? NodeStateDirectory.defaultPath(),
             portmap: PortmapMode(rawValue: self.portmap)!,
@@ -190,6 +199,15 @@ struct DaemonCommand: AsyncParsableCommand {
         work.cancel()
         await work.value
         await daemon.stop()
+    }
+
+    /// The `--nfs-versions` list, or a one-line error naming the bad item.
+    static func versions(_ text: String) throws -> NFSVersions {
+        do {
+            return try NFSVersions(parsing: text)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     /// The key of `--network-key-file`, or a one-line error naming the problem.

@@ -1,0 +1,401 @@
+import Logging
+import NIOCore
+import Namespace
+import ONCRPC
+import XDR
+
+/// What one COMPOUND carries from operation to operation (RFC 8881 §16.2.3).
+struct CompoundContext {
+    let snapshot: NamespaceSnapshot
+    let fileSystem: FileSystemAttributes4
+    let isReady: Bool
+    /// The caller as far as client records go: AUTH_SYS uid and gid.
+    let principal: String
+    var currentFileHandle: FileID?
+    var savedFileHandle: FileID?
+    var currentStateID: StateID4?
+    /// Set by SEQUENCE: the client and slot this COMPOUND runs in.
+    var clientID: UInt64?
+    var slot: (session: SessionID4, slot: UInt32)?
+    /// Set when the first operation was not SEQUENCE (EXCHANGE_ID,
+    /// CREATE_SESSION...) or DESTROY_SESSION ended this COMPOUND's own
+    /// session: nothing may follow (NFS4ERR_NOT_ONLY_OP).
+    var mustBeLast = false
+    /// The largest reply the session allows, and the largest it caches
+    /// when SEQUENCE asked for caching (RFC 8881 §18.46.3).
+    var replyLimit = Int.max
+    var cachedReplyLimit = Int.max
+
+    /// The status an operation gets if its result would make the reply
+    /// longer than the session allows, or nil when it fits.
+    func replyLimitStatus(size: Int) -> NFS4Status? {
+        if size > self.replyLimit { return .replyTooBig }
+        if size > self.cachedReplyLimit { return .replyTooBigToCache }
+        return nil
+    }
+    /// The status an operation that did not throw ends with (LOCK's
+    /// NFS4ERR_DENIED carries a body, so it is not thrown).
+    var status: NFS4Status = .ok
+
+    /// The node the current file handle names.
+    func currentNode() throws(NFS4Status) -> NamespaceNode {
+        guard let id = self.currentFileHandle else { throw .noFileHandle }
+        return try self.node(id)
+    }
+
+    func node(_ id: FileID) throws(NFS4Status) -> NamespaceNode {
+        if let node = self.snapshot.node(id) { return node }
+        // Right after a restart the namespace may not know the file yet.
+        throw self.isReady ? .stale : .delay
+    }
+
+    func attributes(of node: NamespaceNode) -> FileAttributes4 {
+        FileAttributes4(node: node, fileSystem: self.fileSystem)
+    }
+
+    /// The client the COMPOUND's SEQUENCE named.
+    func requireClient() throws(NFS4Status) -> UInt64 {
+        guard let clientID = self.clientID else { throw .operationNotInSession }
+        return clientID
+    }
+
+    /// Replaces "the current stateid" (seqid 1, other zero) by the one the
+    /// previous operation produced.
+    func resolve(_ stateID: StateID4) throws(NFS4Status) -> StateID4 {
+        guard stateID == .current else { return stateID }
+        guard let current = self.currentStateID else { throw .badStateID }
+        return current
+    }
+}
+
+/// An operation's outcome when it needs I/O (READ).
+struct PendingRead {
+    var future: EventLoopFuture<(ByteBuffer, Bool)>
+}
+
+extension NFSv4Program {
+    /// Runs a COMPOUND: operations in order until one fails (RFC 8881
+    /// §15.2). SEQUENCE first makes it exactly-once through the slot's
+    /// reply cache; a few session-creating operations may run alone.
+    func compound(_ args: COMPOUND4Args, digest: Int, requestSize: Int, context rpc: RPCCallContext) -> RPCResponse {
+        var results = rpc.allocator.buffer(capacity: 512)
+        var count: UInt32 = 0
+        guard args.minorVersion == 1 else {
+            return .done(.success(self.reply(status: .minorVersionMismatch, args, results, count: 0, rpc)))
+        }
+        guard args.declaredCount <= COMPOUND4Args.maximumOperations else {
+            return .done(.success(self.reply(status: .tooManyOperations, args, results, count: 0, rpc)))
+        }
+        let snapshot = self.store.current
+        var context = CompoundContext(
+            snapshot: snapshot, fileSystem: self.fileSystemAttributes(snapshot), isReady: self.store.isReady,
+            principal: Self.principal(rpc.credentials)
+        )
+        let now = self.clock()
+        var status = NFS4Status.ok
+        var index = 0
+        let operations = args.operations
+        while index < operations.count {
+            let operation = operations[index]
+            var body = rpc.allocator.buffer(capacity: 128)
+            context.status = .ok
+            if index == 0 {
+                if case .sequence(let sequence) = operation {
+                    do {
+                        switch try self.withState({ state throws(NFS4Status) in
+                            try state.sequence(
+                                sequence, operationCount: Int(args.declaredCount), requestDigest: digest, requestSize: requestSize,
+                                now: now
+                            )
+                        }) {
+                        case .replay(let cached):
+                            var head = rpc.makeResultBuffer(capacity: cached.readableBytes)
+                            head.writeImmutableBuffer(cached)
+                            return .done(.success(RPCResultBody(head: head)))
+                        case .execute(let result):
+                            result.encode(into: &body)
+                            let (client, channel) = self.state.withLockedValue {
+                                ($0.clientID(of: sequence.sessionID), $0.foreChannel(of: sequence.sessionID))
+                            }
+                            context.clientID = client
+                            context.slot = (sequence.sessionID, sequence.slotID)
+                            if let channel {
+                                context.replyLimit = Int(channel.maximumResponseSize)
+                                if sequence.cacheThis { context.cachedReplyLimit = Int(channel.maximumResponseSizeCached) }
+                            }
+                        }
+                    } catch {
+                        status = error
+                    }
+                } else {
+                    status = Self.sessionlessCheck(operation, count: args.declaredCount)
+                    if status == .ok {
+                        status = self.execute(operation, &context, &body, now: now)
+                    }
+                    context.mustBeLast = true
+                }
+            } else if context.mustBeLast {
+                status = .notOnlyOperation
+            } else if case .sequence = operation {
+                status = .sequencePosition
+            } else if case .read(let stateID, let offset, let readCount) = operation {
+                let pending: PendingRead
+                do {
+                    pending = try self.read(stateID: stateID, offset: offset, count: readCount, &context, eventLoop: rpc.eventLoop)
+                } catch {
+                    status = error
+                    Self.appendResult(operation.code, status: status, body: nil, to: &results, count: &count)
+                    break
+                }
+                // The data: sent after everything else when READ is last
+                // (no copy), else copied in place and the COMPOUND goes on.
+                let remaining = Array(operations[(index + 1)...])
+                let isLast = remaining.isEmpty
+                let resultsSoFar = results
+                let countSoFar = count
+                let contextSoFar = context
+                return .pending(
+                    pending.future.flatMap { data, isEndOfFile in
+                        var results = resultsSoFar
+                        var count = countSoFar
+                        var context = contextSoFar
+                        var body = rpc.allocator.buffer(capacity: 8)
+                        body.writeXDRBool(isEndOfFile)
+                        body.writeXDRUInt32(UInt32(data.readableBytes))
+                        if !isLast {
+                            body.writeImmutableBuffer(data)
+                            body.writeXDRPadding(for: data.readableBytes)
+                        }
+                        let size = Self.replySize(args, results, body: body) + (isLast ? data.readableBytes + 3 : 0)
+                        if let tooBig = context.replyLimitStatus(size: size) {
+                            Self.appendResult(.read, status: tooBig, body: nil, to: &results, count: &count)
+                            return rpc.eventLoop.makeSucceededFuture(
+                                self.finish(tooBig, args, results, count: count, bulk: nil, context: context, rpc)
+                            )
+                        }
+                        Self.appendResult(.read, status: .ok, body: body, to: &results, count: &count)
+                        if isLast {
+                            return rpc.eventLoop.makeSucceededFuture(
+                                self.finish(.ok, args, results, count: count, bulk: data, context: context, rpc)
+                            )
+                        }
+                        let rest = COMPOUND4Args(tag: args.tag, minorVersion: 1, operations: remaining)
+                        return self.continueCompound(rest, args, results, count: count, context: &context, now: now, rpc: rpc)
+                    }
+                    .recover { error in
+                        var results = resultsSoFar
+                        var count = countSoFar
+                        let status = (error as? NFS4Status) ?? .io
+                        Self.appendResult(.read, status: status, body: nil, to: &results, count: &count)
+                        return self.finish(status, args, results, count: count, bulk: nil, context: contextSoFar, rpc)
+                    }
+                )
+            } else {
+                status = self.execute(operation, &context, &body, now: now)
+            }
+            let size = Self.replySize(args, results, body: body)
+            if let tooBig = context.replyLimitStatus(size: size) { status = tooBig }
+            Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
+            if status != .ok { break }
+            index += 1
+        }
+        return .done(self.finish(status, args, results, count: count, bulk: nil, context: context, rpc))
+    }
+
+    /// The operations after a READ that was not last, run synchronously
+    /// (a second READ in the same COMPOUND goes through `compound` again).
+    private func continueCompound(
+        _ rest: COMPOUND4Args, _ original: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, context: inout CompoundContext,
+        now: NIODeadline, rpc: RPCCallContext
+    ) -> EventLoopFuture<RPCOutcome> {
+        var results = results
+        var count = count
+        var status = NFS4Status.ok
+        for operation in rest.operations {
+            var body = rpc.allocator.buffer(capacity: 128)
+            context.status = .ok
+            if context.mustBeLast {
+                status = .notOnlyOperation
+            } else if case .sequence = operation {
+                status = .sequencePosition
+            } else if case .read = operation {
+                // One READ per COMPOUND is what clients send; more would
+                // need the loop above to be re-entrant.
+                status = .notSupported
+            } else {
+                status = self.execute(operation, &context, &body, now: now)
+            }
+            if let tooBig = context.replyLimitStatus(size: Self.replySize(original, results, body: body)) { status = tooBig }
+            Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
+            if status != .ok { break }
+        }
+        return rpc.eventLoop.makeSucceededFuture(self.finish(status, original, results, count: count, bulk: nil, context: context, rpc))
+    }
+
+    static func principal(_ credentials: RPCCredentials) -> String {
+        switch credentials {
+        case .none: "none"
+        case .sys(let parameters): "sys:\(parameters.uid):\(parameters.gid)"
+        }
+    }
+
+    /// Which operations may start a COMPOUND without SEQUENCE, and alone.
+    static func sessionlessCheck(_ operation: NFS4Operation, count: UInt32) -> NFS4Status {
+        switch operation {
+        case .exchangeID: return .ok
+        case .createSession, .destroySession, .bindConnectionToSession, .destroyClientID:
+            return count == 1 ? .ok : .notOnlyOperation
+        case .illegal: return .operationIllegal
+        case .undecodable: return .badXDR
+        default: return .operationNotInSession
+        }
+    }
+
+    /// The COMPOUND4res length once `body` is appended to `results`: the
+    /// RPC reply header, status, tag, count, and each result's opcode and
+    /// status.
+    static func replySize(_ args: COMPOUND4Args, _ results: ByteBuffer, body: ByteBuffer) -> Int {
+        RPCReplyHeader.successHeaderLength + 12 + args.tag.readableBytes + 3 + results.readableBytes + 8 + body.readableBytes
+    }
+
+    static func appendResult(
+        _ code: NFS4OperationCode, status: NFS4Status, body: ByteBuffer?, to results: inout ByteBuffer, count: inout UInt32
+    ) {
+        results.writeXDRUInt32(code.rawValue)
+        results.writeXDRUInt32(status.rawValue)
+        if let body, status == .ok || status == .denied {
+            results.writeImmutableBuffer(body)
+        }
+        count += 1
+    }
+
+    /// COMPOUND4res: the last status, the tag, the results; cached in the
+    /// slot when SEQUENCE asked for it.
+    private func finish(
+        _ status: NFS4Status, _ args: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, bulk: ByteBuffer?,
+        context: CompoundContext, _ rpc: RPCCallContext
+    ) -> RPCOutcome {
+        let body = self.reply(status: status, args, results, count: count, rpc, bulk: bulk)
+        if let slot = context.slot {
+            var cached = ByteBuffer(buffer: body.head)
+            if let bulk {
+                cached.writeImmutableBuffer(bulk)
+                cached.writeXDRPadding(for: bulk.readableBytes)
+            }
+            self.state.withLockedValue { $0.complete(session: slot.session, slot: slot.slot, reply: cached) }
+        }
+        return .success(body)
+    }
+
+    private func reply(
+        status: NFS4Status, _ args: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, _ rpc: RPCCallContext, bulk: ByteBuffer? = nil
+    ) -> RPCResultBody {
+        var head = rpc.makeResultBuffer(capacity: results.readableBytes + args.tag.readableBytes + 16)
+        head.writeXDRUInt32(status.rawValue)
+        head.writeXDRVariableOpaque(args.tag)
+        head.writeXDRUInt32(count)
+        head.writeImmutableBuffer(results)
+        return RPCResultBody(head: head, bulk: bulk.map { IOData.byteBuffer($0) })
+    }
+
+    /// Runs one synchronous operation, writing its result body.
+    func execute(_ operation: NFS4Operation, _ context: inout CompoundContext, _ body: inout ByteBuffer, now: NIODeadline) -> NFS4Status {
+        do {
+            try self.run(operation, &context, &body, now: now)
+            return context.status
+        } catch {
+            body.clear()
+            return error
+        }
+    }
+
+    private func run(_ operation: NFS4Operation, _ context: inout CompoundContext, _ body: inout ByteBuffer, now: NIODeadline) throws(NFS4Status) {
+        switch operation {
+        case .sequence: throw .sequencePosition
+        case .exchangeID(let args):
+            let principal = context.principal
+            let result = try self.withState { state throws(NFS4Status) in
+                try state.exchangeID(args, principal: principal, now: now)
+            }
+            result.encode(into: &body)
+        case .createSession(let args):
+            let principal = context.principal
+            let result = try self.withState { state throws(NFS4Status) in
+                try state.createSession(args, principal: principal, now: now)
+            }
+            result.encode(into: &body)
+        case .destroySession(let id):
+            try self.withState { state throws(NFS4Status) in try state.destroySession(id) }
+            if let slot = context.slot, slot.session == id { context.mustBeLast = true }
+        case .bindConnectionToSession(let id):
+            try self.withState { state throws(NFS4Status) in try state.bindConnection(to: id, now: now) }
+            id.encode(into: &body)
+            body.writeXDRUInt32(1)  // CDFS4_FORE: no back channel here
+            body.writeXDRBool(false)
+        case .destroyClientID(let id):
+            try self.withState { state throws(NFS4Status) in try state.destroyClientID(id) }
+        case .reclaimComplete(let oneFileSystem):
+            let client = try context.requireClient()
+            if oneFileSystem { _ = try context.currentNode() }
+            try self.withState { state throws(NFS4Status) in
+                try state.reclaimComplete(clientID: client, oneFileSystem: oneFileSystem)
+            }
+        case .backchannelControl:
+            _ = try context.requireClient()
+        case .testStateID(let stateIDs):
+            let client = try context.requireClient()
+            let statuses = self.state.withLockedValue { $0.testStateIDs(stateIDs, clientID: client) }
+            body.writeXDRArray(statuses) { $0.writeXDRUInt32($1.rawValue) }
+        case .freeStateID(let stateID):
+            let client = try context.requireClient()
+            let resolved = try context.resolve(stateID)
+            try self.withState { state throws(NFS4Status) in try state.freeStateID(resolved, clientID: client) }
+        case .putrootfh, .putpubfh:
+            context.currentFileHandle = context.snapshot.root.fileID
+        case .putfh(let bytes):
+            let id = try NFS4FileHandle.fileID(bytes)
+            _ = try context.node(id)
+            context.currentFileHandle = id
+            context.currentStateID = nil
+        case .getfh:
+            let node = try context.currentNode()
+            NFS4FileHandle.encode(node.fileID, into: &body)
+        case .savefh:
+            _ = try context.currentNode()
+            context.savedFileHandle = context.currentFileHandle
+        case .restorefh:
+            guard let saved = context.savedFileHandle else { throw .restoreFileHandle }
+            context.currentFileHandle = saved
+        case .lookup(let name): try self.lookup(name, &context)
+        case .lookupp: try self.lookupParent(&context)
+        case .getattr(let mask): try self.getattr(mask, &context, &body)
+        case .verify(let attributes): try self.verify(attributes, expectSame: true, &context)
+        case .nverify(let attributes): try self.verify(attributes, expectSame: false, &context)
+        case .access(let requested): try self.access(requested, &context, &body)
+        case .readlink: try self.readlink(&context, &body)
+        case .readdir(let args): try self.readdir(args, &context, &body)
+        case .secinfo(let name): try self.secinfo(name: name, &context, &body)
+        case .secinfoNoName(let parent):
+            if parent { try self.lookupParent(&context) }
+            try self.secinfo(name: nil, &context, &body)
+        case .open(let args): try self.open(args, &context, &body)
+        case .close(let stateID): try self.close(stateID, &context, &body)
+        case .openDowngrade(let args): try self.openDowngrade(args, &context, &body)
+        case .lock(let args): try self.lock(args, &context, &body)
+        case .lockt(let args): try self.lockTest(args, &context, &body)
+        case .locku(let args): try self.unlock(args, &context, &body)
+        case .delegReturn:
+            // No delegation is ever granted, so none can be returned.
+            _ = try context.requireClient()
+            throw .badStateID
+        case .read:
+            throw .serverFault  // handled by `compound`
+        case .refused(_, let status):
+            // Modifying operations still need a file handle to refuse.
+            if status == .readOnlyFileSystem { _ = try context.currentNode() }
+            throw status
+        case .illegal: throw .operationIllegal
+        case .undecodable: throw .badXDR
+        }
+    }
+}

@@ -1,0 +1,392 @@
+import NIOCore
+import Namespace
+import XCTest
+
+@testable import NFS4
+
+/// COMPOUNDs through the program, as a client sends them.
+final class CompoundTests: XCTestCase {
+    func testMinorVersions0And2AreAnsweredMismatchWithTheTag() async throws {
+        let harness = await NFS4Harness.standard()
+        for minor: UInt32 in [0, 2] {
+            var compound = ClientCompound(tag: "t", minorVersion: minor)
+            compound.add(ClientCompound.putrootfh)
+            let reply = try harness.callRaw(compound)
+            // status NFS4ERR_MINOR_VERS_MISMATCH (10021), tag "t", no results.
+            XCTAssertEqual(Array(reply.body.readableBytesView), [0, 0, 0x27, 0x25, 0, 0, 0, 1, 0x74, 0, 0, 0, 0, 0, 0, 0])
+        }
+    }
+
+    func testNullProcedureAnswersEmpty() async throws {
+        let harness = await NFS4Harness.standard()
+        let reply = try harness.caller.call(harness.program, version: 4, procedure: 0, arguments: ByteBuffer())
+        XCTAssertEqual(reply.body.readableBytes, 0)
+        XCTAssertThrowsError(try harness.caller.call(harness.program, version: 4, procedure: 2, arguments: ByteBuffer()))
+    }
+
+    func testOperationsOutsideASessionAreRefused() async throws {
+        let harness = await NFS4Harness.standard()
+        var compound = ClientCompound()
+        compound.add(ClientCompound.putrootfh)
+        var reply = try harness.call(compound)
+        XCTAssertEqual(reply.status, Status4.operationNotInSession)
+        XCTAssertEqual(try reply.next().status, Status4.operationNotInSession)
+
+        var illegal = ClientCompound()
+        illegal.add(99)
+        reply = try harness.call(illegal)
+        XCTAssertEqual(reply.status, Status4.operationIllegal)
+        XCTAssertTrue(try reply.next() == (10044, Status4.operationIllegal))
+    }
+
+    func testLookupGetfhGetattrAndReadAFile() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        var compound = NFS4Harness.sequenced(session, sequenceID: 1)
+        compound.add(ClientCompound.putrootfh)
+        compound.add(ClientCompound.lookup) { $0.putString("movies") }
+        compound.add(ClientCompound.lookup) { $0.putString("KillBill.mkv") }
+        compound.add(ClientCompound.getfh)
+        compound.getattr([0x12])  // type, size
+        compound.add(ClientCompound.read) { buffer in
+            buffer.writeRepeatingByte(0, count: 16)  // anonymous stateid
+            buffer.putU64(100)
+            buffer.putU32(50)
+        }
+        var reply = try harness.call(compound)
+        XCTAssertEqual(reply.status, Status4.ok)
+        XCTAssertEqual(reply.count, 7)
+        XCTAssertTrue(try reply.next() == (ClientCompound.sequence, Status4.ok))
+        reply.rest.moveReaderIndex(forwardBy: 16 + 5 * 4)
+        for opcode in [ClientCompound.putrootfh, ClientCompound.lookup, ClientCompound.lookup] {
+            XCTAssertTrue(try reply.next() == (opcode, Status4.ok))
+        }
+        XCTAssertTrue(try reply.next() == (ClientCompound.getfh, Status4.ok))
+        XCTAssertEqual(try reply.rest.opaque(), NFS4Harness.handle("movies/KillBill.mkv"))
+        XCTAssertTrue(try reply.next() == (ClientCompound.getattr, Status4.ok))
+        XCTAssertEqual(try reply.rest.u32(), 1)
+        XCTAssertEqual(try reply.rest.u32(), 0x12)
+        XCTAssertEqual(try reply.rest.u32(), 12)
+        XCTAssertEqual(try reply.rest.u32(), 1)  // NF4REG
+        XCTAssertEqual(try reply.rest.u64(), 10_000)
+        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
+        XCTAssertEqual(try reply.rest.u32(), 0)  // not eof
+        XCTAssertEqual(try reply.rest.opaque(), Array(TestNamespace.movieBytes[100..<150]))
+        XCTAssertEqual(reply.rest.readableBytes, 0)
+    }
+
+    func testReadFollowedByMoreOperationsCarriesTheDataInline() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        var compound = NFS4Harness.sequenced(session, sequenceID: 1)
+        compound.putfh("docs/readme.txt")
+        compound.add(ClientCompound.read) { buffer in
+            buffer.writeRepeatingByte(0, count: 16)
+            buffer.putU64(7)
+            buffer.putU32(100)
+        }
+        compound.getattr([0x10])  // size
+        var reply = try harness.call(compound)
+        XCTAssertEqual(reply.status, Status4.ok)
+        XCTAssertEqual(reply.count, 4)
+        _ = try reply.next()
+        reply.rest.moveReaderIndex(forwardBy: 36)
+        _ = try reply.next()
+        XCTAssertTrue(try reply.next() == (ClientCompound.read, Status4.ok))
+        XCTAssertEqual(try reply.rest.u32(), 1)  // eof
+        XCTAssertEqual(try reply.rest.string(), "world\n")
+        XCTAssertTrue(try reply.next() == (ClientCompound.getattr, Status4.ok))
+        XCTAssertEqual(reply.rest.readBytes(length: 20) ?? [], [0, 0, 0, 1, 0, 0, 0, 0x10, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 13])
+    }
+
+    func testReadingADirectoryIsIsDir() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        var compound = NFS4Harness.sequenced(session, sequenceID: 1)
+        compound.putfh("movies")
+        compound.add(ClientCompound.read) { buffer in
+            buffer.writeRepeatingByte(0, count: 16)
+            buffer.putU64(0)
+            buffer.putU32(10)
+        }
+        let reply = try harness.call(compound)
+        XCTAssertEqual(reply.status, Status4.isDirectory)
+        XCTAssertEqual(reply.count, 3)
+    }
+
+    func testModifyingOperationsAreReadOnlyAndStopTheCompound() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        for opcode in [ClientCompound.write, ClientCompound.remove] {
+            var compound = NFS4Harness.sequenced(session, sequenceID: opcode == ClientCompound.write ? 1 : 2)
+            compound.putfh("docs/readme.txt")
+            compound.add(opcode) { $0.writeRepeatingByte(0, count: 40) }
+            compound.add(ClientCompound.getfh)
+            var reply = try harness.call(compound)
+            XCTAssertEqual(reply.status, Status4.readOnly)
+            XCTAssertEqual(reply.count, 3)
+            _ = try reply.next()
+            reply.rest.moveReaderIndex(forwardBy: 36)
+            _ = try reply.next()
+            XCTAssertTrue(try reply.next() == (opcode, Status4.readOnly))
+        }
+    }
+
+    func testOpensOfExistingFilesSucceedButCreatingAndTruncatingAreReadOnly() async throws {
+        let harness = await NFS4Harness.standard()
+        let (clientID, session) = try harness.createSession()
+        var sequenceID: UInt32 = 0
+        /// OPEN4_CREATE with `how` (createmode4 and its arguments) on `name` in docs/.
+        func open(_ name: String, access: UInt32 = 1, create: ((inout ByteBuffer) -> Void)? = nil) throws -> UInt32 {
+            sequenceID += 1
+            var compound = NFS4Harness.sequenced(session, sequenceID: sequenceID)
+            compound.putfh("docs")
+            compound.add(ClientCompound.open) { buffer in
+                buffer.putU32(0)
+                buffer.putU32(access)
+                buffer.putU32(0)
+                buffer.putU64(clientID)
+                buffer.putString("o")
+                if let create {
+                    buffer.putU32(1)  // OPEN4_CREATE
+                    create(&buffer)
+                } else {
+                    buffer.putU32(0)
+                }
+                buffer.putU32(0)  // CLAIM_NULL
+                buffer.putString(name)
+            }
+            return try harness.call(compound).status
+        }
+        func unchecked(size: UInt64?) -> (inout ByteBuffer) -> Void {
+            { buffer in
+                buffer.putU32(0)  // UNCHECKED4
+                if let size {
+                    buffer.putU32(1)
+                    buffer.putU32(0x10)  // size
+                    buffer.putU32(8)
+                    buffer.putU64(size)
+                } else {
+                    buffer.putU32(2)
+                    buffer.putU32(0)
+                    buffer.putU32(0x2)  // mode (33)
+                    buffer.putU32(4)
+                    buffer.putU32(0o644)
+                }
+            }
+        }
+        XCTAssertEqual(try open("readme.txt"), Status4.ok)
+        // Read-write: granted, so the client can lock exclusively; writes fail later.
+        XCTAssertEqual(try open("readme.txt", access: 3), Status4.ok)
+        // O_CREAT of an existing file (UNCHECKED4 with a mode) just opens it.
+        XCTAssertEqual(try open("readme.txt", create: unchecked(size: nil)), Status4.ok)
+        XCTAssertEqual(try open("readme.txt", create: unchecked(size: 0)), Status4.readOnly, "O_TRUNC")
+        XCTAssertEqual(try open("new.txt", create: unchecked(size: nil)), Status4.readOnly, "would create")
+        XCTAssertEqual(try open("readme.txt", create: { $0.putU32(2); $0.putU64(7) }), 17, "EXCLUSIVE4 of an existing file: NFS4ERR_EXIST")
+        XCTAssertEqual(try open("nothing.txt"), Status4.noEntry)
+    }
+
+    func testReaddirListsChildrenInCookieOrderAndResumes() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        var sequenceID: UInt32 = 0
+        func readdir(cookie: UInt64, maximum: UInt32) throws -> (status: UInt32, names: [String], cookies: [UInt64], eof: Bool) {
+            sequenceID += 1
+            var compound = NFS4Harness.sequenced(session, sequenceID: sequenceID)
+            compound.putfh("")
+            compound.add(ClientCompound.readdir) { buffer in
+                buffer.putU64(cookie)
+                buffer.putU64(cookie == 0 ? 0 : 0x7032_7066_7364_6972)
+                buffer.putU32(maximum)
+                buffer.putU32(maximum)
+                buffer.putU32(1)
+                buffer.putU32(0x0010_0000)  // fileid (20)
+            }
+            var reply = try harness.call(compound)
+            guard try reply.next() == (ClientCompound.sequence, Status4.ok) else { return (reply.status, [], [], false) }
+            reply.rest.moveReaderIndex(forwardBy: 36)
+            _ = try reply.next()
+            let (_, status) = try reply.next()
+            guard status == Status4.ok else { return (status, [], [], false) }
+            _ = try reply.rest.u64()  // verifier
+            var names: [String] = []
+            var cookies: [UInt64] = []
+            while try reply.rest.u32() == 1 {
+                let cookie = try reply.rest.u64()
+                let name = try reply.rest.string()
+                XCTAssertEqual(try reply.rest.u32(), 1)
+                XCTAssertEqual(try reply.rest.u32(), 0x0010_0000)
+                XCTAssertEqual(try reply.rest.u32(), 8)
+                XCTAssertEqual(try reply.rest.u64(), cookie, "the cookie is the entry's fileid")
+                names.append(name)
+                cookies.append(cookie)
+            }
+            return (status, names, cookies, try reply.rest.u32() == 1)
+        }
+        let all = try readdir(cookie: 0, maximum: 4096)
+        XCTAssertEqual(Set(all.names), ["movies", "docs", "empty.txt", "latest"])
+        XCTAssertEqual(all.cookies, all.cookies.sorted())
+        XCTAssertTrue(all.eof)
+        // Room for one entry per call: every entry once, in the same order.
+        var names: [String] = []
+        var cookie: UInt64 = 0
+        for _ in 0..<10 {
+            let page = try readdir(cookie: cookie, maximum: 16 + 40 + 12)
+            XCTAssertEqual(page.status, Status4.ok)
+            names += page.names
+            if page.eof { break }
+            cookie = page.cookies.last!
+        }
+        XCTAssertEqual(names, all.names)
+        XCTAssertEqual(try readdir(cookie: 0, maximum: 20).status, 10005, "NFS4ERR_TOOSMALL")
+    }
+
+    func testLocksConflictBetweenClientsAndLockTTellsWho() async throws {
+        let harness = await NFS4Harness.standard()
+        let a = try harness.createSession(owner: "a")
+        let b = try harness.createSession(owner: "b")
+        func openAndLock(_ client: (clientID: UInt64, session: [UInt8]), sequenceID: UInt32, type: UInt32) throws -> UInt32 {
+            var compound = NFS4Harness.sequenced(client.session, sequenceID: sequenceID)
+            compound.putfh("movies")
+            compound.openForRead("KillBill.mkv", clientID: client.clientID, owner: "open-owner")
+            compound.add(ClientCompound.lock) { buffer in
+                buffer.putU32(type)
+                buffer.putU32(0)  // reclaim
+                buffer.putU64(0)
+                buffer.putU64(.max)
+                buffer.putU32(1)  // new lock owner
+                buffer.putU32(0)
+                buffer.putU32(1)  // the current stateid: the OPEN's
+                buffer.writeRepeatingByte(0, count: 12)
+                buffer.putU32(0)
+                buffer.putU64(client.clientID)
+                buffer.putString("lock-owner")
+            }
+            return try harness.call(compound).status
+        }
+        XCTAssertEqual(try openAndLock(a, sequenceID: 1, type: 2), Status4.ok)
+        XCTAssertEqual(try openAndLock(b, sequenceID: 1, type: 1), Status4.denied)
+
+        var test = NFS4Harness.sequenced(b.session, sequenceID: 2)
+        test.putfh("movies/KillBill.mkv")
+        test.add(ClientCompound.lockt) { buffer in
+            buffer.putU32(1)
+            buffer.putU64(10)
+            buffer.putU64(1)
+            buffer.putU64(b.clientID)
+            buffer.putString("lock-owner")
+        }
+        var reply = try harness.call(test)
+        XCTAssertEqual(reply.status, Status4.denied)
+        _ = try reply.next()
+        reply.rest.moveReaderIndex(forwardBy: 36)
+        _ = try reply.next()
+        XCTAssertTrue(try reply.next() == (ClientCompound.lockt, Status4.denied))
+        XCTAssertEqual(try reply.rest.u64(), 0)  // offset
+        XCTAssertEqual(try reply.rest.u64(), .max)  // length
+        XCTAssertEqual(try reply.rest.u32(), 2)  // WRITE_LT
+        XCTAssertEqual(try reply.rest.u64(), a.clientID)
+        XCTAssertEqual(try reply.rest.string(), "lock-owner")
+
+        // Client a stops renewing: after the lease, its lock is gone.
+        harness.clock.advance(by: .seconds(60))
+        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(b.session, sequenceID: 3)).status, Status4.ok)
+        harness.clock.advance(by: .seconds(31))
+        XCTAssertEqual(try openAndLock(b, sequenceID: 4, type: 1), Status4.ok)
+        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(a.session, sequenceID: 2)).status, Status4.badSession)
+    }
+
+    func testSequenceReplaysCachedRepliesAndRejectsMisuse() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        var compound = NFS4Harness.sequenced(session, sequenceID: 1, cacheThis: true, tag: "first")
+        compound.add(ClientCompound.putrootfh)
+        compound.add(ClientCompound.getfh)
+        let first = try harness.callRaw(compound)
+        let retry = try harness.callRaw(compound)
+        XCTAssertEqual(first.body, retry.body)
+
+        var different = NFS4Harness.sequenced(session, sequenceID: 1, cacheThis: true, tag: "other")
+        different.add(ClientCompound.putrootfh)
+        XCTAssertEqual(try harness.call(different).status, Status4.falseRetry)
+        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(session, sequenceID: 3)).status, Status4.sequenceMisordered)
+        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(session, sequenceID: 1, slot: 8)).status, Status4.badSlot)
+
+        let uncached = NFS4Harness.sequenced(session, sequenceID: 2, cacheThis: false)
+        XCTAssertEqual(try harness.call(uncached).status, Status4.ok)
+        XCTAssertEqual(try harness.call(uncached).status, Status4.retryUncached)
+
+        var late = NFS4Harness.sequenced(session, sequenceID: 3)
+        late.add(ClientCompound.sequence) { $0.writeRepeatingByte(0, count: 32) }
+        XCTAssertEqual(try harness.call(late).status, Status4.sequencePosition)
+    }
+
+    func testStaleAndForeignHandles() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        var foreign = NFS4Harness.sequenced(session, sequenceID: 1)
+        foreign.add(ClientCompound.putfh) { $0.putOpaque([1, 2, 3]) }
+        XCTAssertEqual(try harness.call(foreign).status, Status4.badHandle)
+        var gone = NFS4Harness.sequenced(session, sequenceID: 2)
+        gone.putfh("movies/never-existed")
+        XCTAssertEqual(try harness.call(gone).status, 70, "NFS4ERR_STALE")
+    }
+}
+
+/// Session rules the pynfs suite checks (RFC 8881 §2.10, §18.36).
+final class SessionRuleTests: XCTestCase {
+    func testNothingMayFollowASessionlessOperationOrTheOwnSessionsDestruction() async throws {
+        let harness = await NFS4Harness.standard()
+        var exchange = ClientCompound()
+        exchange.add(ClientCompound.exchangeID) { buffer in
+            buffer.putU64(1)
+            buffer.putString("x")
+            buffer.putU32(0)
+            buffer.putU32(0)
+            buffer.putU32(0)
+        }
+        exchange.add(ClientCompound.putrootfh)
+        var reply = try harness.call(exchange)
+        XCTAssertEqual(reply.status, 10081, "NFS4ERR_NOT_ONLY_OP")
+        XCTAssertEqual(reply.count, 2)
+
+        let (_, session) = try harness.createSession()
+        var destroy = NFS4Harness.sequenced(session, sequenceID: 1)
+        destroy.add(44) { $0.writeBytes(session) }  // DESTROY_SESSION
+        destroy.add(ClientCompound.putrootfh)
+        reply = try harness.call(destroy)
+        XCTAssertEqual(reply.status, 10081)
+        XCTAssertEqual(try harness.call(NFS4Harness.sequenced(session, sequenceID: 2)).status, Status4.badSession)
+    }
+
+    func testRepliesLargerThanTheSessionAllowsAreRefused() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        // The session caches 4096 bytes at most: a cached READDIR of a
+        // 3,000-entry directory cannot be.
+        var compound = NFS4Harness.sequenced(session, sequenceID: 1, cacheThis: true)
+        compound.putfh("")
+        compound.add(ClientCompound.readdir) { buffer in
+            buffer.putU64(0)
+            buffer.putU64(0)
+            buffer.putU32(60_000)
+            buffer.putU32(60_000)
+            buffer.putU32(1)
+            buffer.putU32(0x0010_0000)
+        }
+        XCTAssertEqual(try harness.call(compound).status, Status4.ok, "the root lists four entries")
+        let big = NFS4Harness(store: await TestNamespace.makeStore(entries: TestNamespace.bigDirectoryEntries(count: 3000)))
+        let (_, bigSession) = try big.createSession()
+        var listing = NFS4Harness.sequenced(bigSession, sequenceID: 1, cacheThis: true)
+        listing.putfh("big")
+        listing.add(ClientCompound.readdir) { buffer in
+            buffer.putU64(0)
+            buffer.putU64(0)
+            buffer.putU32(60_000)
+            buffer.putU32(60_000)
+            buffer.putU32(1)
+            buffer.putU32(0x0010_0000)
+        }
+        XCTAssertEqual(try big.call(listing).status, 10067, "NFS4ERR_REP_TOO_BIG_TO_CACHE")
+    }
+}
