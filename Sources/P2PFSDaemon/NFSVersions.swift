@@ -13,8 +13,10 @@ public struct NFSVersions: Hashable, Sendable, CustomStringConvertible {
         self.v41 = v41
     }
 
-    /// Today's behaviour until the kernel test mounts v4.1.
-    public static let `default` = NFSVersions(v3: true, v41: false)
+    /// Both: the literal `mount -t nfs localhost:/ /mnt/p2p` negotiates
+    /// v4.1, whose locks travel in-band (no rpcbind, statd or NLM race);
+    /// NFSv3 stays for `-o vers=3` and libnfs.
+    public static let `default` = NFSVersions(v3: true, v41: true)
 
     /// Parses "3", "4.1" or "3,4.1" (any order, spaces allowed).
     public init(parsing text: String) throws(NFSVersionsError) {

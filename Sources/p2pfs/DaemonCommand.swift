@@ -65,7 +65,8 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("nfs-versions"),
         help: ArgumentHelp(
-            "NFS versions served on the --nfs address: 3, 4.1, or 3,4.1 (3 includes MOUNT and NLM).", valueName: "LIST"
+            "NFS versions served on the --nfs address: 3, 4.1, or 3,4.1 (3 includes MOUNT and NLM; a plain `mount -t nfs` picks 4.1 when it is served).",
+            valueName: "LIST"
         )
     )
     var nfsVersions: String = NFSVersions.default.description

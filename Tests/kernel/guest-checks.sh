@@ -3,11 +3,12 @@
 # (busybox sh; the file tools are GNU coreutils/findutils/tar/diffutils and
 # mount/umount/flock are util-linux, as on a Debian machine).
 #
-#   guest-checks.sh single|peers
+#   guest-checks.sh single|peers|embedded|bare [4.1|3]
 #
 # Prepares source trees, starts p2pfs daemons on the guest's loopback, mounts
-# the merged namespace with exactly `mount -t nfs localhost:/ /mnt/p2p` and
-# uses it with ordinary programs. Each check prints one console line:
+# the merged namespace with exactly `mount -t nfs localhost:/ /mnt/p2p` (vers
+# 4.1, the default: it must negotiate NFSv4.1) or `mount -t nfs -o vers=3
+# localhost:/ /mnt/p2p` (vers 3) and uses it with ordinary programs. Each check prints one console line:
 #
 #   P2PFS-CHECK PASS <name>
 #   P2PFS-CHECK FAIL <name>: <detail>
@@ -18,6 +19,14 @@
 # Exit status: 0 when no check failed, 1 otherwise.
 
 SCENARIO=${1:-single}
+VERS=${2:-4.1}             # the NFS version the mount must end up with
+case $VERS in
+  4.1) MOUNT_OPTS="" ;;            # the literal command a user types
+  3) MOUNT_OPTS="-o vers=3" ;;
+  *) echo "harness: guest-checks.sh: unknown NFS version '$VERS' (4.1 or 3)"; exit 2 ;;
+esac
+LOCKTOOL=/usr/local/bin/p2pfs-locktool   # fcntl/flock locks (Tests/kernel/locktool.c)
+LOCK_SECS=30               # a lock that should be granted must be within this
 MNT=/mnt/p2p
 EXPECT=/srv/all            # what $MNT must look like (union of all exports)
 RESULTS=/run/p2pfs-test/results
@@ -264,7 +273,13 @@ wait_listen() {
 
 # wait_nfs NAME SECONDS: wait until the NFS service of daemon NAME answers a
 # NULL call on $NFS_ADDR:$NFS_PORT (asked directly, not through rpcbind).
+# Scenario bare: rpcinfo cannot ask anything without a portmapper on the
+# machine, so there the event is the NFS port listening.
 wait_nfs() {
+  if [ "$SCENARIO" = bare ]; then
+    wait_listen "$1" "$NFS_ADDR" "$NFS_PORT" "$2"
+    return
+  fi
   _start=$(now)
   deadline "$2"
   while :; do
@@ -292,7 +307,10 @@ if [ "$SCENARIO" = peers ]; then
 else
   CLIENT=solo
   SOURCES=/srv/all
-  client_cmd() { set -- p2pfs daemon --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo; echo "$@"; }
+  # bare: no rpcbind or statd on the machine, and p2pfs registers nowhere.
+  PORTMAP=""
+  [ "$SCENARIO" = bare ] && PORTMAP="--portmap off"
+  client_cmd() { set -- p2pfs daemon --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo $PORTMAP; echo "$@"; }
 fi
 # shellcheck disable=SC2046 # the command line is split into words on purpose
 start_client() { spawn "$CLIENT" $(client_cmd); }
@@ -368,13 +386,25 @@ check_mount() {
   mkdir -p "$MNT"
   NLM_BEFORE=$(nlm_port)
   start=$(now)
-  echo "\$ mount -t nfs localhost:/ $MNT"
-  t 60 mount -t nfs localhost:/ "$MNT"
-  rc=$?
+  echo "\$ mount -t nfs $MOUNT_OPTS${MOUNT_OPTS:+ }localhost:/ $MNT"
+  IMM_RC=""
+  # shellcheck disable=SC2086 # MOUNT_OPTS is empty or two words
+  if t 60 mount -t nfs $MOUNT_OPTS localhost:/ "$MNT"; then
+    rc=0
+    # On NFSv4.1 a lock taken the instant the mount returns must work (it
+    # travels in the NFS connection; there is no lock manager to race with).
+    if [ "$VERS" = 4.1 ]; then
+      t "$LOCK_SECS" flock -x -w 20 -E 99 "$MNT/movies/KillBill" true
+      IMM_RC=$?
+      IMM_TOOK=$(elapsed "$start")
+    fi
+  else
+    rc=$?
+  fi
   echo "mount exit status $rc after $(elapsed "$start")s"
   if [ "$rc" -ne 0 ]; then
-    case $rc in 124|137) bad "mount -t nfs localhost:/ $MNT did not finish within 60s" ;;
-      *) bad "mount -t nfs localhost:/ $MNT failed (exit status $rc)" ;; esac
+    case $rc in 124|137) bad "mount -t nfs $MOUNT_OPTS${MOUNT_OPTS:+ }localhost:/ $MNT did not finish within 60s" ;;
+      *) bad "mount -t nfs $MOUNT_OPTS${MOUNT_OPTS:+ }localhost:/ $MNT failed (exit status $rc)" ;; esac
     daemon_tails
     return 1
   fi
@@ -386,10 +416,35 @@ check_mount() {
   t 10 rpcinfo -p 2>&1
   NLM_AFTER=$(nlm_port)
   echo "nlockmgr v4/tcp port: before mount $NLM_BEFORE, after mount $NLM_AFTER (p2pfs's is $NFS_PORT)"
-  case $line in
-    *" nfs "*vers=3*proto=tcp*) ;;
-    *) bad "expected an NFSv3/TCP mount, /proc/mounts says: $line"; return 1 ;;
+  case $VERS:$line in
+    3:*" nfs "*vers=3,*proto=tcp*|4.1:*" nfs4 "*vers=4.1,*proto=tcp*) ;;
+    *) bad "p2pfs: expected an NFSv$VERS/TCP mount, /proc/mounts says: $line"; return 1 ;;
   esac
+}
+
+# The flock -x that check_mount ran the moment mount returned (NFSv4.1).
+check_flock_now() {
+  echo "flock -x -w 20 movies/KillBill, run as soon as mount returned: exit status $IMM_RC (${IMM_TOOK}s after the mount started)"
+  case $IMM_RC in
+    0) ;;
+    124|137) bad "p2pfs: a flock taken the instant the mount returned did not finish within ${LOCK_SECS}s"; return 1 ;;
+    99) bad "p2pfs: a flock taken the instant the mount returned was refused as held by someone else (nobody holds it)"; return 1 ;;
+    *) bad "p2pfs: a flock taken the instant the mount returned failed with exit status $IMM_RC"; return 1 ;;
+  esac
+}
+
+# lock_ops: how many NFSv4 LOCK operations the client sent on $MNT
+# (/proc/self/mountstats, per-op statistics), or "none".
+lock_ops() {
+  _n=$(awk -v m="$MNT" '$1 == "device" { sel = ($5 == m) } sel && $1 == "LOCK:" { print $2; exit }' /proc/self/mountstats)
+  echo "${_n:-none}"
+}
+# lockd_threads: pids of the kernel's NLM lock manager (started by NFSv2/3
+# mounts only), or nothing.
+lockd_threads() {
+  for _c in /proc/[0-9]*/comm; do
+    [ "$(cat "$_c" 2>/dev/null)" = lockd ] && { _c=${_c%/comm}; printf '%s ' "${_c#/proc/}"; }
+  done
 }
 
 check_converge() {   # peers: both nodes' files become visible through c
@@ -542,15 +597,25 @@ check_head_c() {
 # p2pfs's entry until p2pfs puts its own back). It runs many seconds after the
 # mount: a lock taken the instant an NFSv3 mount returns can still race with
 # that re-registration, which this check does not cover.
+#
+# On NFSv4.1 the same two processes lock in-band: the check asserts that the
+# client sent NFSv4 LOCK operations (mountstats) and that no NLM was
+# involved (the kernel's lockd, which NFSv3 mounts start, is not running).
 check_flock() {
   f=$MNT/movies/KillBill
-  port=$(nlm_port)
-  echo "rpcbind's nlockmgr v4/tcp port at the first lock: $port ($(elapsed "$MOUNT_DONE")s after the mount returned)"
-  case $port in
-    "$NFS_PORT") ;;
-    unreadable) bad "harness: rpcinfo -p did not answer, so it is unknown which lock manager the kernel would use"; return 1 ;;
-    *) bad "p2pfs: rpcbind names port $port, not p2pfs's $NFS_PORT, for nlockmgr v4/tcp $(elapsed "$MOUNT_DONE")s after the mount (the kernel's lockd registration was not replaced), so a lock would go to the kernel's own lockd"; return 1 ;;
-  esac
+  if [ "$VERS" = 3 ]; then
+    port=$(nlm_port)
+    echo "rpcbind's nlockmgr v4/tcp port at the first lock: $port ($(elapsed "$MOUNT_DONE")s after the mount returned)"
+    case $port in
+      "$NFS_PORT") ;;
+      unreadable) bad "harness: rpcinfo -p did not answer, so it is unknown which lock manager the kernel would use"; return 1 ;;
+      *) bad "p2pfs: rpcbind names port $port, not p2pfs's $NFS_PORT, for nlockmgr v4/tcp $(elapsed "$MOUNT_DONE")s after the mount (the kernel's lockd registration was not replaced), so a lock would go to the kernel's own lockd"; return 1 ;;
+    esac
+  else
+    ops_before=$(lock_ops)
+    echo "NFSv4 LOCK operations sent on $MNT before the check: $ops_before"
+    [ "$ops_before" != none ] || { bad "harness: /proc/self/mountstats has no LOCK counter for $MNT"; return 1; }
+  fi
   rm -f /tmp/flock.held /tmp/flock.release
   touch /tmp/flock.release
   # The holder is flock itself (pid $holder, so it can be killed directly);
@@ -578,7 +643,8 @@ check_flock() {
         wait_exit "$holder" 10 && wait "$holder" 2>/dev/null ;;
     esac
     cat /tmp/flock.holder.log
-    bad "p2pfs: the first process could not take an exclusive flock on movies/KillBill ($state); rpcbind named port $port (p2pfs) for nlockmgr v4/tcp"
+    if [ "$VERS" = 3 ]; then via="; rpcbind named port $port (p2pfs) for nlockmgr v4/tcp"; else via=" (NFSv4.1 LOCK)"; fi
+    bad "p2pfs: the first process could not take an exclusive flock on movies/KillBill ($state)$via"
     return 1
   fi
   echo "holder (pid $holder) has the lock"
@@ -606,9 +672,131 @@ check_flock() {
   rc=$?
   echo "flock -n after release: exit status $rc"
   [ "$rc" = 0 ] || { bad "p2pfs: flock -n after release: exit status $rc, expected 0"; return 1; }
-  port=$(nlm_port)
-  echo "rpcbind's nlockmgr v4/tcp port after the locks: $port"
-  [ "$port" = "$NFS_PORT" ] || { bad "rpcbind's nlockmgr v4/tcp port changed to $port during the check: which lock manager answered is unknown"; return 1; }
+  if [ "$VERS" = 3 ]; then
+    port=$(nlm_port)
+    echo "rpcbind's nlockmgr v4/tcp port after the locks: $port"
+    [ "$port" = "$NFS_PORT" ] || { bad "rpcbind's nlockmgr v4/tcp port changed to $port during the check: which lock manager answered is unknown"; return 1; }
+  else
+    ops_after=$(lock_ops)
+    lockd=$(lockd_threads)
+    echo "NFSv4 LOCK operations after the check: $ops_after; kernel lockd threads: ${lockd:-none}"
+    [ "$ops_after" -gt "$ops_before" ] 2>/dev/null \
+      || { bad "the NFSv4 client sent no LOCK operation during the check ($ops_before before, $ops_after after): the locks did not travel in-band"; return 1; }
+    [ -z "$lockd" ] || { bad "the kernel's NLM lock manager (lockd, pid $lockd) runs although the mount is NFSv4.1"; return 1; }
+  fi
+}
+
+# lt_hold NAME SPEC...: start p2pfs-locktool holding SPEC on movies/KillBill
+# in the background (pid in LT_PID) and wait (bounded) until it holds them.
+# It releases them when /tmp/NAME.release is removed (lt_release).
+lt_hold() {
+  _lt=$1; shift
+  rm -f "/tmp/$_lt.ready"; touch "/tmp/$_lt.release"
+  "$LOCKTOOL" hold "$MNT/movies/KillBill" "/tmp/$_lt.ready" "/tmp/$_lt.release" "$@" > "/tmp/$_lt.log" 2>&1 &
+  LT_PID=$!
+  deadline "$LOCK_SECS"
+  while [ ! -e "/tmp/$_lt.ready" ]; do
+    case $(proc_state "$LT_PID") in zombie|gone) break ;; esac
+    before_deadline || break
+    sleep 0.1
+  done
+  [ -e "/tmp/$_lt.ready" ] && { echo "holder $_lt (pid $LT_PID) holds $*"; return 0; }
+  rm -f "/tmp/$_lt.release"
+  case $(proc_state "$LT_PID") in
+    zombie|gone) wait "$LT_PID" 2>/dev/null; _st="p2pfs-locktool exited with status $?" ;;
+    *) _st="no answer after ${LOCK_SECS}s"; kill -KILL "$LT_PID" 2>/dev/null; wait_exit "$LT_PID" 10 && wait "$LT_PID" 2>/dev/null ;;
+  esac
+  cat "/tmp/$_lt.log"
+  bad "p2pfs: a process could not take the locks $* on movies/KillBill ($_st: $(tail -n 1 "/tmp/$_lt.log"))"
+  return 1
+}
+# lt_release NAME: let the holder release its locks; LT_RC is its exit status
+# (0: it saw no error while holding, reading and unlocking).
+lt_release() {
+  rm -f "/tmp/$1.release"
+  if wait_exit "$LT_PID" "$LOCK_SECS"; then
+    wait "$LT_PID" 2>/dev/null; LT_RC=$?
+  else
+    LT_RC="none: still $WAIT_STATE ${LOCK_SECS}s after release"
+    kill -KILL "$LT_PID" 2>/dev/null; wait_exit "$LT_PID" 10 && wait "$LT_PID" 2>/dev/null
+  fi
+  sed 's/^/  holder: /' "/tmp/$1.log"
+  echo "holder $1 exit status: $LT_RC"
+}
+# lt_try EXPECT SPEC...: another process tries SPEC on movies/KillBill;
+# EXPECT granted or refused.
+lt_try() {
+  _want=$1; shift
+  _out=$(t "$LOCK_SECS" "$LOCKTOOL" try "$MNT/movies/KillBill" "$@" 2>&1)
+  _rc=$?
+  echo "try $*: exit status $_rc: $_out" | tr '\n' ' '; echo
+  case $_want:$_rc in granted:0|refused:99) return 0 ;; esac
+  case $_rc in
+    0) bad "p2pfs: fcntl/flock $* was granted to a second process, but conflicts with the holder's locks" ;;
+    99) bad "p2pfs: $* was refused to a second process, but no lock held conflicts with it" ;;
+    124|137) bad "p2pfs: trying $* without waiting did not return within ${LOCK_SECS}s" ;;
+    *) bad "p2pfs: trying $* failed (exit status $_rc): $_out" ;;
+  esac
+  return 1
+}
+
+# fcntl byte-range locks between two processes: conflicting ranges refused
+# (write/write, read/write, a lock to the end of the file), disjoint or
+# shared (read/read) ones granted, and everything granted after release.
+check_fcntl_ranges() {
+  lt_hold ranges w:0:100 r:1000:100 || return 1
+  rc=0
+  lt_try refused w:50:10 || rc=1
+  lt_try refused r:0:1 || rc=1
+  lt_try refused w:99:1 || rc=1
+  lt_try refused w:1050:0 || rc=1
+  lt_try granted w:100:100 || rc=1
+  lt_try granted r:200:800 || rc=1
+  lt_try granted r:1000:100 || rc=1
+  held=$(proc_state "$LT_PID")
+  lt_release ranges
+  [ "$held" = running ] || { bad "harness: the holder was no longer running ($held) during the tries"; return 1; }
+  [ "$LT_RC" = 0 ] || { bad "p2pfs: the lock holder saw an error while holding, reading or unlocking (exit status $LT_RC)"; return 1; }
+  lt_try granted w:50:10 || rc=1
+  lt_try granted w:0:0 || rc=1
+  return "$rc"
+}
+
+# A lock holder killed with SIGKILL: its lock is released (the client sends
+# LOCKU/CLOSE as the process dies), so another process gets it in time.
+check_killed_holder() {
+  lt_hold killed f || return 1
+  lt_try refused f || { kill -KILL "$LT_PID"; wait_exit "$LT_PID" 10; return 1; }
+  kill -KILL "$LT_PID"
+  wait_exit "$LT_PID" 10 || { bad "harness: the lock holder (pid $LT_PID) survived SIGKILL for 10s"; return 1; }
+  wait "$LT_PID" 2>/dev/null
+  echo "holder killed (exit status $?)"
+  start=$(now)
+  t "$LOCK_SECS" flock -x -w "$((LOCK_SECS - 5))" -E 99 "$MNT/movies/KillBill" true
+  rc=$?
+  echo "flock -x after the holder was killed: exit status $rc after $(elapsed "$start")s"
+  case $rc in
+    0) ;;
+    99|124|137) bad "p2pfs: the lock of a holder killed with SIGKILL was still held $(elapsed "$start")s later"; return 1 ;;
+    *) bad "p2pfs: flock -x after the holder was killed failed with exit status $rc"; return 1 ;;
+  esac
+}
+
+# bare: the NFSv4.1 mount and its locks worked on a machine with no
+# rpcbind, no statd and no lock manager: nothing of the kind was started.
+check_no_rpc_services() {
+  rc=0
+  for p in rpcbind rpc.statd; do
+    pids=$(pidof "$p")
+    [ -z "$pids" ] || { bad "$p runs (pid $pids) on a machine where nothing started it"; rc=1; }
+  done
+  awk '$2 ~ /:006F$/ && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp \
+    && { bad "something listens on port 111 (p2pfs runs with --portmap off)"; rc=1; }
+  [ -e /run/rpcbind.sock ] && { bad "/run/rpcbind.sock exists (p2pfs runs with --portmap off)"; rc=1; }
+  lockd=$(lockd_threads)
+  [ -z "$lockd" ] || { bad "the kernel's lockd runs (pid $lockd)"; rc=1; }
+  echo "rpcbind, rpc.statd, port 111, /run/rpcbind.sock, lockd: none"
+  return "$rc"
 }
 
 # snapshot_sources: every entry of the exported trees with its type, mode,
@@ -662,10 +850,18 @@ check_restart_client() {
   t 30 stat "$MNT/movies/TheMatrix" > /dev/null
   want_kb=$(md5 < "$EXPECT/movies/KillBill")
   want_tm=$(md5 < "$EXPECT/movies/TheMatrix")
+  # NFSv4.1: a process holds a byte-range lock across the restart; it must
+  # see no error and still hold the lock afterwards (the client recovers it).
+  holding=0
+  if [ "$VERS" = 4.1 ]; then
+    lt_hold restart w:0:100 || { exec 7<&-; cd /; return 1; }
+    holding=1
+  fi
+  give_up() { exec 7<&-; cd /; [ "$holding" = 1 ] && lt_release restart; }
   echo "stopping $CLIENT (SIGTERM)"
-  stop_daemon "$CLIENT" TERM || { exec 7<&-; cd /; return 1; }
+  stop_daemon "$CLIENT" TERM || { give_up; return 1; }
   start_client
-  wait_nfs "$CLIENT" "$NFS_READY_SECS" || { exec 7<&-; cd /; daemon_tails; return 1; }
+  wait_nfs "$CLIENT" "$NFS_READY_SECS" || { give_up; daemon_tails; return 1; }
   drop_caches
   start=$(now)
   ok=0
@@ -679,7 +875,7 @@ check_restart_client() {
     r4=$(t 60 md5sum "$MNT/movies/TheMatrix" 2>&1); r4=${r4%% *}
     all="$r1 $r2 $r3 $r4"
     case $all in *[Ss]tale*)
-      echo "$all"; exec 7<&-; cd /; bad "Stale file handle after restarting $CLIENT: $all"; return 1 ;;
+      echo "$all"; give_up; bad "Stale file handle after restarting $CLIENT: $all"; return 1 ;;
     esac
     if [ "$r1" = "$want_kb" ] && [ "$r4" = "$want_tm" ] \
        && echo "$r2" | grep -q making-of && echo "$r3" | grep -q KillBill && echo "$r3" | grep -q TheMatrix; then
@@ -692,8 +888,17 @@ check_restart_client() {
   cd /
   echo "open file: $r1"; echo "cwd listing: $r2"; echo "movies listing: $r3"; echo "TheMatrix: $r4"
   daemon_state "$CLIENT"
-  [ "$ok" = 1 ] || { bad "after restarting $CLIENT the mount does not work again within 60s (last: $all; $DSTATE)"; return 1; }
+  [ "$ok" = 1 ] || { [ "$holding" = 1 ] && lt_release restart; bad "after restarting $CLIENT the mount does not work again within 60s (last: $all; $DSTATE)"; return 1; }
   echo "mount usable $(elapsed "$start")s after the restarted daemon answered"
+  [ "$holding" = 1 ] || return 0
+  rc=0
+  lt_try refused w:50:10 || { bad "p2pfs: after restarting $CLIENT, the lock held across the restart is no longer held"; rc=1; }
+  held=$(proc_state "$LT_PID")
+  lt_release restart
+  [ "$held" = running ] || { bad "p2pfs: the process holding a lock across the restart exited early ($held, status $LT_RC)"; return 1; }
+  [ "$LT_RC" = 0 ] || { bad "p2pfs: the process holding a lock across the restart saw an error (exit status $LT_RC)"; return 1; }
+  lt_try granted w:0:100 || rc=1
+  return "$rc"
 }
 
 # Kill node b (holder of TheMatrix): reading TheMatrix must fail quickly
@@ -754,7 +959,11 @@ else
   run_check daemons check_daemons_single
 fi
 
-if [ "$NFS_UP" = 1 ]; then
+# NFSv3 mounts find MOUNT and NLM through rpcbind (the system's, or p2pfs's
+# own in scenario embedded); an NFSv4.1 mount needs no registration.
+if [ "$VERS" = 4.1 ] && [ "$SCENARIO" != embedded ]; then
+  report SKIP rpcbind-registration "an NFSv4.1 mount uses no rpcbind registration (checked with P2PFS_MOUNT_VERS=3 and scenario embedded)"
+elif [ "$NFS_UP" = 1 ]; then
   run_check rpcbind-registration check_rpcbind_registration
 else
   report SKIP rpcbind-registration "no NFS service is up"
@@ -768,6 +977,9 @@ else
   report SKIP mount "the NFS-serving daemon is not running"
 fi
 
+if [ "$VERS" = 4.1 ]; then
+  need_mount flock-right-after-mount check_flock_now
+fi
 [ "$SCENARIO" = peers ] && need_mount converge check_converge
 need_mount ls-lR check_ls_lR
 need_mount find check_find
@@ -779,7 +991,13 @@ need_mount du check_du
 need_mount tar check_tar
 need_mount dd-offsets check_dd_offsets
 need_mount head-c check_head_c
-need_mount flock-conflict-p2pfs-nlm check_flock
+if [ "$VERS" = 3 ]; then
+  need_mount flock-conflict-p2pfs-nlm check_flock
+else
+  need_mount flock-conflict-nfs4 check_flock
+  need_mount fcntl-byte-ranges check_fcntl_ranges
+  need_mount killed-holder-lock-released check_killed_holder
+fi
 need_mount read-only check_read_only
 need_mount restart-client-daemon check_restart_client
 if [ "$SCENARIO" = peers ]; then
@@ -788,6 +1006,7 @@ if [ "$SCENARIO" = peers ]; then
 else
   report SKIP kill-holder-node "scenario $SCENARIO: the only node also serves NFS"
 fi
+[ "$SCENARIO" = bare ] && need_mount no-rpcbind-statd-lockd check_no_rpc_services
 need_mount umount check_umount
 
 # Leave nothing mounted or running.

@@ -17,9 +17,12 @@
 #
 # Environment:
 #   P2PFS_BIN              p2pfs binary to test (default: $REPO/.build/release/p2pfs)
-#   P2PFS_SCENARIO         single | peers | embedded | boot   (default: peers)
+#   P2PFS_SCENARIO         single | peers | embedded | bare | boot   (default: peers)
 #                          `boot` only checks the harness itself (kernel, modules,
 #                          rpcbind, statd) and does not need a p2pfs binary.
+#   P2PFS_MOUNT_VERS       4.1 (default): the literal `mount -t nfs localhost:/ /mnt/p2p`,
+#                          which must negotiate NFSv4.1; 3: `mount -t nfs -o vers=3 ...`
+#                          with the NFSv3 check list (NLM through rpcbind).
 #   P2PFS_KERNEL_CACHE     where the kernel package is cached (default: $REPO/.cache/kernel)
 #   P2PFS_KERNEL_PKG       kernel package to use (default: what linux-image-amd64 depends on)
 #   P2PFS_KERNEL_TIMEOUT   wall-clock limit for the qemu run, seconds (default: 480;
@@ -39,15 +42,15 @@ INITRD=$WORK/initramfs.cpio.gz
 CONSOLE_LOG=$WORK/console.log
 CACHE=${P2PFS_KERNEL_CACHE:-$REPO/.cache/kernel}
 SCENARIO=${P2PFS_SCENARIO:-peers}
+MOUNT_VERS=${P2PFS_MOUNT_VERS:-4.1}
 P2PFS_BIN=${P2PFS_BIN:-$REPO/.build/release/p2pfs}
 TIMEOUT=${P2PFS_KERNEL_TIMEOUT:-480}
 FORCE_FAIL=${P2PFS_KERNEL_FORCE_FAIL:-0}
 
-# Kernel modules for an NFSv3-over-TCP client with NLM locking. modprobe
-# resolves their dependencies (fscache, netfs, ...) from modules.dep. nfsv4 is
-# included on purpose: a stock Debian client has it, so `mount -t nfs` without
-# options first tries NFSv4 and must fall back to v3 against the p2pfs server,
-# exactly as on a user's machine.
+# Kernel modules for an NFSv4.1 and NFSv3-over-TCP client with NLM locking,
+# as a stock Debian client has them: `mount -t nfs` without options tries
+# NFSv4.2, then 4.1 (which p2pfs serves). modprobe resolves their
+# dependencies (fscache, netfs, ...) from modules.dep.
 MODULES=(sunrpc grace lockd nfs_acl nfs nfsv3 nfsv4)
 
 log()  { printf '[kernel-test] %s\n' "$*"; }
@@ -64,9 +67,16 @@ missing() {
 }
 
 case $SCENARIO in
-  single|peers|embedded|boot) ;;
-  *) die "P2PFS_SCENARIO must be single, peers, embedded or boot (got '$SCENARIO')" ;;
+  single|peers|embedded|bare|boot) ;;
+  *) die "P2PFS_SCENARIO must be single, peers, embedded, bare or boot (got '$SCENARIO')" ;;
 esac
+case $MOUNT_VERS in
+  4.1|3) ;;
+  *) die "P2PFS_MOUNT_VERS must be 4.1 or 3 (got '$MOUNT_VERS')" ;;
+esac
+if [[ $SCENARIO == bare && $MOUNT_VERS == 3 ]]; then
+  die "scenario bare has no rpcbind, which an NFSv3 mount with locks needs; use P2PFS_MOUNT_VERS=4.1"
+fi
 if ! [[ $TIMEOUT =~ ^[0-9]+$ ]] || (( TIMEOUT < 120 )); then
   die "P2PFS_KERNEL_TIMEOUT must be a number of seconds >= 120"
 fi
@@ -76,7 +86,7 @@ if [[ $SCENARIO != boot && ! -x $P2PFS_BIN ]]; then
   Run 'make build' first (or set P2PFS_BIN to the binary to test)."
 fi
 
-for tool in qemu-system-x86_64 busybox cpio gzip xz zstd apt-get apt-cache dpkg-deb depmod modprobe ldd ldconfig timeout; do
+for tool in qemu-system-x86_64 busybox cpio gzip xz zstd apt-get apt-cache dpkg-deb depmod modprobe ldd ldconfig timeout gcc; do
   command -v "$tool" >/dev/null || missing "host tool '$tool' (run 'make setup' to install the packages this test needs)"
 done
 busybox --list-full >/dev/null 2>&1 || missing "busybox does not list its applets; install busybox-static"
@@ -267,6 +277,12 @@ mkdir -p "$ROOT/usr/local/lib/p2pfs-test"
   done < <(busybox --list)
 } > "$ROOT/usr/local/lib/p2pfs-test/real-tools.sh"
 
+# p2pfs-locktool: fcntl byte-range and flock locks for the checks (no
+# Debian program takes an fcntl lock on a range). Static: nothing to copy.
+gcc -static -O2 -Wall -Wextra -Werror -o "$WORK/p2pfs-locktool" "$HERE/locktool.c" \
+  || missing "a static build of Tests/kernel/locktool.c with gcc -static (packages gcc and libc6-dev)"
+install -m 0755 "$WORK/p2pfs-locktool" "$ROOT/usr/local/bin/p2pfs-locktool"
+
 # p2pfs itself (and its libraries: the Swift runtime under /opt/swift is
 # copied to the same absolute path, which the binary's RUNPATH names).
 if [[ $SCENARIO != boot ]]; then
@@ -363,7 +379,7 @@ log "initramfs: $INITRD ($(du -h "$INITRD" | cut -f1), built in $((SECONDS - t_b
 # powering off inside our own timeout, so it normally reports a verdict even
 # when a check hangs.
 GUEST_BUDGET=$(( TIMEOUT - 60 ))
-APPEND="console=ttyS0 panic=-1 quiet p2pfs.scenario=$SCENARIO p2pfs.budget=$GUEST_BUDGET p2pfs.forcefail=$FORCE_FAIL"
+APPEND="console=ttyS0 panic=-1 quiet p2pfs.scenario=$SCENARIO p2pfs.vers=$MOUNT_VERS p2pfs.budget=$GUEST_BUDGET p2pfs.forcefail=$FORCE_FAIL"
 
 QEMU_PID_FILE=$WORK/qemu.pid
 rm -f "$QEMU_PID_FILE" "$CONSOLE_LOG"
@@ -388,7 +404,7 @@ trap cleanup EXIT
 trap 'log "interrupted; stopping qemu"; exit 130' INT
 trap 'log "terminated; stopping qemu"; exit 143' TERM
 
-log "booting (scenario=$SCENARIO, TCG, timeout ${TIMEOUT}s); console log: $CONSOLE_LOG"
+log "booting (scenario=$SCENARIO, mount vers=$MOUNT_VERS, TCG, timeout ${TIMEOUT}s); console log: $CONSOLE_LOG"
 t_boot=$SECONDS
 # Nested KVM is unreliable on these machines: TCG only. No network device:
 # the guest uses its own loopback and nothing else.
@@ -447,10 +463,10 @@ if [[ -n $problem ]]; then
   echo "----- last 80 lines of $CONSOLE_LOG -----"
   tail -n 80 <<<"$clean"
   echo "-----"
-  log "FAILED (scenario=$SCENARIO, ${elapsed}s in qemu): $problem"
+  log "FAILED (scenario=$SCENARIO, vers=$MOUNT_VERS, ${elapsed}s in qemu): $problem"
   echo "kernel-test: $summary"
   exit 1
 fi
-log "PASSED (scenario=$SCENARIO, ${elapsed}s in qemu)"
+log "PASSED (scenario=$SCENARIO, vers=$MOUNT_VERS, ${elapsed}s in qemu)"
 echo "kernel-test: $summary"
 exit 0
