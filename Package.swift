@@ -140,6 +140,17 @@ let package = Package(
         // What the machine must provide for a test (root, system tools):
         // skipped without it, failed without it under CI=true.
         .target(name: "TestPrerequisites", path: "Tests/TestPrerequisites"),
+        // A namespace in memory and a caller that runs RPC programs directly:
+        // what the NFSv3 and NFSv4.1 program tests share.
+        .target(
+            name: "ProgramTestSupport",
+            dependencies: [
+                "NFS3", "Namespace", "ONCRPC",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ProgramTestSupport"
+        ),
         .testTarget(
             name: "RPCBindTests",
             dependencies: [
@@ -154,11 +165,11 @@ let package = Package(
         ),
         .testTarget(
             name: "NFS3Tests",
-            dependencies: ["NFS3", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["NFS3", "Namespace", "ONCRPC", "XDR", "ProgramTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "NFS4Tests",
-            dependencies: ["NFS4", "NFS3", "Namespace", "ONCRPC", "XDR", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["NFS4", "NFS3", "Namespace", "ONCRPC", "XDR", "ProgramTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "PeerProtocolTests",

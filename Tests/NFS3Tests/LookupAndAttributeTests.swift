@@ -2,6 +2,7 @@ import NFS3
 import NIOCore
 import Namespace
 import Testing
+import ProgramTestSupport
 
 func clientTime(_ timestamp: Timestamp) -> ClientTime {
     ClientTime(seconds: UInt32(timestamp.seconds), nanoseconds: timestamp.nanoseconds)

@@ -3,6 +3,7 @@ import NIOCore
 import Namespace
 import ONCRPC
 import Testing
+import ProgramTestSupport
 
 struct MountHarness {
     let store: NamespaceStore

@@ -5,6 +5,7 @@ import Namespace
 import ONCRPC
 import Synchronization
 import Testing
+import ProgramTestSupport
 
 /// Records the calls the lock manager makes to clients, and answers them
 /// as told, without sockets.

@@ -5,6 +5,7 @@ import NIOEmbedded
 import Namespace
 import ONCRPC
 import Testing
+import ProgramTestSupport
 
 /// The NFS program behind the real RPC stack: record marking, the server
 /// handler and the dispatcher.

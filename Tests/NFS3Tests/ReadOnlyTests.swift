@@ -2,6 +2,7 @@ import NFS3
 import NIOCore
 import Namespace
 import Testing
+import ProgramTestSupport
 
 /// The eleven modifying procedures: each decodes its arguments and answers
 /// NFS3ERR_ROFS with wcc_data that says nothing changed.

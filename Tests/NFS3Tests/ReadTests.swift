@@ -2,6 +2,7 @@ import NFS3
 import NIOCore
 import Namespace
 import Testing
+import ProgramTestSupport
 
 struct ClientRead {
     var status: UInt32

@@ -3,6 +3,7 @@ import Namespace
 import Testing
 
 @testable import NFS4
+import ProgramTestSupport
 
 /// COMPOUNDs through the program, as a client sends them.
 @Suite struct CompoundTests {

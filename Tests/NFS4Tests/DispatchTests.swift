@@ -4,6 +4,7 @@ import ONCRPC
 import Testing
 
 @testable import NFS4
+import ProgramTestSupport
 
 /// NFSv3 and NFSv4.1 share program 100003 on one listener: the dispatcher
 /// routes by version, and without v4.1 a v4 call is PROG_MISMATCH (3, 3).

@@ -3,6 +3,7 @@ import Namespace
 import Testing
 
 @testable import NFS4
+import ProgramTestSupport
 
 /// Single operations through the program, checked as a client reads them.
 ///

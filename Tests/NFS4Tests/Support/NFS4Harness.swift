@@ -3,6 +3,7 @@ import NFS4
 import NIOCore
 import Namespace
 import Synchronization
+import ProgramTestSupport
 
 /// A clock tests move by hand, so lease expiry needs no sleeping.
 final class TestClock: Sendable {

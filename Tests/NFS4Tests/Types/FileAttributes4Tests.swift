@@ -3,6 +3,7 @@ import Namespace
 import Testing
 
 @testable import NFS4
+import ProgramTestSupport
 
 @Suite struct FileAttributes4Tests {
     static let fileSystem = FileSystemAttributes4(
