@@ -50,7 +50,7 @@ final class EscapeFixture {
     func path(_ relative: String) -> String { self.share.appendingPathComponent(relative).path }
 
     /// Reads `path` as a peer or the NFS server would, bounded in time.
-    func read(_ path: String, count: Int = 4096, limit: TimeAmount = .seconds(3)) async -> Result<String, any Error> {
+    func read(_ path: String, count: Int = 4096, limit: TimeAmount = .seconds(30)) async -> Result<String, any Error> {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let promise = loop.makePromise(of: FileReadResult.self)
         let done = NIOLockedValueBox(false)
@@ -205,16 +205,15 @@ final class EscapeFixture {
         let fixture = try EscapeFixture()
         #expect(mkfifo(fixture.path(".fifo"), 0o644) == 0)
         #expect(rename(fixture.path(".fifo"), fixture.path("dir/file.txt")) == 0)
-        let started = ContinuousClock.now
-        let result = await fixture.read("share/dir/file.txt", limit: .seconds(2))
-        let elapsed = ContinuousClock.now - started
+        // A reader blocked in open() never returns: 30 s without an answer
+        // is that, however busy the machine.
+        let result = await fixture.read("share/dir/file.txt", limit: .seconds(30))
         if case .failure(let error) = result, error is EscapeFixture.StillWaiting {
             // Release the blocked thread before failing: open for writing.
             let writer = open(fixture.path("dir/file.txt"), O_WRONLY | O_NONBLOCK)
             if writer >= 0 { close(writer) }
             Issue.record("reading a FIFO blocked the reader")
         } else {
-            #expect(elapsed < .seconds(1))
             if case .failure(let error) = result {
                 #expect(error is FileSystemError)
             } else {
