@@ -288,7 +288,7 @@ struct HostileClientTests {
     }
 
     @Test func clientThatNeverReadsRepliesCannotGrowMemoryWithoutBound() throws {
-        let socket = try self.connect(timeout: 2)
+        let socket = try self.connect(timeout: 10)
         let root = try self.rootHandle(socket)
         let share = try self.call(socket, procedure: 3, arguments: RawRPCSocket.opaque(root) + RawRPCSocket.opaque(Array("share".utf8)))
         let shareHandle = Array(share.rest[8..<(8 + Int(share.word(1)))])
@@ -319,7 +319,7 @@ struct HostileClientTests {
             }
             sent += 1000
         }
-        // The loop ended because a send blocked for the socket's 2 s
+        // The loop ended because a send blocked for the socket's 10 s
         // (EAGAIN), not because the count or the deadline ran out, nor
         // because the server closed the connection.
         #expect(blocked, "sent \(sent) of \(total) requests without blocking: the daemon kept reading requests whose replies were never collected")
