@@ -15,10 +15,19 @@ public struct NFSv3Program: RPCProgram {
 
     public let store: NamespaceStore
     public let configuration: NFS3Configuration
+    /// Awaited before each FSINFO is answered (bounded by the caller).
+    ///
+    /// Linux mounts in this order: MNT, start its lock manager (which
+    /// replaces program 100021's rpcbind entry with its own), FSINFO. A
+    /// daemon that puts NLM's entry back here, before FSINFO's reply lets
+    /// the mount return, wins that race every time: a lock taken the
+    /// instant `mount` returns finds p2pfs's NLM, not the kernel's.
+    public let beforeFSInfo: (@Sendable () async -> Void)?
 
-    public init(store: NamespaceStore, configuration: NFS3Configuration) {
+    public init(store: NamespaceStore, configuration: NFS3Configuration, beforeFSInfo: (@Sendable () async -> Void)? = nil) {
         self.store = store
         self.configuration = configuration
+        self.beforeFSInfo = beforeFSInfo
     }
 
     public func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
@@ -55,7 +64,21 @@ public struct NFSv3Program: RPCProgram {
         case .readdir: return RPCResponse.answer(arguments, context, self.readdir)
         case .readdirplus: return RPCResponse.answerWriting(arguments, context, self.readdirplus)
         case .fsstat: return RPCResponse.answer(arguments, context, self.fsstat)
-        case .fsinfo: return RPCResponse.answer(arguments, context, self.fsinfo)
+        case .fsinfo:
+            guard let beforeFSInfo = self.beforeFSInfo else {
+                return RPCResponse.answer(arguments, context, self.fsinfo)
+            }
+            var arguments = arguments
+            guard let decoded = try? FSINFO3Args(xdr: &arguments) else { return .done(.garbageArguments) }
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.completeWithTask { await beforeFSInfo() }
+            return .pending(
+                promise.futureResult.map {
+                    var buffer = context.makeResultBuffer()
+                    self.fsinfo(decoded).encode(into: &buffer)
+                    return .success(RPCResultBody(head: buffer))
+                }
+            )
         case .pathconf: return RPCResponse.answer(arguments, context, self.pathconf)
         case .commit: return RPCResponse.answer(arguments, context, self.commit)
         }

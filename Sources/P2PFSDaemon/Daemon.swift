@@ -171,7 +171,12 @@ public final class Daemon: Sendable {
             var programs: [any RPCProgram] = [control]
             if self.configuration.nfsVersions.v3 {
                 programs += [
-                    NFSv3Program(store: store, configuration: nfsConfiguration),
+                    NFSv3Program(
+                        store: store, configuration: nfsConfiguration,
+                        beforeFSInfo: { [servers = self.servers, group = self.group] in
+                            await servers.withLockedValue { $0.publication }?.restoreReplacedRegistrations(group: group)
+                        }
+                    ),
                     MountProgram(store: store, configuration: nfsConfiguration),
                     NLMProgram(store: store),
                 ]

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ONCRPC
@@ -83,11 +84,9 @@ struct PortmapPublication: Sendable {
 
     /// Re-registers whatever another service took over, until cancelled.
     ///
-    /// On a machine that mounts its own p2pfs, the first mount starts the
-    /// kernel's lock manager, which replaces every program 100021 (NLM)
-    /// entry in rpcbind with its own port; the kernel would then send its
-    /// lock requests to itself and fail them. Putting our entry back within
-    /// half a second, before the first lock, keeps locking working.
+    /// Covers takeovers at any time (another NFS server starting, rpcbind
+    /// restarted with `-w`); the takeover a mount causes is repaired before
+    /// the mount returns, by `restoreReplacedRegistrations`.
     private static func keepRegistered(
         _ registrations: [PortmapRegistration],
         with registration: SystemRPCBindRegistration,
@@ -103,15 +102,7 @@ struct PortmapPublication: Sendable {
                     lookup?.close()
                     lookup = try await PortmapLookup.connect(group: group, logger: logger)
                 }
-                for wanted in registrations where !Task.isCancelled {
-                    let port = try await lookup!.port(program: wanted.program, version: wanted.version, protocol: wanted.protocol)
-                    guard port != wanted.port else { continue }
-                    logger.info(
-                        "rpcbind entry was replaced; registering again",
-                        metadata: ["program": "\(wanted.program)", "version": "\(wanted.version)", "found port": "\(port)"]
-                    )
-                    try await registration.register([wanted])
-                }
+                try await Self.restore(registrations, with: registration, lookup: lookup!, noticedBy: "periodic check", logger: logger)
             } catch {
                 logger.debug("checking rpcbind registrations failed: \(error)")
                 lookup?.close()
@@ -119,6 +110,68 @@ struct PortmapPublication: Sendable {
             }
         }
         lookup?.close()
+    }
+
+    /// Registers again every mapping rpcbind no longer points at us.
+    private static func restore(
+        _ registrations: [PortmapRegistration],
+        with registration: SystemRPCBindRegistration,
+        lookup: PortmapLookup,
+        noticedBy: String,
+        logger: Logger
+    ) async throws {
+        for wanted in registrations where !Task.isCancelled {
+            let port = try await lookup.port(program: wanted.program, version: wanted.version, protocol: wanted.protocol)
+            guard port != wanted.port else { continue }
+            logger.info(
+                "rpcbind entry was replaced; registering again",
+                metadata: [
+                    "program": "\(wanted.program)", "version": "\(wanted.version)", "found port": "\(port)", "noticed by": "\(noticedBy)",
+                ]
+            )
+            try await registration.register([wanted])
+        }
+    }
+
+    /// How long an FSINFO waits for `restoreReplacedRegistrations` at most.
+    static let fsinfoRepairBound: Duration = .seconds(3)
+
+    /// Checks every registration once and puts back the ones taken over,
+    /// returning within `fsinfoRepairBound` whatever rpcbind does.
+    ///
+    /// The NFS program awaits this before answering FSINFO: a Linux NFSv3
+    /// mount starts the kernel's lock manager, which replaces program
+    /// 100021's rpcbind entry, after MNT and before its first FSINFO. With
+    /// our entry back before that reply, a lock taken the moment `mount`
+    /// returns reaches p2pfs; taken even a few milliseconds earlier, the
+    /// kernel's NLM client binds to the kernel's own lockd (which serves no
+    /// files) and that mount's locks hang for good.
+    func restoreReplacedRegistrations(group: any EventLoopGroup) async {
+        guard case .system(let registration, let registrations, _) = self.kind else { return }
+        let logger = self.logger
+        // Not a task group: that would wait for a libtirpc call stuck on
+        // its thread past the bound. The check goes on alone instead.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(continuation)
+            let finish: @Sendable () -> Void = { waiting.withLockedValue { $0.take() }?.resume() }
+            let timer = Task {
+                try? await Task.sleep(for: Self.fsinfoRepairBound)
+                guard !Task.isCancelled else { return }
+                logger.warning("rpcbind registrations not checked within \(Self.fsinfoRepairBound); answering FSINFO anyway")
+                finish()
+            }
+            Task {
+                do {
+                    let lookup = try await PortmapLookup.connect(group: group, logger: logger)
+                    defer { lookup.close() }
+                    try await Self.restore(registrations, with: registration, lookup: lookup, noticedBy: "FSINFO", logger: logger)
+                } catch {
+                    logger.warning("checking rpcbind registrations before answering FSINFO failed: \(error)")
+                }
+                timer.cancel()
+                finish()
+            }
+        }
     }
 
     /// rpcbind's UNIX socket, when this process may create it (root).
