@@ -967,7 +967,9 @@ check_remount_flock_now() {
     read -r _ls _ < /proc/uptime   # no fork between mount and flock
     t "$LOCK_SECS" flock -x -w 20 -E 99 "$MNT/movies/KillBill" true
     _rc=$?
-    echo "mount $_i: flock -x the instant mount returned: exit status $_rc after $(elapsed "$_ls")s (rpcbind nlockmgr v4/tcp: $(nlm_port))"
+    _took=$(elapsed "$_ls")
+    echo "mount $_i: flock -x the instant mount returned: exit status $_rc after ${_took}s"
+    [ "$VERS" = 3 ] && echo "    rpcbind nlockmgr v4/tcp: $(nlm_port)"
     [ "$_rc" = 0 ] || _fails=$((_fails + 1))
     # Which takeovers of NLM's rpcbind entry p2pfs repaired, and what noticed them.
     _seen=$(grep -c 'rpcbind entry was replaced' "/var/log/p2pfs-$CLIENT.log" 2>/dev/null)
