@@ -643,7 +643,7 @@ def start_p2pfs(sb, a, data):
     srv.log = sb.work / "p2pfs.log"
     argv = [binary, "daemon", "--export", f"{EXPORT_NAME}={data}",
             "--nfs", f"127.0.0.1:{a.p2pfs_port}", "--portmap", "off",
-            "--state-dir", state] + a.p2pfs_arg
+            "--state-dir", state, "--discovery", "off"] + a.p2pfs_arg
     srv.detail["command"] = " ".join(str(x) for x in argv)
     srv.proc = sb.start("p2pfs", argv, srv.log)
     # p2pfs runs without the portmapper: explicit NFS and MOUNT ports.
@@ -897,7 +897,8 @@ class Runner:
     def start_daemon(self, label, argv):
         log_path = self.sb.work / f"{label}.log"
         proc = self.sb.start(label, [self.a.p2pfs, "daemon", "--name", label,
-                                     "--state-dir", self.sb.work / f"state-{label}"] + argv, log_path)
+                                     "--state-dir", self.sb.work / f"state-{label}",
+                                     "--discovery", "off"] + argv, log_path)
         return proc, log_path
 
     def stop_daemon(self, label, proc, log_path):
