@@ -7,8 +7,11 @@ import PeerProtocol
 /// appeared, or its last announcement went. A plain value.
 ///
 /// The same instance is usually seen by several browsers (IPv4 and IPv6 on
-/// one link); a node is withdrawn only when no browser holds any instance
-/// naming it any more.
+/// one link). A withdrawal only asks the crawler to check the node (see
+/// `PeerCrawlState.withdrawn`), so it goes out as soon as any browser loses
+/// the instance: a goodbye lost on one family still counts on the other.
+/// The node stays proposed while another browser or another instance name
+/// still holds it.
 struct DiscoveredNodes: Sendable {
     enum Change: Equatable, Sendable {
         /// A candidate for the crawler (new, or with new addresses).
@@ -55,11 +58,11 @@ struct DiscoveredNodes: Sendable {
     }
 
     private mutating func drop(_ name: DNSName, browser: Int) -> [Change] {
-        guard var sighting = self.sightings[name] else { return [] }
+        guard var sighting = self.sightings[name], sighting.browsers.contains(browser) else { return [] }
         sighting.browsers.remove(browser)
         if !sighting.browsers.isEmpty {
             self.sightings[name] = sighting
-            return []
+            return [.withdrawn(sighting.info.identity.id)]
         }
         self.sightings[name] = nil
         return self.withdrawnIfUnseen(sighting.info.identity.id)

@@ -85,22 +85,25 @@ final class LinkDiscovery: Sendable {
         }
     }
 
-    /// Sends the goodbyes (TTL 0), waiting at most a second for them to
-    /// leave, and closes the sockets.
+    /// Sends the goodbyes (TTL 0) on every socket at once, waits at most a
+    /// second for them to leave, and closes the sockets.
     func stop() async {
-        for channel in self.channels {
-            let sent = channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+        let channels = self.channels
+        let sent = channels.map { channel in
+            channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
                 let handler = try? channel.pipeline.syncOperations.handler(type: MDNSChannelHandler.self)
                 return handler?.stop() ?? channel.eventLoop.makeSucceededVoidFuture()
             }
-            await withTaskGroup(of: Void.self) { race in
-                race.addTask { _ = try? await sent.get() }
-                race.addTask { try? await Task.sleep(for: .seconds(1)) }
-                await race.next()
-                race.cancelAll()
-            }
-            try? await channel.close()
         }
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask {
+                for goodbye in sent { _ = try? await goodbye.get() }
+            }
+            race.addTask { try? await Task.sleep(for: .seconds(1)) }
+            await race.next()
+            race.cancelAll()
+        }
+        for channel in channels { try? await channel.close() }
         self.continuation.finish()
     }
 

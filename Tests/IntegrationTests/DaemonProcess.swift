@@ -45,6 +45,8 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { self.process.isRunning }
+    /// The exit status once it exited (a signal's number when killed by one).
+    var terminationStatus: Int32 { self.process.terminationStatus }
     var pid: Int32 { self.process.processIdentifier }
 
     var log: String {

@@ -128,6 +128,15 @@ final class DiscoveryScenarioTests {
         return output.text.split(separator: "\n").map(String.init)
     }
 
+    /// `body`'s failure, with the daemons' logs that explain it.
+    func explained<T>(by daemons: [DaemonProcess], _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw TestFailure("\(error)\n" + daemons.map { "--- \($0.name) log:\n\($0.log)" }.joined(separator: "\n"))
+        }
+    }
+
     @Test(.requires(.pythonZeroconf))
     func nodesWithNoAddressSeeOneNamespaceAndLeaveOnGoodbyeOrTimeout() throws {
         let a = try self.network.addHost("a")
@@ -168,8 +177,11 @@ final class DiscoveryScenarioTests {
 
         // B stops cleanly: its goodbye takes its files away long before the peer timeout.
         let stopped = Date()
-        nodeB.stop()
-        let left = try self.waitForMovies(["Alien", "Casablanca"], on: d, within: Self.goodbyeBound)
+        nodeB.stop(grace: 60)  // a busy machine must not turn the clean stop into a kill
+        #expect(nodeB.terminationStatus == 0, "b did not exit cleanly on SIGTERM")
+        let left = try self.explained(by: [nodeB, client]) {
+            try self.waitForMovies(["Alien", "Casablanca"], on: d, within: Self.goodbyeBound)
+        }
         print("discovery: a stopped node's files left \(Date().timeIntervalSince(stopped))s after SIGTERM (\(left)s after it exited)")
         #expect(client.log.contains("peer left the network"))
 

@@ -34,17 +34,21 @@ import Testing
         #expect(renamed.identity.name == "node-01234567")
     }
 
-    @Test func aNodeIsWithdrawnOnlyWhenNoBrowserHoldsItAnyMore() {
+    @Test func aNodeIsCheckedWhenAnyBrowserLosesItAndForgottenWhenAllHave() {
         var nodes = DiscoveredNodes()
         let alpha = Self.instance("alpha")
         let info = DiscoveredNodes.nodeInfo(alpha)!
         #expect(nodes.apply(.added(alpha), browser: 0) == [.appeared(info)])
         #expect(nodes.apply(.added(alpha), browser: 1) == [.appeared(info)])  // IPv6 socket, same link
-        #expect(nodes.apply(.removed(alpha.name), browser: 0).isEmpty)
+        // A goodbye heard on one family only: checked at once, still proposed.
+        #expect(nodes.apply(.removed(alpha.name), browser: 0) == [.withdrawn(info.identity.id)])
+        #expect(nodes.apply(.removed(alpha.name), browser: 0).isEmpty)  // that browser had it no more
         #expect(nodes.names(of: [info.identity.id]) == [alpha.name])
+        #expect(nodes.announced == [info])
         #expect(nodes.apply(.removed(alpha.name), browser: 1) == [.withdrawn(info.identity.id)])
         #expect(nodes.apply(.removed(alpha.name), browser: 1).isEmpty)
         #expect(nodes.names(of: [info.identity.id]).isEmpty)
+        #expect(nodes.announced.isEmpty)
     }
 
     @Test func aNodeUnderTwoNamesStaysUntilBothGo() {
