@@ -19,6 +19,10 @@ struct DiscoveredNodes: Sendable {
         case withdrawn(NodeID)
     }
 
+    /// Instance names held at once. Each browser caches at most 256, so this
+    /// is only reached when events were lost; then new names wait.
+    static let maximumInstances = 1024
+
     /// Per instance name: the node it announces, and which browsers hold it.
     private var sightings: [DNSName: (info: NodeInfo, browsers: Set<Int>)] = [:]
 
@@ -27,6 +31,7 @@ struct DiscoveredNodes: Sendable {
         switch event {
         case .added(let instance), .updated(let instance):
             guard let info = Self.nodeInfo(instance) else { return self.drop(instance.name, browser: browser) }
+            guard self.sightings[instance.name] != nil || self.sightings.count < Self.maximumInstances else { return [] }
             var changes: [Change] = []
             if let old = self.sightings[instance.name], old.info.identity.id != info.identity.id {
                 // The instance now names another node: the old one loses it.

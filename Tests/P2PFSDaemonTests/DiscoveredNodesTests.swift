@@ -63,6 +63,15 @@ import Testing
         #expect(nodes.announced.isEmpty)
     }
 
+    @Test func heldInstancesAreBounded() {
+        var nodes = DiscoveredNodes()
+        for index in 0..<(DiscoveredNodes.maximumInstances + 500) {
+            let id = String(format: "%032x", index + 1)
+            _ = nodes.apply(.added(Self.instance("n\(index)", id: id)), browser: 0)
+        }
+        #expect(nodes.announced.count == DiscoveredNodes.maximumInstances)
+    }
+
     @Test func anInstanceThatNamesAnotherNodeWithdrawsTheFirst() {
         var nodes = DiscoveredNodes()
         let first = Self.instance("alpha")
