@@ -42,7 +42,8 @@ final class LinkDiscovery: Sendable {
     /// each address family it has. An interface that refuses is logged and
     /// skipped; the others still work.
     static func start(announcement: Announcement?, group: EventLoopGroup, logger: Logger) async -> LinkDiscovery {
-        // Bounded: every browser caches at most `MDNSBrowser.Limits.instances`.
+        // Bounded: at most 4096 events wait for the crawler, the oldest
+        // dropped first (`DiscoveredNodes` caps what it holds after a loss).
         let (events, continuation) = AsyncStream.makeStream(of: (browser: Int, event: DiscoveryEvent).self, bufferingPolicy: .bufferingNewest(4096))
         var channels: [Channel] = []
         var interfaces: [String] = []
