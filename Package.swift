@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "P2PFSDaemon",
             dependencies: [
-                "ONCRPC", "RPCBind", "Namespace", "NFS3", "NFS4", "PeerProtocol",
+                "ONCRPC", "RPCBind", "Namespace", "NFS3", "NFS4", "PeerProtocol", "Discovery",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "P2PFSDaemonTests",
-            dependencies: ["P2PFSDaemon", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC"]
+            dependencies: ["P2PFSDaemon", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC", "Discovery"]
         ),
         .testTarget(
             name: "DiscoveryTests",

@@ -48,7 +48,7 @@ EXPORT_NAME = "bench"          # p2pfs: --export bench=DATA; Ganesha: Pseudo=/be
 DATA_LAYOUT_VERSION = 1
 
 # Workload identifiers, in table order.
-WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale"]
+WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale", "discovery"]
 
 
 class BenchError(Exception):
@@ -643,7 +643,7 @@ def start_p2pfs(sb, a, data):
     srv.log = sb.work / "p2pfs.log"
     argv = [binary, "daemon", "--export", f"{EXPORT_NAME}={data}",
             "--nfs", f"127.0.0.1:{a.p2pfs_port}", "--portmap", "off",
-            "--state-dir", state] + a.p2pfs_arg
+            "--state-dir", state, "--discovery", "off"] + a.p2pfs_arg
     srv.detail["command"] = " ".join(str(x) for x in argv)
     srv.proc = sb.start("p2pfs", argv, srv.log)
     # p2pfs runs without the portmapper: explicit NFS and MOUNT ports.
@@ -894,14 +894,17 @@ class Runner:
         row = next((r for r in self.rows if r.id == row_id), None)
         return row.value("p2pfs") if row and not row.cells["p2pfs"] else None
 
-    def start_daemon(self, label, argv):
+    def start_daemon(self, label, argv, discovery=False):
+        """Starts a p2pfs daemon in the sandbox. Discovery stays off unless
+        asked for, and then only on the sandbox's own link (workload 7)."""
         log_path = self.sb.work / f"{label}.log"
         proc = self.sb.start(label, [self.a.p2pfs, "daemon", "--name", label,
-                                     "--state-dir", self.sb.work / f"state-{label}"] + argv, log_path)
+                                     "--state-dir", self.sb.work / f"state-{label}",
+                                     "--discovery", "on" if discovery else "off"] + argv, log_path)
         return proc, log_path
 
     def stop_daemon(self, label, proc, log_path):
-        """Stops a p2pfs daemon of workloads 5 and 6; one that crashed
+        """Stops a p2pfs daemon of workloads 5 to 7; one that crashed
         earlier or on SIGTERM, or needed SIGKILL, is a failure."""
         problem = self.sb.stop(proc)
         if problem:
@@ -1073,6 +1076,92 @@ class Runner:
                  None, None, 400.0, peaks, better="lower"),
         ])
 
+    def listed(self, port, path):
+        """Names `p2pfs ls PATH` shows on the daemon at 127.0.0.1:port."""
+        rc, out, _ = self.sb.run([self.a.p2pfs, "ls", path, "--nfs", f"127.0.0.1:{port}"], timeout=15)
+        if rc != 0:
+            return set()
+        return {cols[2] for cols in (line.split() for line in out.splitlines()[1:]) if len(cols) >= 3}
+
+    def workload_discovery(self):
+        """Workload 7: zero configuration. Inside the sandbox, a veth pair whose
+        both ends stay in it (disc0 with 198.18.0.2/24, disc1; nothing leaves
+        the namespace: multicast reaches the other daemon's sockets through
+        the kernel's multicast loop). A client daemon with no --peer presents the
+        namespace; each round a server with no --peer starts (time until its
+        file is listed by the client: time to appear), then stops with
+        SIGTERM (time until the file is gone: time to leave, on its goodbye;
+        the peer timeout is 30 s, far above the 2 s target)."""
+        a = self.a
+        try:
+            for cmd in (["ip", "link", "add", "disc0", "type", "veth", "peer", "name", "disc1"],
+                        ["ip", "addr", "add", "198.18.0.2/24", "dev", "disc0"], ["ip", "link", "set", "disc1", "up"],
+                        ["ip", "link", "set", "disc0", "up"]):
+                run_host(["ip", "netns", "exec", self.sb.name] + cmd)
+        except BenchError as e:
+            self.skip("discovery", f"no multicast link in the sandbox ({e})")
+            return
+        port = a.p2pfs_port + 30
+        appear, leave = [], []
+        client, client_log = self.start_daemon("disc-client", [
+            "--nfs", f"127.0.0.1:{port}", "--portmap", "off", "--crawl-interval", "1", "--peer-timeout", "30",
+            "--log-level", "debug"], discovery=True)
+        try:
+            deadline = time.monotonic() + a.start_timeout
+            while self.sb.run([self.a.p2pfs, "peers", "--nfs", f"127.0.0.1:{port}"], timeout=15)[0] != 0:
+                if client.poll() is not None or time.monotonic() > deadline:
+                    raise BenchError(f"discovery client did not start: {tail(client_log)}")
+                time.sleep(0.2)
+            for rnd in range(a.rounds):
+                label = f"disc-node{rnd + 1}"
+                root = self.sb.work / f"{label}-export"
+                (root / "disc").mkdir(parents=True, exist_ok=True)
+                marker = f"round{rnd + 1}"
+                (root / "disc" / marker).write_bytes(b"x")
+                started = time.monotonic()
+                node, node_log = self.start_daemon(label, [
+                    "--export", f"disc={root / 'disc'}", "--listen", "198.18.0.2:7491", "--crawl-interval", "1",
+                    "--log-level", "debug"], discovery=True)
+                try:
+                    seen = None
+                    while time.monotonic() - started < 60 and node.poll() is None:
+                        if marker in self.listed(port, "/disc"):
+                            seen = time.monotonic() - started
+                            break
+                        time.sleep(0.05)
+                finally:
+                    stopped = time.monotonic()
+                    self.stop_daemon(label, node, node_log)
+                if seen is None:
+                    self.failures += 1
+                    log(f"discovery round {rnd + 1} FAILED: {marker} never listed; {tail(client_log)}")
+                    continue
+                gone = None
+                while time.monotonic() - stopped < 60:
+                    if marker not in self.listed(port, "/disc"):
+                        gone = time.monotonic() - stopped
+                        break
+                    time.sleep(0.05)
+                if gone is None:
+                    self.failures += 1
+                    log(f"discovery round {rnd + 1} FAILED: {marker} still listed 60 s after SIGTERM; {tail(client_log)}")
+                    continue
+                appear.append(seen)
+                leave.append(gone)
+                log(f"discovery round {rnd + 1}: appeared {seen:.2f} s after start, left {gone:.2f} s after SIGTERM")
+        except BenchError as e:
+            self.failures += 1
+            log(f"discovery FAILED: {e}")
+        finally:
+            self.stop_daemon("disc-client", client, client_log)
+        median = lambda v: statistics.median(v) if v else None
+        self.goals.extend([
+            Goal("discovery_appear", "discovery, no --peer: a started node's files listed after", "s", median(appear),
+                 None, None, 2.0, appear, better="lower"),
+            Goal("discovery_leave", "discovery: a cleanly stopped node's files gone after", "s", median(leave),
+                 None, None, 2.0, leave, better="lower"),
+        ])
+
     def run_all(self):
         table = {
             "seqread": self.workload_seqread,
@@ -1081,6 +1170,7 @@ class Runner:
             "readdirplus": self.workload_readdirplus,
             "forwarded": self.workload_forwarded,
             "nsscale": self.workload_namespace_scale,
+            "discovery": self.workload_discovery,
         }
         for wid in WORKLOADS:
             if wid in self.a.workloads:

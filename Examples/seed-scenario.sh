@@ -31,7 +31,7 @@ head -c $((4 << 20)) /dev/urandom > "$work/b/movies/TheMatrix"
 
 start() { # name, then daemon flags
     local name=$1; shift
-    "$P2PFS" daemon --name "$name" --state-dir "$work/state-$name" "$@" >"$work/$name.log" 2>&1 &
+    "$P2PFS" daemon --name "$name" --state-dir "$work/state-$name" --discovery off "$@" >"$work/$name.log" 2>&1 &
     pids+=($!)
 }
 

@@ -133,11 +133,12 @@ public struct MDNSBrowser: Sendable {
         let records = message.answers + message.additionals
         var touched: Set<DNSName> = []
         var flushedHosts: Set<DNSName> = []
+        var evicted: [Output] = []
         for record in records {
             switch record.data {
             case .ptr(let instance) where record.name == ServiceAdvertisement.serviceType:
                 guard instance.labels.count == record.name.labels.count + 1, instance.hasSuffix(record.name) else { continue }
-                if takePTR(instance, ttl: record.ttl, now: now) { touched.insert(instance) }
+                if takePTR(instance, ttl: record.ttl, now: now, evicted: &evicted) { touched.insert(instance) }
             case .srv(_, _, let port, let target):
                 guard var entry = instances[record.name] else { continue }
                 entry.srv = expiring((port, target), ttl: record.ttl, now: now)
@@ -166,7 +167,7 @@ public struct MDNSBrowser: Sendable {
                 continue
             }
         }
-        return touched.sorted { $0.description < $1.description }.flatMap { report($0) }
+        return evicted + touched.sorted { $0.description < $1.description }.flatMap { report($0) }
     }
 
     // MARK: Cache
@@ -178,7 +179,9 @@ public struct MDNSBrowser: Sendable {
 
     /// Caches a PTR, making room if needed; false when there is none
     /// (every slot pinned) or when it is a goodbye for an unknown instance.
-    private mutating func takePTR(_ instance: DNSName, ttl: UInt32, now: Duration) -> Bool {
+    /// An evicted instance that was reported is reported removed, so those
+    /// told about it can forget it too.
+    private mutating func takePTR(_ instance: DNSName, ttl: UInt32, now: Duration, evicted: inout [Output]) -> Bool {
         if var entry = instances[instance] {
             entry.ptr = expiring((), ttl: ttl, now: now)
             instances[instance] = entry
@@ -189,6 +192,7 @@ public struct MDNSBrowser: Sendable {
             // Evict the oldest unpinned instance, incomplete ones first.
             let unpinned = arrivalOrder.filter { !pinned.contains($0) }
             guard let victim = unpinned.first(where: { instances[$0]?.reported == nil }) ?? unpinned.first else { return false }
+            if instances[victim]?.reported != nil { evicted.append(.removed(victim)) }
             remove(victim)
         }
         instances[instance] = Entry(ptr: expiring((), ttl: ttl, now: now))

@@ -1,3 +1,4 @@
+import Discovery
 import Logging
 import Namespace
 import NFS3
@@ -46,7 +47,11 @@ public final class Daemon: Sendable {
         var nfs: [RPCServer] = []
         var publication: PortmapPublication?
         var advertised: [PeerAddress] = []
+        var discovery: LinkDiscovery?
     }
+
+    /// What the mDNS browsers found, per instance (see `DiscoveredNodes`).
+    private let discovered = NIOLockedValueBox(DiscoveredNodes())
 
     /// Validates the configuration and opens what must exist up front (the
     /// state directory, the export roots). Binds nothing yet.
@@ -227,19 +232,73 @@ public final class Daemon: Sendable {
             )
             self.servers.withLockedValue { $0.publication = publication }
         }
+        await self.startDiscovery()
+    }
+
+    /// Announces (when offering files) and browses on every multicast
+    /// interface, after the peer listener is bound so the announcement
+    /// carries its real port; with `--discovery off`, says so and does nothing.
+    private func startDiscovery() async {
+        guard self.configuration.discovery else {
+            self.logger.info("mDNS discovery off")
+            return
+        }
+        let advertised = self.servers.withLockedValue { $0.advertised }
+        var roles = ["server"]
+        if self.configuration.presentsNamespace { roles.append("client") }
+        let announcement = advertised.isEmpty
+            ? nil
+            : LinkDiscovery.Announcement(
+                nodeName: self.identity.name, nodeID: self.identity.id.description, port: advertised[0].port, roles: roles,
+                addresses: advertised)
+        let discovery = await LinkDiscovery.start(announcement: announcement, group: self.group, logger: self.logger)
+        self.servers.withLockedValue { $0.discovery = discovery }
+        if discovery.interfaces.isEmpty {
+            self.logger.warning("mDNS discovery on, but no multicast interface to use: only --peer nodes will be found")
+        } else {
+            self.logger.info(
+                "mDNS discovery on", metadata: ["interfaces": "\(discovery.interfaces)", "announcing": "\(announcement != nil)"])
+        }
+    }
+
+    /// Hands what the browsers find to the crawler, in order, until cancelled.
+    private func followDiscovery(_ discovery: LinkDiscovery) async {
+        for await (browser, event) in discovery.events {
+            if case .renamed(let instance, let host) = event {
+                self.logger.notice("mDNS name taken on the link; announcing as '\(instance)' on host \(host)")
+            }
+            let changes = self.discovered.withLockedValue { $0.apply(event, browser: browser) }
+            for change in changes {
+                switch change {
+                case .appeared(let info): await self.crawler.discovered(info)
+                case .withdrawn(let node): await self.crawler.withdrawn(node)
+                }
+            }
+        }
     }
 
     /// Runs the crawl and the rescans until the task is cancelled.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                await self.crawler.run(afterFirstRound: { [store = self.store, logger = self.logger] in
-                    if let store {
-                        let snapshot = await store.settled()
-                        store.markReady()
-                        logger.info("namespace ready", metadata: ["entries": "\(snapshot.count)"])
-                    }
-                })
+                await self.crawler.run(
+                    afterFirstRound: { [store = self.store, logger = self.logger] in
+                        if let store {
+                            let snapshot = await store.settled()
+                            store.markReady()
+                            logger.info("namespace ready", metadata: ["entries": "\(snapshot.count)"])
+                        }
+                    },
+                    afterEachRound: { [discovered = self.discovered, servers = self.servers, crawler = self.crawler] verified in
+                        guard let discovery = servers.withLockedValue({ $0.discovery }) else { return }
+                        // Verified nodes' instances survive a flood of fake ones.
+                        let (names, announced) = discovered.withLockedValue { ($0.names(of: verified), $0.announced) }
+                        discovery.pin(names)
+                        for info in announced { await crawler.discovered(info) }
+                    })
+            }
+            if let discovery = self.servers.withLockedValue({ $0.discovery }) {
+                group.addTask { await self.followDiscovery(discovery) }
             }
             if let localSource = self.localSource {
                 group.addTask { await self.rescanPeriodically(localSource) }
@@ -292,6 +351,9 @@ public final class Daemon: Sendable {
         await servers.publication?.withdraw()
         for server in servers.nfs { await server.close() }
         await servers.peer?.close()
+        // After the listener closed: a node that checks us on the goodbye
+        // finds nobody and drops our files at once.
+        await servers.discovery?.stop()
         await self.store?.shutdown()
         try? await self.threadPool.shutdownGracefully()
         try? await self.group.shutdownGracefully()

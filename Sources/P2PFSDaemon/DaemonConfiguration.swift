@@ -33,6 +33,11 @@ public struct DaemonConfiguration: Sendable {
     public var cacheBytes: Int
     /// The closed network's key (`--network-key-file`); nil: an open network.
     public var networkKey: NetworkKey?
+    /// Whether to announce and browse `_p2pfs._tcp` over multicast DNS on
+    /// every multicast interface (`--discovery`). Off unless asked for here,
+    /// so a daemon built in a test never multicasts; the command line turns
+    /// it on by default.
+    public var discovery: Bool
 
     public init(
         exports: [LocalExport] = [],
@@ -47,7 +52,8 @@ public struct DaemonConfiguration: Sendable {
         peerTimeout: Duration = .seconds(10),
         rescanInterval: Duration = .seconds(5),
         cacheBytes: Int = 256 << 20,
-        networkKey: NetworkKey? = nil
+        networkKey: NetworkKey? = nil,
+        discovery: Bool = false
     ) {
         self.exports = exports
         self.listen = listen
@@ -62,6 +68,7 @@ public struct DaemonConfiguration: Sendable {
         self.rescanInterval = rescanInterval
         self.cacheBytes = cacheBytes
         self.networkKey = networkKey
+        self.discovery = discovery
     }
 
     public var offersFiles: Bool { !self.exports.isEmpty }

@@ -23,8 +23,11 @@ struct DaemonCommand: AsyncParsableCommand {
 
             Examples:
               p2pfs daemon --export movies=/srv/movies      (offer files)
-              p2pfs daemon --peer 192.168.1.10              (see everything)
-              p2pfs daemon --export music=/srv/music --peer 192.168.1.10
+              p2pfs daemon                                  (see everything)
+              p2pfs daemon --peer 10.1.2.3                  (and a node behind a router)
+
+            Nodes on one link find each other by multicast DNS (--discovery on, \
+            the default); --peer names a node discovery cannot reach.
 
             A closed network: give every node the same key file (made once with
             `head -c 32 /dev/urandom | base64 > key`) with --network-key-file.
@@ -115,12 +118,23 @@ struct DaemonCommand: AsyncParsableCommand {
     )
     var networkKeyFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Find other nodes on the local network with no address given (mDNS/DNS-SD, _p2pfs._tcp): on or off. --peer is still needed across routers.",
+            valueName: "on|off"
+        )
+    )
+    var discovery: String = "on"
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
 
     func validate() throws {
         guard PortmapMode(rawValue: self.portmap) != nil else {
             throw ValidationError("--portmap must be one of: auto, off, register, embedded (got '\(self.portmap)')")
+        }
+        guard Self.switchValue(self.discovery) != nil else {
+            throw ValidationError("--discovery must be on or off (got '\(self.discovery)')")
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level must be one of: trace, debug, info, notice, warning, error, critical (got '\(self.logLevel)')")
@@ -163,7 +177,8 @@ struct DaemonCommand: AsyncParsableCommand {
             crawlInterval: .milliseconds(Int(self.crawlInterval * 1000)),
             peerTimeout: .milliseconds(Int(self.peerTimeout * 1000)),
             rescanInterval: .milliseconds(Int(self.rescanInterval * 1000)),
-            cacheBytes: self.cacheSize << 20
+            cacheBytes: self.cacheSize << 20,
+            discovery: Self.switchValue(self.discovery) ?? true
         )
     }
 
@@ -200,6 +215,15 @@ struct DaemonCommand: AsyncParsableCommand {
         work.cancel()
         await work.value
         await daemon.stop()
+    }
+
+    /// "on" or "off" as a Bool; nil for anything else.
+    static func switchValue(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "on": true
+        case "off": false
+        default: nil
+        }
     }
 
     /// The `--nfs-versions` list, or a one-line error naming the bad item.

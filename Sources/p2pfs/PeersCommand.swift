@@ -47,10 +47,11 @@ struct PeersCommand: AsyncParsableCommand {
                 node.info.identity.name, String(node.info.identity.id.description.prefix(12)), node.info.roles.description, node.state,
                 node.catalogEntries >= 0 ? String(node.catalogEntries) : "-",
                 node.lastSeenMilliseconds >= 0 ? String(format1(Double(node.lastSeenMilliseconds) / 1000)) + "s ago" : "-",
+                node.foundBy.orNone,
                 node.info.addresses.map(\.description).joined(separator: ",").orNone,
             ]
         }
-        print(Table.render(header: ["NAME", "ID", "ROLES", "STATE", "FILES", "SEEN", "ADDRESSES"], rows: rows))
+        print(Table.render(header: ["NAME", "ID", "ROLES", "STATE", "FILES", "SEEN", "FOUND BY", "ADDRESSES"], rows: rows))
     }
 }
 

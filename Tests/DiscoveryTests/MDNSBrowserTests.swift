@@ -125,16 +125,33 @@ struct MDNSBrowserTests {
         _ = browser.receive(try onTheWire(fakeAnnouncement(0)), now: ms(20))
         var largest = 0
         let sentBefore = browser.queriesSent
+        // What a listener of the outputs believes is found: it must stay
+        // bounded too, so evictions are reported as removals.
+        var believed: Set<String> = Set(browser.instancesFound.map(\.name.description))
+        var largestBelieved = 0
+        func follow(_ outputs: [MDNSBrowser.Output]) {
+            for output in outputs {
+                switch output {
+                case .added(let found): believed.insert(found.name.description)
+                case .removed(let name): believed.remove(name.description)
+                default: continue
+                }
+            }
+            largestBelieved = max(largestBelieved, believed.count)
+        }
         for index in 1...2000 {
             let now = ms(20 + Int64(index))  // 2 s of flood, one packet per millisecond
             // Half complete, half a bare PTR the browser would like to ask about.
             var fake = fakeAnnouncement(index)
             if !index.isMultiple(of: 2) { fake.answers = [fake.answers[0]] }
-            _ = browser.receive(try onTheWire(fake), now: now)
-            _ = browser.tick(now: now)
+            follow(browser.receive(try onTheWire(fake), now: now))
+            follow(browser.tick(now: now))
             largest = max(largest, browser.cachedInstanceCount)
         }
         #expect(largest == 64)
+        #expect(largestBelieved <= 64)
+        let matches = believed == Set(browser.instancesFound.map(\.name.description))
+        #expect(matches, "a listener believes \(believed.count) instances are found, the browser holds \(browser.instancesFound.count)")
         #expect(browser.instancesFound.contains { $0.name == instance && $0.nodeID == annaID })
         #expect(!browser.instancesFound.contains { $0.name == unpinned })
         // Queries over those 2 s: at most one a second.

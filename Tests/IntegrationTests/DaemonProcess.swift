@@ -2,6 +2,10 @@ import Foundation
 
 /// A p2pfs daemon started by a test, in its own process (optionally inside a
 /// network namespace), stopped and reaped when the test is done.
+///
+/// Discovery is off unless the arguments say `--discovery on`, which only a
+/// daemon inside a network namespace may: no test multicasts on the
+/// machine's own interfaces.
 final class DaemonProcess: @unchecked Sendable {
     let name: String
     let arguments: [String]
@@ -10,6 +14,7 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// Starts `p2pfs daemon ARGUMENTS`; `namespace` runs it via `ip netns exec`.
     init(name: String, arguments: [String], namespace: String? = nil, logDirectory: URL) throws {
+        let arguments = try Self.withDiscoveryDecided(arguments, inNamespace: namespace != nil)
         self.name = name
         self.arguments = arguments
         self.logURL = logDirectory.appendingPathComponent("\(name).log")
@@ -28,7 +33,20 @@ final class DaemonProcess: @unchecked Sendable {
         try self.process.run()
     }
 
+    /// `arguments` with `--discovery off` added when they say nothing about
+    /// discovery; refuses `--discovery on` outside a namespace.
+    static func withDiscoveryDecided(_ arguments: [String], inNamespace: Bool) throws -> [String] {
+        guard let flag = arguments.firstIndex(of: "--discovery") else { return arguments + ["--discovery", "off"] }
+        let value = flag + 1 < arguments.count ? arguments[flag + 1] : ""
+        guard value == "off" || inNamespace else {
+            throw TestFailure("--discovery \(value) outside a network namespace the test created: it would multicast on the machine's interfaces")
+        }
+        return arguments
+    }
+
     var isRunning: Bool { self.process.isRunning }
+    /// The exit status once it exited (a signal's number when killed by one).
+    var terminationStatus: Int32 { self.process.terminationStatus }
     var pid: Int32 { self.process.processIdentifier }
 
     var log: String {

@@ -107,4 +107,96 @@ import Testing
         let badName = NodeInfo(identity: NodeIdentity(id: NodeID(high: 0, low: 6), name: "../evil"), roles: .server, addresses: [PeerAddress(host: "198.18.0.6", port: 1)])
         #expect(state.learned([clientOnly, badName], from: NodeID(high: 9, low: 9), peersGeneration: 1, now: self.start).isEmpty)
     }
+
+    // MARK: Nodes announced on the link (mDNS)
+
+    @Test func anAnnouncedNodeIsACandidateVerifiedByItsOwnHello() {
+        var state = PeerCrawlState(me: self.me, seeds: [], expiry: .seconds(10))
+        let a = self.node("a", 1, "198.18.0.1")
+        let new = state.discovered(a, now: self.start)
+        let again = state.discovered(a, now: self.start)
+        #expect(new && !again)  // the second time it is known already
+        #expect(state.known[a.identity.id]?.isVerified == false)
+        let targets = state.beginRound(heard: [], now: self.start)
+        #expect(targets == [.node(a.identity.id)])
+        #expect(state.addresses(of: a.identity.id) == a.addresses)
+        _ = state.reached(.node(a.identity.id), as: a, at: a.addresses[0], catalogGeneration: 1, peersGeneration: 1, now: self.start)
+        #expect(state.directoryEntries(now: self.start).map(\.origins) == [[.mdns]])
+    }
+
+    @Test func howANodeWasFoundIsKept() {
+        let seed = PeerAddress(host: "198.18.0.1", port: 7475)
+        var state = PeerCrawlState(me: self.me, seeds: [seed], expiry: .seconds(10))
+        let a = self.node("a", 1, "198.18.0.1")
+        let b = self.node("b", 2, "198.18.0.2")
+        let c = self.node("c", 3, "198.18.0.3")
+        _ = state.beginRound(heard: [PeerDirectory.Heard(info: c, observedHost: nil)], now: self.start)
+        _ = state.reached(.seed(seed), as: a, at: seed, catalogGeneration: 1, peersGeneration: 1, now: self.start)
+        _ = state.learned([b], from: a.identity.id, peersGeneration: 1, now: self.start)
+        state.discovered(b, now: self.start)
+        state.discovered(a, now: self.start)
+        let origins = Dictionary(uniqueKeysWithValues: state.directoryEntries(now: self.start).map { ($0.info.identity.name, $0.origins) })
+        #expect(origins == ["a": [.seed, .mdns], "b": [.peers, .mdns], "c": [.caller]])
+        #expect(PeerOrigin.describe([.caller, .mdns, .seed, .peers]) == "seed,PEERS,mDNS,caller")
+    }
+
+    @Test func aFloodOfAnnouncementsIsBoundedAndDisplacesNoKnownNode() {
+        var state = PeerCrawlState(me: self.me, seeds: [], expiry: .seconds(10))
+        let real = self.node("real", 1, "198.18.0.1")
+        state.discovered(real, now: self.start)
+        _ = state.reached(.node(real.identity.id), as: real, at: nil, catalogGeneration: 1, peersGeneration: 1, now: self.start)
+        var accepted = 0
+        for index in 0..<5000 {
+            if state.discovered(self.node("fake\(index)", UInt64(1000 + index), "198.18.1.1"), now: self.start) { accepted += 1 }
+        }
+        #expect(accepted == PeerCrawlState.maximumDiscoveredCandidates)
+        #expect(state.known.count == PeerCrawlState.maximumDiscoveredCandidates + 1)
+        #expect(state.known[real.identity.id]?.isVerified == true)
+        // Unverified fakes go after the expiry; the real node stays.
+        let expired = state.expire(now: self.start + .seconds(10))
+        #expect(expired.count == PeerCrawlState.maximumDiscoveredCandidates)
+        #expect(Array(state.known.keys) == [real.identity.id])
+        // Room again for new candidates.
+        let late = state.discovered(self.node("late", 9999, "198.18.0.9"), now: self.start + .seconds(11))
+        #expect(late)
+    }
+
+    @Test func aGoodbyeDropsAnUnverifiedCandidateAtOnce() {
+        var state = PeerCrawlState(me: self.me, seeds: [], expiry: .seconds(10))
+        let a = self.node("a", 1, "198.18.0.1")
+        state.discovered(a, now: self.start)
+        let first = state.withdrawn(a.identity.id)
+        #expect(first == a.identity.id)
+        #expect(state.known.isEmpty)
+        let second = state.withdrawn(a.identity.id)
+        #expect(second == nil)
+    }
+
+    @Test func aGoodbyeDropsAVerifiedNodeAtItsFirstFailedContactNotAfterTheExpiry() {
+        var state = PeerCrawlState(me: self.me, seeds: [], expiry: .seconds(10))
+        let a = self.node("a", 1, "198.18.0.1")
+        state.discovered(a, now: self.start)
+        _ = state.reached(.node(a.identity.id), as: a, at: nil, catalogGeneration: 1, peersGeneration: 1, now: self.start)
+        let dropped = state.withdrawn(a.identity.id)
+        #expect(dropped == nil)
+        #expect(state.known[a.identity.id]?.isLeaving == true)
+        let unchecked = state.expire(now: self.start + .seconds(1))
+        #expect(unchecked.isEmpty)  // not yet checked
+        state.failed(.node(a.identity.id), now: self.start + .seconds(1))
+        let checked = state.expire(now: self.start + .seconds(1))
+        #expect(checked == [a.identity.id])
+    }
+
+    @Test func aGoodbyeFromANodeThatStillAnswersIsIgnored() {
+        var state = PeerCrawlState(me: self.me, seeds: [], expiry: .seconds(10))
+        let a = self.node("a", 1, "198.18.0.1")
+        state.discovered(a, now: self.start)
+        _ = state.reached(.node(a.identity.id), as: a, at: nil, catalogGeneration: 1, peersGeneration: 1, now: self.start)
+        _ = state.withdrawn(a.identity.id)  // spoofed, say
+        _ = state.reached(.node(a.identity.id), as: a, at: nil, catalogGeneration: 1, peersGeneration: 1, now: self.start + .seconds(1))
+        state.failed(.node(a.identity.id), now: self.start + .seconds(2))  // one lost contact later
+        let expired = state.expire(now: self.start + .seconds(2))
+        #expect(expired.isEmpty)
+        #expect(state.known[a.identity.id] != nil)
+    }
 }

@@ -303,14 +303,14 @@ wait_nfs() {
 if [ "$SCENARIO" = peers ]; then
   CLIENT=c
   SOURCES="/srv/a /srv/b"
-  client_cmd() { set -- p2pfs daemon --name c --nfs "$NFS_ADDR:$NFS_PORT" --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-c; echo "$@"; }
+  client_cmd() { set -- p2pfs daemon --discovery off --name c --nfs "$NFS_ADDR:$NFS_PORT" --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-c; echo "$@"; }
 else
   CLIENT=solo
   SOURCES=/srv/all
   # bare: no rpcbind or statd on the machine, and p2pfs registers nowhere.
   PORTMAP=""
   [ "$SCENARIO" = bare ] && PORTMAP="--portmap off"
-  client_cmd() { set -- p2pfs daemon --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo $PORTMAP; echo "$@"; }
+  client_cmd() { set -- p2pfs daemon --discovery off --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo $PORTMAP; echo "$@"; }
 fi
 # shellcheck disable=SC2046 # the command line is split into words on purpose
 start_client() { spawn "$CLIENT" $(client_cmd); }
@@ -355,9 +355,9 @@ check_daemons_single() {
 }
 
 check_daemons_peers() {
-  spawn a p2pfs daemon --name a --export movies=/srv/a/movies --listen 127.0.0.2:7475 --state-dir /var/lib/p2pfs-a
+  spawn a p2pfs daemon --discovery off --name a --export movies=/srv/a/movies --listen 127.0.0.2:7475 --state-dir /var/lib/p2pfs-a
   wait_listen a 127.0.0.2 7475 "$LISTEN_SECS" || { daemon_tails; return 1; }
-  spawn b p2pfs daemon --name b --export movies=/srv/b/movies --listen 127.0.0.3:7475 --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-b
+  spawn b p2pfs daemon --discovery off --name b --export movies=/srv/b/movies --listen 127.0.0.3:7475 --peer 127.0.0.2:7475 --state-dir /var/lib/p2pfs-b
   wait_listen b 127.0.0.3 7475 "$LISTEN_SECS" || { daemon_tails; return 1; }
   start_client
   wait_nfs c "$NFS_READY_SECS" || { daemon_tails; return 1; }

@@ -399,7 +399,7 @@ func controlMessage(_ message: ControlFuzz.Message, _ value: some XDREncodable) 
     return input.bytes
 }
 
-let controlNode = ControlNode(info: gamma, state: "alive", catalogEntries: 12, lastSeenMilliseconds: 1500)
+let controlNode = ControlNode(info: gamma, state: "alive", catalogEntries: 12, lastSeenMilliseconds: 1500, foundBy: "mDNS")
 save("control", "status", controlMessage(.status, ControlStatus(
     node: PeerFuzz.localNode, namespaceEntries: 320, namespaceGeneration: 4, readsServed: 10, bytesServed: 65536, cacheBytes: 4096,
     cacheHits: 3, cacheMisses: 1, nodes: [controlNode]

@@ -19,6 +19,9 @@ public struct ControlNode: Sendable, Equatable {
     public var state: String
     public var catalogEntries: Int64
     public var lastSeenMilliseconds: Int64
+    /// How the daemon came to know the node: "seed", "PEERS", "mDNS",
+    /// "caller", comma-separated.
+    public var foundBy: String = ""
 }
 
 /// STATUS reply: this node, its namespace and what it knows of the others.
@@ -55,12 +58,13 @@ extension ControlNode: XDRCodable {
         self.state = try buffer.readXDRString(limit: 16)
         self.catalogEntries = try buffer.readXDRInt64()
         self.lastSeenMilliseconds = try buffer.readXDRInt64()
+        self.foundBy = try buffer.readXDRString(limit: 64)
     }
 
     @discardableResult
     public func encode(into buffer: inout ByteBuffer) -> Int {
         self.info.encode(into: &buffer) + buffer.writeXDRString(self.state) + buffer.writeXDRInt64(self.catalogEntries)
-            + buffer.writeXDRInt64(self.lastSeenMilliseconds)
+            + buffer.writeXDRInt64(self.lastSeenMilliseconds) + buffer.writeXDRString(self.foundBy)
     }
 }
 

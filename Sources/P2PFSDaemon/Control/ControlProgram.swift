@@ -48,7 +48,8 @@ public struct ControlProgram: RPCProgram {
         let nodes = self.directory.entries.map { entry in
             ControlNode(
                 info: entry.info, state: entry.state.rawValue, catalogEntries: Int64(entry.catalogEntries ?? -1),
-                lastSeenMilliseconds: entry.lastSeenSecondsAgo.map { Int64($0 * 1000) } ?? -1
+                lastSeenMilliseconds: entry.lastSeenSecondsAgo.map { Int64($0 * 1000) } ?? -1,
+                foundBy: PeerOrigin.describe(entry.origins)
             )
         }
         return ControlStatus(

@@ -8,7 +8,17 @@ import Namespace
 /// node, and each node a contacted node tells about is contacted in the same
 /// round, once, until no new node appears. Told-about nodes stay
 /// *unverified* until they answer themselves.
+///
+/// Nodes announced on the link (mDNS) are candidates like those a PEERS
+/// answer names, at most `maximumDiscoveredCandidates` unverified at once. A
+/// node that said goodbye is *leaving*: the first contact that fails drops
+/// it, without waiting for the expiry; one that answers stays.
 public struct PeerCrawlState: Sendable {
+    /// Unverified mDNS candidates held at once; more are ignored until some
+    /// verify or go, so a flood of fake announcements costs bounded memory
+    /// and never displaces a known node.
+    public static let maximumDiscoveredCandidates = 256
+
     public enum Target: Hashable, Sendable {
         /// An address given on the command line, not yet tied to a node.
         case seed(PeerAddress)
@@ -24,6 +34,10 @@ public struct PeerCrawlState: Sendable {
         public var peersGeneration: UInt64?
         public var catalogEntries: Int?
         public var firstHeard: ContinuousClock.Instant
+        /// How it became known (several ways, possibly).
+        public var origins: Set<PeerOrigin> = []
+        /// It said goodbye (mDNS TTL 0); a failed contact drops it at once.
+        public var isLeaving = false
     }
 
     public let me: NodeID
@@ -53,7 +67,7 @@ public struct PeerCrawlState: Sendable {
             }
             var info = item.info
             info.addresses = Array(addresses.prefix(PeerLimits.maximumAddresses))
-            self.consider(info, now: now)
+            self.consider(info, origin: .caller, now: now)
         }
         var targets: [Target] = self.seeds.compactMap { address in
             self.seedOwners[address] == nil ? .seed(address) : nil
@@ -109,6 +123,8 @@ public struct PeerCrawlState: Sendable {
         guard id != self.me else { return .isSelf }
         self.contacted.insert(.node(id))
         var known = self.known[id] ?? Known(info: info, isVerified: false, firstHeard: now)
+        if case .seed = target { known.origins.insert(.seed) }
+        known.isLeaving = false
         var addresses = info.addresses
         if let address, !addresses.contains(address) {
             addresses.insert(address, at: 0)
@@ -138,11 +154,40 @@ public struct PeerCrawlState: Sendable {
         self.known[node]?.peersGeneration = peersGeneration
         var targets: [Target] = []
         for info in nodes where info.identity.id != self.me {
-            if self.consider(info, now: now) {
+            if self.consider(info, origin: .peers, now: now) {
                 targets.append(.node(info.identity.id))
             }
         }
         return targets
+    }
+
+    /// A node announced on the link (mDNS): a candidate like one a PEERS
+    /// answer names, verified by its own HELLO. True when it is new (crawl
+    /// it soon); false when known already or when too many unverified
+    /// candidates wait.
+    @discardableResult
+    public mutating func discovered(_ info: NodeInfo, now: ContinuousClock.Instant) -> Bool {
+        if self.known[info.identity.id] == nil {
+            let waiting = self.known.values.count { !$0.isVerified && $0.origins == [.mdns] }
+            guard waiting < Self.maximumDiscoveredCandidates else { return false }
+        }
+        return self.consider(info, origin: .mdns, now: now)
+    }
+
+    /// A node's announcement went (a goodbye, or its records expired). One
+    /// known only from the announcement and never verified is dropped at
+    /// once (returned); any other is marked leaving, so the next failed
+    /// contact drops it, while one that still answers stays (a goodbye
+    /// anyone on the link could have sent).
+    public mutating func withdrawn(_ id: NodeID) -> NodeID? {
+        guard var known = self.known[id] else { return nil }
+        if !known.isVerified && known.origins == [.mdns] {
+            self.known.removeValue(forKey: id)
+            return id
+        }
+        known.isLeaving = true
+        self.known[id] = known
+        return nil
     }
 
     /// A target could not be reached (or answered with garbage).
@@ -164,7 +209,9 @@ public struct PeerCrawlState: Sendable {
         var removed: [NodeID] = []
         for (id, known) in self.known {
             let silentSince = known.unreachableSince ?? (known.isVerified ? nil : known.firstHeard)
-            if let since = silentSince, now - since >= self.expiry {
+            if known.isLeaving, known.unreachableSince != nil {
+                removed.append(id)
+            } else if let since = silentSince, now - since >= self.expiry {
                 removed.append(id)
             }
         }
@@ -183,16 +230,18 @@ public struct PeerCrawlState: Sendable {
             let state: PeerDirectory.Entry.State =
                 !known.isVerified ? .unverified : (known.unreachableSince == nil ? .alive : .unreachable)
             let ago = known.lastSeen.map { Self.seconds(now - $0) }
-            return PeerDirectory.Entry(info: known.info, state: state, catalogEntries: known.catalogEntries, lastSeenSecondsAgo: ago)
+            return PeerDirectory.Entry(
+                info: known.info, state: state, catalogEntries: known.catalogEntries, lastSeenSecondsAgo: ago, origins: known.origins)
         }
     }
 
     /// Adds a node heard of; true when it is new.
     @discardableResult
-    private mutating func consider(_ info: NodeInfo, now: ContinuousClock.Instant) -> Bool {
+    private mutating func consider(_ info: NodeInfo, origin: PeerOrigin, now: ContinuousClock.Instant) -> Bool {
         let id = info.identity.id
         guard id != self.me, NodeIdentity.isValidName(info.identity.name) else { return false }
         if var known = self.known[id] {
+            known.origins.insert(origin)
             // Keep verified facts; only add addresses we have not tried.
             for address in info.addresses where !known.info.addresses.contains(address) && known.info.addresses.count < PeerLimits.maximumAddresses {
                 known.info.addresses.append(address)
@@ -201,7 +250,7 @@ public struct PeerCrawlState: Sendable {
             return false
         }
         guard !info.addresses.isEmpty else { return false }
-        self.known[id] = Known(info: info, isVerified: false, firstHeard: now)
+        self.known[id] = Known(info: info, isVerified: false, firstHeard: now, origins: [origin])
         return true
     }
 

@@ -73,13 +73,17 @@ public actor PeerCrawler {
     }
 
     /// Crawls until the task is cancelled. `afterFirstRound` runs once, when
-    /// the first round has gathered everything reachable.
-    public func run(afterFirstRound: @Sendable () async -> Void = {}) async {
+    /// the first round has gathered everything reachable; `afterEachRound`
+    /// after every round, with the nodes verified so far.
+    public func run(
+        afterFirstRound: @Sendable () async -> Void = {}, afterEachRound: @Sendable (Set<NodeID>) async -> Void = { _ in }
+    ) async {
         while !Task.isCancelled {
             await self.crawlRound()
             if self.roundsCompleted == 1 {
                 await afterFirstRound()
             }
+            await afterEachRound(Set(self.state.known.filter { $0.value.isVerified }.keys))
             await self.wake.wait(timeout: self.configuration.interval)
         }
     }
@@ -105,9 +109,7 @@ public actor PeerCrawler {
         }
         for removed in self.state.expire(now: ContinuousClock.now) {
             self.logger.info("peer left the network", metadata: ["node": "\(removed)"])
-            self.store?.removeCatalog(of: removed)
-            self.pool.forget(removed)
-            self.readers.removeValue(forKey: removed)
+            self.forget(removed)
         }
         self.directory.publish(self.state.directoryEntries(now: ContinuousClock.now))
         self.roundsCompleted += 1
@@ -121,6 +123,34 @@ public actor PeerCrawler {
     }
 
     public var knownNodes: [NodeID: PeerCrawlState.Known] { self.state.known }
+
+    /// A node announced on the link: crawled soon, trusted only once it
+    /// answers (see `PeerCrawlState.discovered`).
+    public func discovered(_ info: NodeInfo) {
+        if self.state.discovered(info, now: ContinuousClock.now) {
+            self.logger.debug("node announced on the link", metadata: ["node": "\(info.identity)", "addresses": "\(info.addresses)"])
+            self.wake.signal()
+        }
+    }
+
+    /// A node's announcement went (goodbye or expiry): checked at once, and
+    /// dropped if it does not answer (see `PeerCrawlState.withdrawn`).
+    public func withdrawn(_ node: NodeID) {
+        guard self.state.known[node] != nil else { return }
+        if let dropped = self.state.withdrawn(node) {
+            self.forget(dropped)
+            self.directory.publish(self.state.directoryEntries(now: ContinuousClock.now))
+        } else {
+            self.logger.debug("node said goodbye on the link; checking it", metadata: ["node": "\(node)"])
+        }
+        self.wake.signal()
+    }
+
+    private func forget(_ node: NodeID) {
+        self.store?.removeCatalog(of: node)
+        self.pool.forget(node)
+        self.readers.removeValue(forKey: node)
+    }
 
     // MARK: Contacting nodes
 

@@ -21,12 +21,17 @@ public final class PeerDirectory: Sendable {
         public var state: State
         public var catalogEntries: Int?
         public var lastSeenSecondsAgo: Double?
+        /// How this node came to know it.
+        public var origins: Set<PeerOrigin>
 
-        public init(info: NodeInfo, state: State, catalogEntries: Int? = nil, lastSeenSecondsAgo: Double? = nil) {
+        public init(
+            info: NodeInfo, state: State, catalogEntries: Int? = nil, lastSeenSecondsAgo: Double? = nil, origins: Set<PeerOrigin> = []
+        ) {
             self.info = info
             self.state = state
             self.catalogEntries = catalogEntries
             self.lastSeenSecondsAgo = lastSeenSecondsAgo
+            self.origins = origins
         }
     }
 
@@ -73,7 +78,7 @@ public final class PeerDirectory: Sendable {
     /// Everything known, clients included, sorted by name.
     public var entries: [Entry] {
         self.state.withLockedValue { state in
-            let clients = state.clients.values.map { Entry(info: $0, state: .client) }
+            let clients = state.clients.values.map { Entry(info: $0, state: .client, origins: [.caller]) }
             return (state.entries + clients).sorted { ($0.info.identity.name, $0.info.identity.id) < ($1.info.identity.name, $1.info.identity.id) }
         }
     }

@@ -1,0 +1,220 @@
+import Foundation
+import TestPrerequisites
+import Testing
+
+/// Zero configuration: daemons in network namespaces on one bridge, started
+/// with no `--peer` at all, find each other by multicast DNS. Multicast
+/// stays on the test's own bridge (198.18.0.0/24), removed afterwards.
+///
+/// The 2 s figures (appear, leave on goodbye) are speed targets for
+/// `make bench`, not asserted here: the bounds below only separate "on
+/// the goodbye" from "after the peer timeout", with room for a shared
+/// machine. Measured times are printed.
+@Suite(.serialized, .requires(.networkNamespaces, .python3), .timeLimit(.minutes(6)))
+final class DiscoveryScenarioTests {
+    let directory: URL
+    let network: TestNetwork
+    var daemons: [DaemonProcess] = []
+
+    /// Long, so that a node leaving on its goodbye cannot be mistaken for
+    /// one dropped at the timeout.
+    static let peerTimeout = 30.0
+    static let goodbyeBound = 15.0
+    static let appearBound = 30.0
+
+    init() throws {
+        self.directory = try TestEnvironment.makeTemporaryDirectory("discovery")
+        self.network = try TestNetwork()
+    }
+
+    deinit {
+        for daemon in self.daemons { daemon.stop() }
+        self.network.tearDown()
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+
+    /// Starts `p2pfs daemon --discovery on` in `host`, with no --peer and
+    /// no --listen: offering `files` under /movies, or presenting the
+    /// namespace on 127.0.0.1:2049 when `client`.
+    @discardableResult
+    func start(_ host: TestNetwork.Host, files: [String: String] = [:], client: Bool = false, key: String? = nil) throws -> DaemonProcess {
+        var arguments = [
+            "--name", host.name, "--state-dir", self.stateDirectory(host), "--discovery", "on",
+            "--crawl-interval", "1", "--peer-timeout", "\(Int(Self.peerTimeout))", "--log-level", "debug",
+        ]
+        if !files.isEmpty {
+            let root = self.directory.appendingPathComponent("export-\(host.name)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            for (name, text) in files { try Data(text.utf8).write(to: root.appendingPathComponent(name)) }
+            arguments += ["--export", "movies=\(root.path)"]
+        }
+        if client { arguments += ["--nfs", "127.0.0.1:2049", "--portmap", "off"] }
+        if let key { arguments += ["--network-key-file", key] }
+        let daemon = try DaemonProcess(name: host.name, arguments: arguments, namespace: host.namespace, logDirectory: self.directory)
+        self.daemons.append(daemon)
+        try daemon.waitForLog("mDNS discovery on")
+        return daemon
+    }
+
+    func stateDirectory(_ host: TestNetwork.Host) -> String { self.directory.appendingPathComponent("state-\(host.name)").path }
+
+    func nodeID(_ host: TestNetwork.Host) throws -> String {
+        try String(contentsOfFile: self.stateDirectory(host) + "/node-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// File names under /movies as the client's `p2pfs ls` shows them;
+    /// empty when the directory is not there (yet).
+    func movies(on client: TestNetwork.Host) throws -> Set<String> {
+        let output = try self.network.run(client, [TestEnvironment.p2pfs, "ls", "/movies", "--nfs", "127.0.0.1:2049"], timeout: 30)
+        guard output.succeeded else { return [] }
+        return Set(output.text.split(separator: "\n").dropFirst().compactMap { line in
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+            return columns.count >= 3 ? String(columns[2]) : nil
+        })
+    }
+
+    /// Waits until the client lists `expected`; returns the seconds it took.
+    @discardableResult
+    func waitForMovies(_ expected: Set<String>, on client: TestNetwork.Host, within bound: Double) throws -> Double {
+        let start = Date()
+        var last: Set<String> = []
+        while Date().timeIntervalSince(start) < bound {
+            last = try self.movies(on: client)
+            if last == expected { return Date().timeIntervalSince(start) }
+            usleep(100_000)
+        }
+        throw TestFailure("/movies on \(client.name) shows \(last.sorted()), expected \(expected.sorted()) within \(bound)s")
+    }
+
+    /// Rows of the client's `p2pfs peers`, by node name.
+    func peers(on client: TestNetwork.Host) throws -> [String: String] {
+        let output = try self.network.run(client, [TestEnvironment.p2pfs, "peers", "--nfs", "127.0.0.1:2049"], timeout: 30)
+        let lines = output.text.split(separator: "\n")
+        guard output.succeeded, let header = lines.firstIndex(where: { $0.hasPrefix("NAME") }) else { return [:] }
+        var rows: [String: String] = [:]
+        for line in lines[(header + 1)...] {
+            if let name = line.split(separator: " ").first { rows[String(name)] = String(line) }
+        }
+        return rows
+    }
+
+    /// python-zeroconf, in `host`'s namespace: the `_p2pfs._tcp` instances it
+    /// resolves within `seconds`, as "name port id address" lines.
+    func zeroconfBrowse(from host: TestNetwork.Host, expecting count: Int, seconds: Int = 25) throws -> [String] {
+        let script = """
+            import time
+            from zeroconf import Zeroconf, ServiceBrowser, ServiceListener, IPVersion
+            zc = Zeroconf(interfaces=["\(host.address)"], ip_version=IPVersion.V4Only)
+            names = set()
+            class Listener(ServiceListener):
+                def add_service(self, zc, type_, name): names.add(name)
+                def update_service(self, zc, type_, name): pass
+                def remove_service(self, zc, type_, name): pass
+            browser = ServiceBrowser(zc, "_p2pfs._tcp.local.", Listener())
+            deadline = time.time() + \(seconds)
+            resolved = {}
+            while time.time() < deadline and len(resolved) < \(count):
+                for name in list(names):
+                    if name not in resolved:
+                        info = zc.get_service_info("_p2pfs._tcp.local.", name, timeout=3000)
+                        if info: resolved[name] = info
+                time.sleep(0.1)
+            for name, info in sorted(resolved.items()):
+                print(name, info.port, info.properties.get(b"id", b"").decode(), ",".join(info.parsed_addresses()))
+            zc.close()
+            """
+        let output = try self.network.run(host, ["/usr/bin/env", "python3", "-c", script], timeout: Double(seconds + 30))
+        guard output.succeeded else { throw TestFailure("zeroconf browse failed: \(output.text) \(output.stderr)") }
+        return output.text.split(separator: "\n").map(String.init)
+    }
+
+    /// `body`'s failure, with the daemons' logs that explain it.
+    func explained<T>(by daemons: [DaemonProcess], _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw TestFailure("\(error)\n" + daemons.map { "--- \($0.name) log:\n\($0.log)" }.joined(separator: "\n"))
+        }
+    }
+
+    @Test(.requires(.pythonZeroconf))
+    func nodesWithNoAddressSeeOneNamespaceAndLeaveOnGoodbyeOrTimeout() throws {
+        let a = try self.network.addHost("a")
+        let b = try self.network.addHost("b")
+        let c = try self.network.addHost("c")
+        let d = try self.network.addHost("d")
+        let e = try self.network.addHost("e")
+        try self.start(a, files: ["Alien": "a"])
+        let nodeB = try self.start(b, files: ["Brazil": "b"])
+        let nodeC = try self.start(c, files: ["Casablanca": "c"])
+        let client = try self.start(d, client: true)
+
+        let converged = try self.waitForMovies(["Alien", "Brazil", "Casablanca"], on: d, within: Self.appearBound)
+        print("discovery: one namespace \(converged)s after the last daemon logged its start")
+        // Each is alive and was found on the link (perhaps also through
+        // another node's PEERS answer, which may come first).
+        let deadline = Date().addingTimeInterval(Self.appearBound)
+        var rows: [String: String] = [:]
+        func allFoundOnTheLink() -> Bool {
+            [a, b, c].allSatisfy { host in rows[host.name].map { $0.contains("alive") && $0.contains("mDNS") } ?? false }
+        }
+        repeat {
+            rows = try self.peers(on: d)
+            if allFoundOnTheLink() { break }
+            usleep(200_000)
+        } while Date() < deadline
+        #expect(allFoundOnTheLink(), "\(rows.values.sorted())")
+        // Our daemon, inside its namespace, holds the mDNS port (what the
+        // host-side test checks is absent).
+        #expect(UDPSockets.boundPorts(of: client.pid).contains(5353))
+
+        // An mDNS implementation that is not ours lists every node that offers files.
+        let seen = try self.zeroconfBrowse(from: d, expecting: 3)
+        for host in [a, b, c] {
+            let line = "\(host.name)._p2pfs._tcp.local. 7475 \(try self.nodeID(host)) \(host.address)"
+            #expect(seen.contains(line), "\(seen)")
+        }
+
+        // B stops cleanly: its goodbye takes its files away long before the peer timeout.
+        let stopped = Date()
+        nodeB.stop(grace: 60)  // a busy machine must not turn the clean stop into a kill
+        #expect(nodeB.terminationStatus == 0, "b did not exit cleanly on SIGTERM")
+        let left = try self.explained(by: [nodeB, client]) {
+            try self.waitForMovies(["Alien", "Casablanca"], on: d, within: Self.goodbyeBound)
+        }
+        print("discovery: a stopped node's files left \(Date().timeIntervalSince(stopped))s after SIGTERM (\(left)s after it exited)")
+        #expect(client.log.contains("peer left the network"))
+
+        // C vanishes (no goodbye): gone within the peer timeout.
+        nodeC.kill9()
+        let vanished = try self.waitForMovies(["Alien"], on: d, within: Self.peerTimeout + 30)
+        print("discovery: a killed node's files left after \(vanished)s (peer timeout \(Self.peerTimeout)s)")
+
+        // A late joiner appears.
+        try self.start(e, files: ["Eraserhead": "e"])
+        let joined = try self.waitForMovies(["Alien", "Eraserhead"], on: d, within: Self.appearBound)
+        print("discovery: a late joiner appeared \(joined)s after it logged its start")
+    }
+
+    @Test func onAClosedNetworkANodeWithoutTheKeySeesNothing() throws {
+        let a = try self.network.addHost("a")
+        let b = try self.network.addHost("b")
+        let k = try self.network.addHost("k")
+        let key = self.directory.appendingPathComponent("net.key")
+        try Data((Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString() + "\n").utf8).write(to: key)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
+
+        try self.start(a, files: ["Alien": "a"], key: key.path)
+        try self.start(b, client: true, key: key.path)
+        let keyless = try self.start(k, client: true)
+        try self.waitForMovies(["Alien"], on: b, within: Self.appearBound)
+
+        // K heard the announcement and tried A, which let it in no further.
+        try keyless.waitForLog("node at \(a.address):7475 requires a network key", timeout: Self.appearBound)
+        let row = try #require(try self.peers(on: k)["a"], "k does not list a")
+        #expect(row.contains("mDNS") && !row.contains("alive"), "\(row)")
+        #expect(try self.movies(on: k).isEmpty)
+        let listing = try self.network.run(k, [TestEnvironment.p2pfs, "ls", "/", "--nfs", "127.0.0.1:2049"], timeout: 30)
+        #expect(listing.succeeded && listing.text.split(separator: "\n").count == 1, "\(listing.text)")
+    }
+}
