@@ -21,6 +21,7 @@ public struct NFSv4Program: RPCProgram {
     public let configuration: NFS4Configuration
     let state: NIOLockedValueBox<NFS4State>
     let clock: @Sendable () -> NIODeadline
+    let operationCounters = NFS4OperationCounters()
 
     /// `boot` distinguishes this instance's client IDs and stateids from a
     /// previous one's (pass the start time in seconds).
