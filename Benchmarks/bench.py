@@ -48,7 +48,7 @@ EXPORT_NAME = "bench"          # p2pfs: --export bench=DATA; Ganesha: Pseudo=/be
 DATA_LAYOUT_VERSION = 1
 
 # Workload identifiers, in table order.
-WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale"]
+WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale", "metrics"]
 
 
 class BenchError(Exception):
@@ -985,6 +985,64 @@ class Runner:
                  local_rand, "local p2pfs randread", 1.0, samples["rand_cached"]),
         ])
 
+    def workload_metrics(self):
+        """Workload 7: what `--metrics` costs the data path.
+
+        A second p2pfs daemon serves the same data with `--metrics` on;
+        seqread alternates between it and the main p2pfs server (metrics
+        off) round by round, so both see the same machine. The figure is
+        the ratio of the medians. A scrape afterwards checks that the
+        metrics were really on and counted the bytes read."""
+        a = self.a
+        main = self.servers.get("p2pfs")
+        if main is None or not main.running:
+            self.skip("metrics", "needs the p2pfs server running (servers: "
+                      f"{','.join(self.servers) or 'none'})")
+            return
+        port, metrics_port = a.p2pfs_port + 20, 9476
+        url = nfs_url(port)
+        daemon, daemon_log = self.start_daemon("metrics-on", [
+            "--export", f"{EXPORT_NAME}={self.data}", "--nfs", f"127.0.0.1:{port}", "--portmap", "off",
+            "--listen", "127.0.0.1:7482", "--metrics", f"127.0.0.1:{metrics_port}", "--rescan-interval", "3600", "--log-level", "warning"])
+        samples = {"off": [], "on": []}
+        seq = ["seqread", "--file", "big.bin", "--block", str(a.seq_block), "--inflight", str(a.seq_inflight)]
+        timeout = 60 + a.file_size / (5 << 20)
+        try:
+            self.wait_readable(url, "big.bin", daemon, daemon_log, a.start_timeout)
+            self.nfsload_url(url, seq, timeout)     # warm-up, untimed
+            for rnd in range(a.rounds):
+                order = [("off", main.url), ("on", url)]
+                for phase, target in (order if rnd % 2 == 0 else order[::-1]):
+                    rc, res, err = self.nfsload_url(target, seq, timeout)
+                    if rc != 0 or res is None or "mib_s" not in res:
+                        self.failures += 1
+                        log(f"metrics seqread ({phase}) round {rnd + 1} FAILED: {err.splitlines()[-3:] if err else rc}")
+                        continue
+                    samples[phase].append(float(res["mib_s"]))
+                    log(f"metrics seqread ({phase}) round {rnd + 1}: mib_s={res['mib_s']}")
+            scrape = f"http://127.0.0.1:{metrics_port}/metrics"
+            rc, out, err = self.sb.run(["python3", "-c", "import sys, urllib.request; "
+                                        "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())",
+                                        scrape], timeout=30)
+            found = re.search(r'^p2pfs_nfs_read_bytes_total\{version="3"\} (\d+)', out or "", re.M)
+            counted = int(found.group(1)) if found else None
+            expected = (1 + len(samples["on"])) * a.file_size
+            if counted is None or counted < expected:
+                self.failures += 1
+                log(f"metrics scrape of {scrape} FAILED: read bytes counted {counted}, expected at least {expected}"
+                    f" {err.strip().splitlines()[-1:] if err else ''}")
+            else:
+                log(f"metrics scrape: p2pfs_nfs_read_bytes_total{{version=\"3\"}} {counted} (at least {expected})")
+        except BenchError as e:
+            self.failures += 1
+            log(f"metrics workload FAILED: {e}")
+        finally:
+            self.stop_daemon("metrics-on", daemon, daemon_log)
+        median = lambda v: statistics.median(v) if v else None
+        self.goals.append(
+            Goal("metrics_seqread", "seqread with --metrics on", "MiB/s", median(samples["on"]),
+                 median(samples["off"]), "p2pfs seqread with metrics off, same rounds", 0.95, samples["on"]))
+
     def nfsload_url(self, url, args, timeout):
         argv = [NFSLOAD] + args + ["--url", url, "--timeout", str(self.a.rpc_timeout), "--deadline", str(int(timeout))]
         rc, out, err = self.sb.run(argv, timeout=timeout + 15)
@@ -1081,6 +1139,7 @@ class Runner:
             "readdirplus": self.workload_readdirplus,
             "forwarded": self.workload_forwarded,
             "nsscale": self.workload_namespace_scale,
+            "metrics": self.workload_metrics,
         }
         for wid in WORKLOADS:
             if wid in self.a.workloads:
