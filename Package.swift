@@ -144,6 +144,7 @@ let package = Package(
             name: "ONCRPCTests",
             dependencies: [
                 "ONCRPC", "XDR",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 
 /// A program whose calls and failures are counted by version and procedure
@@ -23,11 +24,13 @@ public struct MeasuredProgram: RPCProgram {
     ///   - procedures: names by procedure number.
     ///   - failed: whether successful results carry a failure status (the
     ///     buffer starts at the results, after the reply header).
+    ///   - factory: the bootstrapped backend unless a test passes its own.
     public init(
         _ program: any RPCProgram,
         name: String,
         versionLabel: (UInt32) -> String = { "\($0)" },
         procedures: [UInt32: String],
+        factory: any MetricsFactory = MetricsSystem.factory,
         failed: @escaping @Sendable (_ procedure: UInt32, _ results: ByteBuffer) -> Bool = { _, _ in false }
     ) {
         self.measured = program
@@ -35,9 +38,9 @@ public struct MeasuredProgram: RPCProgram {
         let highest = procedures.keys.max() ?? 0
         self.counters = program.versions.map { version in
             let label = versionLabel(version)
-            let unknown = RPCProcedureCounters(program: name, version: label, procedure: "UNKNOWN")
+            let unknown = RPCProcedureCounters(program: name, version: label, procedure: "UNKNOWN", factory: factory)
             var table = (0...highest).map { number in
-                procedures[number].map { RPCProcedureCounters(program: name, version: label, procedure: $0) } ?? unknown
+                procedures[number].map { RPCProcedureCounters(program: name, version: label, procedure: $0, factory: factory) } ?? unknown
             }
             table.append(unknown)
             return table

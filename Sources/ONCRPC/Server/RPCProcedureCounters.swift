@@ -16,10 +16,11 @@ public struct RPCProcedureCounters: Sendable {
     ///   - program: "nfs", "mount" or "nlm".
     ///   - version: "3", "4.1"...
     ///   - procedure: the procedure's (or NFSv4.1 operation's) name, "READ".
-    public init(program: String, version: String, procedure: String) {
+    ///   - factory: the bootstrapped backend unless a test passes its own.
+    public init(program: String, version: String, procedure: String, factory: any MetricsFactory = MetricsSystem.factory) {
         let dimensions = [("program", program), ("version", version), ("procedure", procedure)]
-        self.calls = Counter(label: Self.operationsLabel, dimensions: dimensions)
-        self.errors = Counter(label: Self.errorsLabel, dimensions: dimensions)
+        self.calls = Counter(label: Self.operationsLabel, dimensions: dimensions, factory: factory)
+        self.errors = Counter(label: Self.errorsLabel, dimensions: dimensions, factory: factory)
     }
 
     /// Counts one call, and one error if it failed.
