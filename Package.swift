@@ -181,7 +181,11 @@ let package = Package(
         ),
         .testTarget(
             name: "NFS4Tests",
-            dependencies: ["NFS4", "NFS3", "Namespace", "ONCRPC", "XDR", "ProgramTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: [
+                "NFS4", "NFS3", "Namespace", "ONCRPC", "XDR", "ProgramTestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "PeerProtocolTests",

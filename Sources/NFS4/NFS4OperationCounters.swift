@@ -6,14 +6,15 @@ import ONCRPC
 /// the file bytes READ sent. Made once per program, looked up by opcode.
 struct NFS4OperationCounters: Sendable {
     private let table: [RPCProcedureCounters]
-    let readBytes = Counter(label: "p2pfs_nfs_read_bytes_total", dimensions: [("version", "4.1")])
+    let readBytes: Counter
 
-    init() {
-        let illegal = RPCProcedureCounters(program: "nfs", version: "4.1", procedure: "ILLEGAL")
+    init(factory: any MetricsFactory) {
+        self.readBytes = Counter(label: "p2pfs_nfs_read_bytes_total", dimensions: [("version", "4.1")], factory: factory)
+        let illegal = RPCProcedureCounters(program: "nfs", version: "4.1", procedure: "ILLEGAL", factory: factory)
         let highest = NFS4OperationCode.allCases.filter { $0 != .illegal }.map(\.rawValue).max()!
         self.table = (0...highest).map { number in
             NFS4OperationCode(rawValue: number).map {
-                RPCProcedureCounters(program: "nfs", version: "4.1", procedure: RPCProcedureCounters.name("\($0)"))
+                RPCProcedureCounters(program: "nfs", version: "4.1", procedure: RPCProcedureCounters.name("\($0)"), factory: factory)
             } ?? illegal
         } + [illegal]
     }
