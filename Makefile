@@ -8,7 +8,7 @@
 
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PIP_PACKAGES := zeroconf==0.154.0
+PIP_PACKAGES := zeroconf==0.154.0 prometheus_client==0.26.0
 APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
 .PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator
@@ -23,10 +23,11 @@ setup:
 	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
 	fi
 
-# What only the tests use: python-zeroconf, the independent mDNS client of
-# the discovery tests, for the python3 the tests will find on PATH.
+# What only the tests use, for the python3 the tests will find on PATH:
+# python-zeroconf, the independent mDNS client of the discovery tests, and
+# prometheus_client, the independent parser of the metrics tests.
 test-setup: setup
-	@python3 -c 'import zeroconf' 2>/dev/null || python3 -m pip install --quiet $(PIP_PACKAGES)
+	@python3 -c 'import zeroconf, prometheus_client' 2>/dev/null || python3 -m pip install --quiet $(PIP_PACKAGES)
 
 build: setup
 	$(SWIFT) build -c release --product p2pfs

@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libtirpc, for registering with a running system rpcbind.
@@ -34,6 +36,7 @@ let package = Package(
             dependencies: [
                 "XDR",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,6 +59,7 @@ let package = Package(
             dependencies: [
                 "CP2PFSSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -66,6 +70,7 @@ let package = Package(
             dependencies: [
                 "XDR", "ONCRPC", "Namespace",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -75,6 +80,7 @@ let package = Package(
             dependencies: [
                 "XDR", "ONCRPC", "Namespace", "NFS3",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,6 +90,7 @@ let package = Package(
             dependencies: [
                 "XDR", "ONCRPC", "Namespace",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -95,6 +102,8 @@ let package = Package(
             dependencies: [
                 "ONCRPC", "RPCBind", "Namespace", "NFS3", "NFS4", "PeerProtocol", "Discovery",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,6 +121,8 @@ let package = Package(
             dependencies: [
                 "P2PFSDaemon", "ONCRPC", "PeerProtocol", "XDR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,6 +144,7 @@ let package = Package(
             name: "ONCRPCTests",
             dependencies: [
                 "ONCRPC", "XDR",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -169,7 +181,11 @@ let package = Package(
         ),
         .testTarget(
             name: "NFS4Tests",
-            dependencies: ["NFS4", "NFS3", "Namespace", "ONCRPC", "XDR", "ProgramTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: [
+                "NFS4", "NFS3", "Namespace", "ONCRPC", "XDR", "ProgramTestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "PeerProtocolTests",
@@ -182,7 +198,13 @@ let package = Package(
         ),
         .testTarget(
             name: "P2PFSDaemonTests",
-            dependencies: ["P2PFSDaemon", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC", "Discovery"]
+            dependencies: [
+                "P2PFSDaemon", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC", "Discovery",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "DiscoveryTests",

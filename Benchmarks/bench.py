@@ -48,7 +48,7 @@ EXPORT_NAME = "bench"          # p2pfs: --export bench=DATA; Ganesha: Pseudo=/be
 DATA_LAYOUT_VERSION = 1
 
 # Workload identifiers, in table order.
-WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale", "discovery"]
+WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale", "discovery", "metrics"]
 
 
 class BenchError(Exception):
@@ -504,6 +504,16 @@ def nfs_url(port=None, mount_port=None):
     return url
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of a process so far (from /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def tail(path, lines=15):
     try:
         text = Path(path).read_text(errors="replace").splitlines()
@@ -718,8 +728,8 @@ def render_goals(goals):
     head = ("p2pfs against its targets", "value", "reference", "ratio", "target", "")
     lines = []
     for g in goals:
-        value = "n/a" if g.value is None else (f"{g.value:.2f}" if g.unit == "s" else f"{g.value:.1f}" if g.value < 1e4 else f"{g.value:.0f}")
-        ref = "" if g.reference_label is None else ("n/a" if g.reference is None else f"{g.reference:.1f}" if g.reference < 1e4 else f"{g.reference:.0f}")
+        value = "n/a" if g.value is None else (f"{g.value:.2f}" if g.unit == "s" else f"{g.value:.3f}" if g.value < 10 else f"{g.value:.1f}" if g.value < 1e4 else f"{g.value:.0f}")
+        ref = "" if g.reference_label is None else ("n/a" if g.reference is None else f"{g.reference:.3f}" if g.reference < 10 else f"{g.reference:.1f}" if g.reference < 1e4 else f"{g.reference:.0f}")
         ratio_text = "" if g.reference_label is None else ("n/a" if g.measure is None else f"{g.measure:.2f}")
         target = (">= " if g.better == "higher" else "<= ") + (f"{g.target:g}x" if g.reference_label else f"{g.target:g} {g.unit}")
         verdict = {True: "met", False: "MISSED", None: "n/a"}[g.met]
@@ -988,6 +998,78 @@ class Runner:
                  local_rand, "local p2pfs randread", 1.0, samples["rand_cached"]),
         ])
 
+    def workload_metrics(self):
+        """Workload 8: what `--metrics` costs the data path.
+
+        A second p2pfs daemon serves the same data with `--metrics` on;
+        seqread alternates between it and the main p2pfs server (metrics
+        off) round by round, so both see the same machine. The figure is
+        the ratio of the medians; next to it, the daemons' CPU time per GiB
+        read, which a machine busy with other work disturbs less than
+        throughput. A scrape afterwards checks that the metrics were really
+        on and counted the bytes read."""
+        a = self.a
+        main = self.servers.get("p2pfs")
+        if main is None or not main.running:
+            self.skip("metrics", "needs the p2pfs server running (servers: "
+                      f"{','.join(self.servers) or 'none'})")
+            return
+        port, metrics_port = a.p2pfs_port + 20, 9476
+        url = nfs_url(port)
+        daemon, daemon_log = self.start_daemon("metrics-on", [
+            "--export", f"{EXPORT_NAME}={self.data}", "--nfs", f"127.0.0.1:{port}", "--portmap", "off",
+            "--listen", "127.0.0.1:7482", "--metrics", f"127.0.0.1:{metrics_port}", "--rescan-interval", "3600", "--log-level", "warning"])
+        samples = {"off": [], "on": []}
+        cpu = {"off": [], "on": []}         # daemon CPU seconds per GiB read
+        pids = {"off": main.proc.pid, "on": daemon.pid}
+        seq = ["seqread", "--file", "big.bin", "--block", str(a.seq_block), "--inflight", str(a.seq_inflight)]
+        timeout = 60 + a.file_size / (5 << 20)
+        try:
+            self.wait_readable(url, "big.bin", daemon, daemon_log, a.start_timeout)
+            self.nfsload_url(url, seq, timeout)     # warm-up, untimed
+            for rnd in range(a.rounds):
+                order = [("off", main.url), ("on", url)]
+                for phase, target in (order if rnd % 2 == 0 else order[::-1]):
+                    before = cpu_seconds(pids[phase])
+                    rc, res, err = self.nfsload_url(target, seq, timeout)
+                    after = cpu_seconds(pids[phase])
+                    if rc != 0 or res is None or "mib_s" not in res:
+                        self.failures += 1
+                        log(f"metrics seqread ({phase}) round {rnd + 1} FAILED: {err.splitlines()[-3:] if err else rc}")
+                        continue
+                    samples[phase].append(float(res["mib_s"]))
+                    per_gib = None
+                    if before is not None and after is not None and res.get("bytes"):
+                        per_gib = (after - before) / (float(res["bytes"]) / (1 << 30))
+                        cpu[phase].append(per_gib)
+                    log(f"metrics seqread ({phase}) round {rnd + 1}: mib_s={res['mib_s']}"
+                        + (f", daemon cpu {per_gib:.3f} s/GiB" if per_gib is not None else ""))
+            scrape = f"http://127.0.0.1:{metrics_port}/metrics"
+            rc, out, err = self.sb.run(["python3", "-c", "import sys, urllib.request; "
+                                        "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())",
+                                        scrape], timeout=30)
+            found = re.search(r'^p2pfs_nfs_read_bytes_total\{version="3"\} (\d+)', out or "", re.M)
+            counted = int(found.group(1)) if found else None
+            expected = (1 + len(samples["on"])) * a.file_size
+            if counted is None or counted < expected:
+                self.failures += 1
+                log(f"metrics scrape of {scrape} FAILED: read bytes counted {counted}, expected at least {expected}"
+                    f" {err.strip().splitlines()[-1:] if err else ''}")
+            else:
+                log(f"metrics scrape: p2pfs_nfs_read_bytes_total{{version=\"3\"}} {counted} (at least {expected})")
+        except BenchError as e:
+            self.failures += 1
+            log(f"metrics workload FAILED: {e}")
+        finally:
+            self.stop_daemon("metrics-on", daemon, daemon_log)
+        median = lambda v: statistics.median(v) if v else None
+        self.goals.extend([
+            Goal("metrics_seqread", "seqread with --metrics on", "MiB/s", median(samples["on"]),
+                 median(samples["off"]), "p2pfs seqread with metrics off, same rounds", 0.95, samples["on"]),
+            Goal("metrics_cpu", "daemon CPU per GiB of seqread, --metrics on", "s/GiB", median(cpu["on"]),
+                 median(cpu["off"]), "the same with metrics off, same rounds", 1.05, cpu["on"], better="lower"),
+        ])
+
     def nfsload_url(self, url, args, timeout):
         argv = [NFSLOAD] + args + ["--url", url, "--timeout", str(self.a.rpc_timeout), "--deadline", str(int(timeout))]
         rc, out, err = self.sb.run(argv, timeout=timeout + 15)
@@ -1171,6 +1253,7 @@ class Runner:
             "forwarded": self.workload_forwarded,
             "nsscale": self.workload_namespace_scale,
             "discovery": self.workload_discovery,
+            "metrics": self.workload_metrics,
         }
         for wid in WORKLOADS:
             if wid in self.a.workloads:

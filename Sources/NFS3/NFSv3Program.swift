@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 import Namespace
 import ONCRPC
@@ -23,6 +24,8 @@ public struct NFSv3Program: RPCProgram {
     /// the mount return, wins that race every time: a lock taken the
     /// instant `mount` returns finds p2pfs's NLM, not the kernel's.
     public let beforeFSInfo: (@Sendable () async -> Void)?
+    /// File bytes sent in READ replies (`p2pfs_nfs_read_bytes_total`).
+    let readBytes = Counter(label: "p2pfs_nfs_read_bytes_total", dimensions: [("version", "3")])
 
     public init(store: NamespaceStore, configuration: NFS3Configuration, beforeFSInfo: (@Sendable () async -> Void)? = nil) {
         self.store = store
@@ -45,10 +48,12 @@ public struct NFSv3Program: RPCProgram {
         case .read:
             var arguments = arguments
             guard let decoded = try? READ3Args(xdr: &arguments) else { return .done(.garbageArguments) }
+            let readBytes = self.readBytes
             return .pending(
                 self.read(decoded, eventLoop: context.eventLoop, logger: context.logger).map { result in
                     var head = context.makeResultBuffer(capacity: READ3Result.maximumHeadLength)
                     let bulk = result.encodeHead(into: &head)
+                    if let bulk { readBytes.increment(by: bulk.readableBytes) }
                     return .success(RPCResultBody(head: head, bulk: bulk.map { IOData.byteBuffer($0) }))
                 }
             )

@@ -130,7 +130,7 @@ extension NFSv4Program {
             }
             context.mustBeLast = true
         }
-        Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
+        self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
         guard status == .ok else {
             return .done(self.finish(status, args, results, count: count, bulk: nil, context: context, rpc))
         }
@@ -167,7 +167,7 @@ extension NFSv4Program {
                 status = self.execute(operation, &context, &body, now: now)
             }
             if let tooBig = context.replyLimitStatus(size: Self.replySize(args, results, body: body)) { status = tooBig }
-            Self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
+            self.appendResult(operation.code, status: status, body: body, to: &results, count: &count)
             if status != .ok { break }
             index += 1
         }
@@ -194,10 +194,11 @@ extension NFSv4Program {
             }
             let size = Self.replySize(args, results, body: body) + (isLast ? data.readableBytes + 3 : 0)
             if let tooBig = context.replyLimitStatus(size: size) {
-                Self.appendResult(.read, status: tooBig, body: nil, to: &results, count: &count)
+                self.appendResult(.read, status: tooBig, body: nil, to: &results, count: &count)
                 return rpc.eventLoop.makeSucceededFuture(self.finish(tooBig, args, results, count: count, bulk: nil, context: context, rpc))
             }
-            Self.appendResult(.read, status: .ok, body: body, to: &results, count: &count)
+            self.appendResult(.read, status: .ok, body: body, to: &results, count: &count)
+            self.operationCounters.readBytes.increment(by: data.readableBytes)
             if isLast {
                 return rpc.eventLoop.makeSucceededFuture(self.finish(.ok, args, results, count: count, bulk: data, context: context, rpc))
             }
@@ -210,7 +211,7 @@ extension NFSv4Program {
             var results = results
             var count = count
             let status = (error as? NFS4Status) ?? .io
-            Self.appendResult(.read, status: status, body: nil, to: &results, count: &count)
+            self.appendResult(.read, status: status, body: nil, to: &results, count: &count)
             return self.finish(status, args, results, count: count, bulk: nil, context: context, rpc)
         }
     }
@@ -241,9 +242,11 @@ extension NFSv4Program {
         RPCReplyHeader.successHeaderLength + 12 + args.tag.readableBytes + 3 + results.readableBytes + 8 + body.readableBytes
     }
 
-    static func appendResult(
+    /// Appends one operation's result, and counts it.
+    func appendResult(
         _ code: NFS4OperationCode, status: NFS4Status, body: ByteBuffer?, to results: inout ByteBuffer, count: inout UInt32
     ) {
+        self.operationCounters.record(code, status: status)
         results.writeXDRUInt32(code.rawValue)
         results.writeXDRUInt32(status.rawValue)
         if let body, status == .ok || status == .denied {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,13 +22,17 @@ public struct NFSv4Program: RPCProgram {
     public let configuration: NFS4Configuration
     let state: NIOLockedValueBox<NFS4State>
     let clock: @Sendable () -> NIODeadline
+    let operationCounters: NFS4OperationCounters
 
     /// `boot` distinguishes this instance's client IDs and stateids from a
-    /// previous one's (pass the start time in seconds).
+    /// previous one's (pass the start time in seconds). Operations are
+    /// counted through `metricsFactory` (tests pass their own).
     public init(
         store: NamespaceStore, configuration: NFS4Configuration, boot: UInt32,
-        clock: @escaping @Sendable () -> NIODeadline = { NIODeadline.now() }
+        clock: @escaping @Sendable () -> NIODeadline = { NIODeadline.now() },
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.operationCounters = NFS4OperationCounters(factory: metricsFactory)
         self.store = store
         self.configuration = configuration
         self.state = NIOLockedValueBox(

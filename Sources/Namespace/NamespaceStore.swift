@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -27,6 +28,8 @@ public final class NamespaceStore: Sendable {
     private let thread: NIOThreadPool
     private let logger: Logger
     private let clock: @Sendable () -> Timestamp
+    /// `p2pfs_namespace_entries`: nodes of the current snapshot.
+    private let entriesGauge = Gauge(label: "p2pfs_namespace_entries")
 
     public init(logger: Logger, clock: @escaping @Sendable () -> Timestamp = Timestamp.now) {
         self.state = NIOLockedValueBox(State(snapshot: .empty(now: clock())))
@@ -128,6 +131,7 @@ public final class NamespaceStore: Sendable {
                     "sources": "\(catalogs.count)", "duration": "\(ContinuousClock.now - started)",
                 ]
             )
+            self.entriesGauge.record(snapshot.count)
             let waiters = self.state.withLockedValue { state -> [CheckedContinuation<NamespaceSnapshot, Never>]? in
                 state.snapshot = snapshot
                 guard !state.isDirty else { return nil }

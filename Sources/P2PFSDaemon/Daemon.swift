@@ -41,9 +41,13 @@ public final class Daemon: Sendable {
     /// Who may use the peer listener (open, or the network key's holders).
     let access: PeerAccessControl
     private let servers: NIOLockedValueBox<Servers>
+    /// Renders the metrics for `--metrics`, from the backend the caller
+    /// bootstrapped (the daemon's libraries only use swift-metrics).
+    let metricsExposition: (@Sendable () -> [UInt8])?
 
     struct Servers: Sendable {
         var peer: RPCServer?
+        var metrics: MetricsHTTPServer?
         var nfs: [RPCServer] = []
         var publication: PortmapPublication?
         var advertised: [PeerAddress] = []
@@ -55,9 +59,17 @@ public final class Daemon: Sendable {
 
     /// Validates the configuration and opens what must exist up front (the
     /// state directory, the export roots). Binds nothing yet.
-    public init(configuration: DaemonConfiguration, logger: Logger) throws(DaemonConfigurationError) {
+    ///
+    /// - Parameter metricsExposition: the text `GET /metrics` answers with
+    ///   when `configuration.metrics` is set (nil: an empty exposition);
+    ///   its backend must be bootstrapped before this init, which makes
+    ///   the counters of the daemon's parts.
+    public init(
+        configuration: DaemonConfiguration, logger: Logger, metricsExposition: (@Sendable () -> [UInt8])? = nil
+    ) throws(DaemonConfigurationError) {
         self.configuration = configuration
         self.logger = logger
+        self.metricsExposition = metricsExposition
         let id = try NodeStateDirectory(path: configuration.stateDirectory).loadNodeID()
         let name = configuration.name ?? Self.defaultName()
         guard NodeIdentity.isValidName(name) else { throw .invalidName(name) }
@@ -116,8 +128,20 @@ public final class Daemon: Sendable {
     public var peerAddress: SocketAddress? { self.servers.withLockedValue { $0.peer?.localAddress } }
     /// Where NFS actually listens.
     public var nfsAddress: SocketAddress? { self.servers.withLockedValue { $0.nfs.first?.localAddress } }
+    /// Where metrics are served.
+    public var metricsAddress: SocketAddress? { self.servers.withLockedValue { $0.metrics?.localAddress } }
 
     public func start() async throws {
+        if let address = self.configuration.metrics {
+            let render = self.metricsExposition ?? { [] }
+            do {
+                let server = try await MetricsHTTPServer.start(host: address.host, port: address.port, group: self.group, render: render)
+                self.servers.withLockedValue { $0.metrics = server }
+                self.logger.info("serving metrics", metadata: ["address": "http://\(address)/metrics"])
+            } catch {
+                throw DaemonConfigurationError.metrics(address: address.description, reason: Self.describe(error))
+            }
+        }
         if let localSource = self.localSource {
             let (catalog, _) = try await localSource.rescan()
             self.logger.info(
@@ -174,8 +198,9 @@ public final class Daemon: Sendable {
         if let nfs = self.configuration.nfs, let store = self.store {
             let nfsConfiguration = NFS3Configuration(uid: geteuid(), gid: getegid(), fsid: self.identity.id.low ^ self.identity.id.high)
             var programs: [any RPCProgram] = [control]
+            let measured = self.configuration.metrics != nil
             if self.configuration.nfsVersions.v3 {
-                programs += [
+                let v3: [any RPCProgram] = [
                     NFSv3Program(
                         store: store, configuration: nfsConfiguration,
                         beforeFSInfo: { [servers = self.servers, group = self.group] in
@@ -185,6 +210,7 @@ public final class Daemon: Sendable {
                     MountProgram(store: store, configuration: nfsConfiguration),
                     NLMProgram(store: store),
                 ]
+                programs += measured ? v3.map(ProgramMetrics.measure) : v3
             }
             if self.configuration.nfsVersions.v41 {
                 // The boot verifier tells this instance's client IDs and
@@ -192,12 +218,11 @@ public final class Daemon: Sendable {
                 // node's id, so clients know it is the same server.
                 let id = self.identity.id
                 let owner = withUnsafeBytes(of: (id.high.bigEndian, id.low.bigEndian)) { Array($0) }
-                programs.append(
-                    NFSv4Program(
-                        store: store, configuration: NFS4Configuration(presentation: nfsConfiguration, serverOwner: owner),
-                        boot: UInt32(truncatingIfNeeded: time(nil))
-                    )
+                let v4 = NFSv4Program(
+                    store: store, configuration: NFS4Configuration(presentation: nfsConfiguration, serverOwner: owner),
+                    boot: UInt32(truncatingIfNeeded: time(nil))
                 )
+                programs.append(measured ? ProgramMetrics.measure(v4) : v4)
             }
             let dispatcher = RPCDispatcher(programs: programs)
             // "localhost" means both loopback addresses: the first must bind,
@@ -354,6 +379,7 @@ public final class Daemon: Sendable {
         // After the listener closed: a node that checks us on the goodbye
         // finds nobody and drops our files at once.
         await servers.discovery?.stop()
+        await servers.metrics?.close()
         await self.store?.shutdown()
         try? await self.threadPool.shutdownGracefully()
         try? await self.group.shutdownGracefully()

@@ -14,6 +14,9 @@ public struct DaemonConfiguration: Sendable {
     /// resolves to.
     public static let defaultNFSAddress = PeerAddress(host: "localhost", port: 2049)
     public static let defaultListenAddress = PeerAddress(host: "0.0.0.0", port: defaultPeerPort)
+    /// Where `--metrics on` (or a bare port's host) serves: loopback only,
+    /// since the counters say what this machine reads.
+    public static let defaultMetricsAddress = PeerAddress(host: "127.0.0.1", port: 9475)
 
     public var exports: [LocalExport]
     /// Where the peer protocol listens (server role); nil: no listener.
@@ -38,6 +41,8 @@ public struct DaemonConfiguration: Sendable {
     /// so a daemon built in a test never multicasts; the command line turns
     /// it on by default.
     public var discovery: Bool
+    /// Where Prometheus metrics are served over HTTP; nil: off.
+    public var metrics: PeerAddress?
 
     public init(
         exports: [LocalExport] = [],
@@ -53,7 +58,8 @@ public struct DaemonConfiguration: Sendable {
         rescanInterval: Duration = .seconds(5),
         cacheBytes: Int = 256 << 20,
         networkKey: NetworkKey? = nil,
-        discovery: Bool = false
+        discovery: Bool = false,
+        metrics: PeerAddress? = nil
     ) {
         self.exports = exports
         self.listen = listen
@@ -69,6 +75,18 @@ public struct DaemonConfiguration: Sendable {
         self.cacheBytes = cacheBytes
         self.networkKey = networkKey
         self.discovery = discovery
+        self.metrics = metrics
+    }
+
+    /// The `--metrics` value: `on` or a bare port mean loopback, otherwise
+    /// HOST:PORT (a bare HOST gets the default port); nil if unreadable.
+    public static func metricsAddress(_ text: String) -> PeerAddress? {
+        if text == "on" { return Self.defaultMetricsAddress }
+        if !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) {
+            guard let port = Int(text), (1...65535).contains(port) else { return nil }
+            return PeerAddress(host: Self.defaultMetricsAddress.host, port: port)
+        }
+        return PeerAddress(text, defaultPort: Self.defaultMetricsAddress.port)
     }
 
     public var offersFiles: Bool { !self.exports.isEmpty }
@@ -83,6 +101,7 @@ public enum DaemonConfigurationError: Error, CustomStringConvertible, Equatable 
     case listen(address: String, reason: String)
     case nfs(address: String, reason: String)
     case portmap(String)
+    case metrics(address: String, reason: String)
 
     public var description: String {
         switch self {
@@ -98,6 +117,8 @@ public enum DaemonConfigurationError: Error, CustomStringConvertible, Equatable 
             "cannot serve NFS on \(address): \(reason)"
         case .portmap(let reason):
             "portmapper: \(reason)"
+        case .metrics(let address, let reason):
+            "cannot serve metrics on \(address): \(reason)"
         }
     }
 }

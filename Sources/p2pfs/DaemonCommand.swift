@@ -126,6 +126,14 @@ struct DaemonCommand: AsyncParsableCommand {
     )
     var discovery: String = "on"
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://HOST:PORT/metrics; `on` or a bare PORT mean \(DaemonConfiguration.defaultMetricsAddress.host) (default port \(DaemonConfiguration.defaultMetricsAddress.port)). Off unless given.",
+            valueName: "HOST:PORT"
+        )
+    )
+    var metrics: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
 
@@ -165,6 +173,12 @@ struct DaemonCommand: AsyncParsableCommand {
         if nfs == nil && exports.isEmpty {
             nfs = DaemonConfiguration.defaultNFSAddress
         }
+        let metrics = try self.metrics.map { text in
+            guard let address = DaemonConfiguration.metricsAddress(text) else {
+                throw ValidationError("--metrics: '\(text)' is not HOST:PORT, a port or 'on' (IPv6 as [ADDRESS]:PORT)")
+            }
+            return address
+        }
         return DaemonConfiguration(
             exports: exports,
             listen: listen,
@@ -178,7 +192,8 @@ struct DaemonCommand: AsyncParsableCommand {
             peerTimeout: .milliseconds(Int(self.peerTimeout * 1000)),
             rescanInterval: .milliseconds(Int(self.rescanInterval * 1000)),
             cacheBytes: self.cacheSize << 20,
-            discovery: Self.switchValue(self.discovery) ?? true
+            discovery: Self.switchValue(self.discovery) ?? true,
+            metrics: metrics
         )
     }
 
@@ -197,9 +212,13 @@ struct DaemonCommand: AsyncParsableCommand {
             logger.warning("network key file '\(path)' is readable by other users: chmod 600 it")
         }
 
+        // Before the daemon's parts make their counters: they register with
+        // whatever factory is bootstrapped when they are made.
+        let exposition = configuration.metrics.map { _ in PrometheusBackend.bootstrap() }
+
         let daemon: Daemon
         do {
-            daemon = try Daemon(configuration: configuration, logger: logger)
+            daemon = try Daemon(configuration: configuration, logger: logger, metricsExposition: exposition)
         } catch {
             throw FailureMessage(message: "\(error)")
         }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -13,6 +14,7 @@ public final class LocalExportSource: Sendable {
     private let threadPool: NIOThreadPool
     private let scanner: LocalExportScanner
     private let latest: NIOLockedValueBox<SourceCatalog?>
+    private let scanDuration = Timer(label: "p2pfs_export_scan_duration_seconds")
 
     public init(identity: NodeIdentity, roots: [ExportRoot], threadPool: NIOThreadPool, scanner: LocalExportScanner = .init()) {
         self.identity = identity
@@ -32,7 +34,10 @@ public final class LocalExportSource: Sendable {
     public func rescan() async throws -> (catalog: SourceCatalog, changed: Bool) {
         let scanner = self.scanner
         let roots = self.roots
+        let started = ContinuousClock.now
         let entries = try await self.threadPool.runIfActive { CatalogEntries(scanner.scan(roots).entries) }
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        self.scanDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         return self.latest.withLockedValue { latest in
             if let previous = latest, previous.entries == entries {
                 return (previous, false)

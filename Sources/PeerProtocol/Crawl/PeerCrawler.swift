@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Namespace
 import NIOCore
@@ -38,6 +39,7 @@ public actor PeerCrawler {
     public nonisolated let wake: CrawlWakeSignal
     private var readers: [NodeID: ForwardedFileReader] = [:]
     private var roundsCompleted = 0
+    private let roundDuration = Timer(label: "p2pfs_crawl_round_duration_seconds")
     /// Addresses already warned about for a refusal (`refusedNodeAddress`):
     /// warned once, not every round.
     private var refusalWarnings: Set<PeerAddress> = []
@@ -91,6 +93,10 @@ public actor PeerCrawler {
     /// One breadth-first round over the whole network.
     public func crawlRound() async {
         let now = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - now).components
+            self.roundDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
         var frontier = self.state.beginRound(heard: self.directory.takeHeard(), now: now)
         var wave = 0
         while !frontier.isEmpty && wave < 64 {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Namespace
 import NIOConcurrencyHelpers
@@ -141,6 +142,10 @@ public final class BlockCache: Sendable {
     /// five times a second, off the event loops).
     private let releaseThreshold: Int
     private static let releaseQueue = DispatchQueue(label: "p2pfs.block-cache.release", qos: .utility)
+    private let hitsCounter = Counter(label: "p2pfs_block_cache_hits_total")
+    private let missesCounter = Counter(label: "p2pfs_block_cache_misses_total")
+    private let bytesGauge = Gauge(label: "p2pfs_block_cache_bytes")
+    private let blocksGauge = Gauge(label: "p2pfs_block_cache_blocks")
 
     /// - Parameter capacity: bytes of reply data kept alive at most.
     public init(capacity: Int) {
@@ -150,8 +155,8 @@ public final class BlockCache: Sendable {
 
     /// The cached blocks of `indices` (nil where missing), in one lock.
     public func get(_ file: File, _ indices: ClosedRange<UInt64>) -> [Block?] {
-        self.state.withLockedValue { state in
-            indices.map { index in
+        let blocks = self.state.withLockedValue { state -> [Block?] in
+            indices.map { index -> Block? in
                 guard let position = state.position(of: file, index) else {
                     state.misses += 1
                     return nil
@@ -162,6 +167,11 @@ public final class BlockCache: Sendable {
                 return state.nodes[position].block
             }
         }
+        var hits = 0
+        for case .some in blocks { hits += 1 }
+        if hits > 0 { self.hitsCounter.increment(by: hits) }
+        if hits < blocks.count { self.missesCounter.increment(by: blocks.count - hits) }
+        return blocks
     }
 
     public func contains(_ file: File, _ index: UInt64) -> Bool {
@@ -172,7 +182,7 @@ public final class BlockCache: Sendable {
     public func put(_ file: File, first: UInt64, blockSize: Int, run: Run) {
         let length = run.data.readableBytes
         guard length > 0, length <= self.capacity else { return }
-        let release = self.state.withLockedValue { state -> Bool in
+        let (release, bytes, blocks) = self.state.withLockedValue { state -> (Bool, Int, Int) in
             var offset = 0
             var index = first
             while offset < length {
@@ -195,12 +205,14 @@ public final class BlockCache: Sendable {
                 state.free.append(victim)
             }
             guard state.freedSinceRelease >= self.releaseThreshold, state.lastRelease.duration(to: .now) >= .milliseconds(200) else {
-                return false
+                return (false, state.bytes, state.positions.count)
             }
             state.freedSinceRelease = 0
             state.lastRelease = .now
-            return true
+            return (true, state.bytes, state.positions.count)
         }
+        self.bytesGauge.record(bytes)
+        self.blocksGauge.record(blocks)
         if release {
             Self.releaseQueue.async { HeapMemory.releaseFree() }
         }

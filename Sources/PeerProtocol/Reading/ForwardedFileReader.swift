@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Namespace
 import NIOConcurrencyHelpers
@@ -53,6 +54,11 @@ public final class ForwardedFileReader: FileReader {
     private let onChange: @Sendable (_ path: String, _ version: FileVersion) -> Void
     private let inFlight = NIOLockedValueBox<[InFlightKey: Fetch]>([:])
     private let nextSequentialOffset = NIOLockedValueBox<[String: UInt64]>([:])
+    /// Peer READs sent (read-ahead included), failed, their bytes and time.
+    private let readsCounter = Counter(label: "p2pfs_forwarded_reads_total")
+    private let errorsCounter = Counter(label: "p2pfs_forwarded_read_errors_total")
+    private let bytesCounter = Counter(label: "p2pfs_forwarded_read_bytes_total")
+    private let latency = Timer(label: "p2pfs_forwarded_read_duration_seconds")
 
     /// - Parameter onChange: called when the peer reports a version other
     ///   than the catalog's, so the catalog can be refreshed.
@@ -236,6 +242,7 @@ public final class ForwardedFileReader: FileReader {
         let timeout = self.configuration.timeout
         return runs.map { run in
             let arguments = ReadArguments(path: file.path, offset: run.lowerBound * UInt64(blockSize), count: UInt32(run.count * blockSize))
+            let started = NIODeadline.now()
             let future = self.pool.connection(for: self.node).flatMap { connection in
                 connection.read(arguments, timeout: timeout)
             }.flatMapThrowing { reply in
@@ -259,8 +266,14 @@ public final class ForwardedFileReader: FileReader {
                 for index in run { inFlight[InFlightKey(file: file, index: index)] = fetch }
             }
             future.whenComplete { result in
-                if case .success(let data) = result {
+                self.readsCounter.increment()
+                self.latency.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+                switch result {
+                case .success(let data):
+                    self.bytesCounter.increment(by: data.data.readableBytes)
                     self.cache.put(BlockCache.File(path: file.path, version: data.version), first: run.lowerBound, blockSize: blockSize, run: data)
+                case .failure:
+                    self.errorsCounter.increment()
                 }
                 self.inFlight.withLockedValue { inFlight in
                     for index in run { inFlight.removeValue(forKey: InFlightKey(file: file, index: index)) }

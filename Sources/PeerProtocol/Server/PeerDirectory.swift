@@ -1,3 +1,4 @@
+import CoreMetrics
 import Namespace
 import NIOConcurrencyHelpers
 
@@ -6,7 +7,7 @@ import NIOConcurrencyHelpers
 public final class PeerDirectory: Sendable {
     /// A node as `p2pfs peers` shows it.
     public struct Entry: Sendable, Equatable {
-        public enum State: String, Sendable {
+        public enum State: String, Sendable, CaseIterable {
             /// Answered during the last crawl round.
             case alive
             /// Stopped answering; dropped once the peer timeout passes.
@@ -57,6 +58,10 @@ public final class PeerDirectory: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let wake: @Sendable () -> Void
+    /// `p2pfs_peers{state=...}`, one gauge per state, set on every change.
+    private let gauges: [(Entry.State, Gauge)] = Entry.State.allCases.map {
+        ($0, Gauge(label: "p2pfs_peers", dimensions: [("state", $0.rawValue)]))
+    }
 
     /// `wake` is called when something new was heard, so the crawler can
     /// verify it without waiting for the next round.
@@ -85,6 +90,7 @@ public final class PeerDirectory: Sendable {
 
     /// Replaces the crawler's view; PEERS' generation moves if the alive set did.
     public func publish(_ entries: [Entry]) {
+        defer { self.updateGauges() }
         self.state.withLockedValue { state in
             let before = Set(state.entries.filter { $0.state == .alive }.map(\.info))
             let after = Set(entries.filter { $0.state == .alive }.map(\.info))
@@ -115,7 +121,23 @@ public final class PeerDirectory: Sendable {
             }
             return true
         }
-        if isNew { self.wake() }
+        if isNew {
+            self.updateGauges()
+            self.wake()
+        }
+    }
+
+    /// Counts the nodes in each state (clients included) into the gauges.
+    private func updateGauges() {
+        let counts = self.state.withLockedValue { state -> [Entry.State: Int] in
+            var counts: [Entry.State: Int] = [:]
+            for entry in state.entries { counts[entry.state, default: 0] += 1 }
+            counts[.client, default: 0] += state.clients.count
+            return counts
+        }
+        for (state, gauge) in self.gauges {
+            gauge.record(counts[state] ?? 0)
+        }
     }
 
     /// Takes the HELLOs heard since the last call.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NFS3
 import NFS4
 import NIOCore
@@ -23,12 +24,12 @@ struct NFS4Harness {
     let clock = TestClock()
     var caller = ProgramCaller()
 
-    init(store: NamespaceStore, limits: NFS4State.Limits = NFS4State.Limits()) {
+    init(store: NamespaceStore, limits: NFS4State.Limits = NFS4State.Limits(), metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.store = store
         let clock = self.clock
         self.program = NFSv4Program(
             store: store, configuration: NFS4Configuration(presentation: TestNamespace.configuration, limits: limits), boot: 7,
-            clock: { clock.now }
+            clock: { clock.now }, metricsFactory: metricsFactory
         )
     }
 
