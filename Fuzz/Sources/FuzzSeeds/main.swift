@@ -9,8 +9,9 @@
 //
 // Each fuzz target's input format is documented on its harness
 // (`RecordStreamFuzz`, `NFSFuzz`, `NFS4Fuzz`, `PeerFuzz`, `ControlFuzz`,
-// `PortmapFuzz`).
+// `PortmapFuzz`, `MDNSFuzz`).
 
+import Discovery
 import FuzzHarness
 import NFS3
 import NFS4
@@ -435,6 +436,123 @@ do {
     input.setup()
     input.sequenced([NFS4Operations.putfh("movies/KillBill.mkv"), (.getattr, [1, 0, 0]), (.read, [NFS4Operations.anonymous, 0, 0, 0, 100])])
     save("nfs4", "gathering", input.bytes)
+}
+
+// MARK: mdns
+
+/// Steps of an `mdns` input (`MDNSFuzz` documents the format).
+struct MDNSInput {
+    var input = FuzzInputWriter()
+
+    init(flags: UInt8 = 0) { self.input.byte(flags) }
+
+    var bytes: [UInt8] { self.input.bytes }
+
+    mutating func packet(_ bytes: [UInt8], legacy: Bool = false) {
+        self.input.byte(MDNSFuzz.Step.packet.rawValue | (legacy ? 8 : 0))
+        self.input.chunk(ByteBuffer(bytes: bytes))
+    }
+
+    mutating func packet(_ message: DNSMessage, legacy: Bool = false) {
+        self.packet(try! message.encoded(limit: Int.max), legacy: legacy)
+    }
+
+    mutating func step(_ step: MDNSFuzz.Step, _ parameters: [UInt8] = []) {
+        self.input.byte(step.rawValue)
+        for byte in parameters { self.input.byte(byte) }
+    }
+
+    /// Moves the clock on by `milliseconds` (in 8 ms steps).
+    mutating func clock(milliseconds: Int) {
+        let steps = UInt16(milliseconds / 8)
+        self.step(.clock, [UInt8(steps >> 8), UInt8(steps & 0xFF)])
+    }
+}
+
+let beta = ServiceAdvertisement(
+    nodeName: "beta", nodeID: "be7a0000000000000000000000000002", port: 7071, protocolVersion: 1, roles: ["server"],
+    addresses: [[198, 18, 0, 2], [0xFE, 0x80] + [UInt8](repeating: 0, count: 13) + [2]]
+)
+let browseQuery = DNSMessage.query([DNSQuestion(name: ServiceAdvertisement.serviceType, type: .ptr)])
+do {
+    // Another node announcing itself, asked about, and saying goodbye,
+    // while ours probes, announces and answers.
+    var input = MDNSInput()
+    input.clock(milliseconds: 1000)
+    input.packet(DNSMessage.response(answers: beta.records()))
+    input.packet(browseQuery)
+    input.clock(milliseconds: 2000)
+    input.packet(browseQuery, legacy: true)
+    input.packet(DNSMessage.query([DNSQuestion(name: MDNSFuzz.advertisement.instanceName, type: .any, unicastResponse: true)]))
+    input.packet(DNSMessage.query([DNSQuestion(name: ServiceAdvertisement.serviceTypeEnumeration, type: .ptr)]))
+    input.clock(milliseconds: 5000)
+    input.packet(DNSMessage.response(answers: beta.records(ttl: 0)))
+    input.clock(milliseconds: 1500)
+    input.step(.stop)
+    save("mdns", "announce-query-goodbye", input.bytes)
+}
+do {
+    // Someone else probing for and then claiming our names (a conflict
+    // while probing, then while running), and the simultaneous-probe tie-break.
+    var input = MDNSInput()
+    var probe = DNSMessage(questions: [DNSQuestion(name: MDNSFuzz.advertisement.instanceName, type: .any)])
+    probe.authorities = [DNSResourceRecord(name: MDNSFuzz.advertisement.instanceName, data: .srv(priority: 0, weight: 0, port: 9999, target: beta.hostName), ttl: 120)]
+    input.packet(probe)
+    input.packet(DNSMessage.response(answers: [DNSResourceRecord(name: MDNSFuzz.advertisement.hostName, data: .a([198, 18, 7, 7]), ttl: 120, cacheFlush: true)]))
+    input.clock(milliseconds: 3000)
+    input.step(.announce, [0, 0, 0, 0x80])
+    input.clock(milliseconds: 3000)
+    save("mdns", "name-conflicts", input.bytes)
+}
+do {
+    // A flood of complete instances against the small cache and the
+    // default one, pinning one, then their records expiring.
+    for flags: UInt8 in [0, 1] {
+        var input = MDNSInput(flags: flags)
+        input.clock(milliseconds: 100)
+        input.step(.announce, [63, 0, 0, 0x0F])
+        input.step(.pin, [3])
+        input.step(.announce, [63, 64, 0, 0x0F])
+        input.step(.announce, [63, 128, 0, 0x4F])
+        input.clock(milliseconds: 1000)
+        input.step(.announce, [10, 0, 1, 0x0F])
+        input.clock(milliseconds: 130_000)
+        input.clock(milliseconds: 500_000)
+        save("mdns", flags == 0 ? "flood-small-cache" : "flood-default-cache", input.bytes)
+    }
+}
+do {
+    // Queries of every kind the responder answers: known answers, probes, legacy.
+    var input = MDNSInput()
+    input.clock(milliseconds: 3000)
+    input.step(.query, [0xFF, 0])
+    input.step(.query, [0x01, 0x02])
+    input.step(.query, [0x1E, 0x3B])
+    input.input.byte(MDNSFuzz.Step.query.rawValue | 8)
+    input.input.byte(0x7F)
+    input.input.byte(0x01)
+    input.clock(milliseconds: 1200)
+    input.step(.query, [0x80, 0x04])
+    save("mdns", "queries", input.bytes)
+}
+do {
+    // Packets the decoder must refuse: a compression pointer to itself, a
+    // loop of two pointers, a forward pointer, a truncated record, counts
+    // far beyond the packet, a reserved label type.
+    var input = MDNSInput()
+    let header: [UInt8] = [0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0]
+    input.packet(header + [0xC0, 12, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    input.packet(header + [0xC0, 14, 0xC0, 12, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    input.packet(header + [0xC0, 20, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    var truncated = try! DNSMessage.response(answers: beta.records()).encoded()
+    truncated.removeLast(3)
+    input.packet(truncated)
+    input.packet([0, 0, 0x84, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 1, 0, 1])
+    input.packet(header + [0x40, 0x41, 0, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    // A well-formed answer whose PTR target points back into the question section.
+    input.packet([0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0] + [6] + Array("_p2pfs".utf8) + [4] + Array("_tcp".utf8) + [5] + Array("local".utf8) + [0, 0, 12, 0, 1]
+        + [0xC0, 12, 0, 12, 0, 1, 0, 0, 0x11, 0x94, 0, 7, 4] + Array("anna".utf8) + [0xC0, 12])
+    save("mdns", "malformed-packets", input.bytes)
 }
 
 // MARK: record
