@@ -432,6 +432,15 @@ do {
     save("nfs4", "raw", input.bytes)
 }
 do {
+    // READDIR of docs, then after its last (only) entry with a maxcount of
+    // 8: the empty page's 16 bytes were sent anyway (now NFS4ERR_TOOSMALL).
+    var input = NFS4Input()
+    input.setup()
+    input.sequenced([NFS4Operations.putfh("docs"), (.readdir, [0, 0x10, 0x10, 0x00, 0, 0, 0])])
+    input.sequenced([NFS4Operations.putfh("docs"), (.readdir, [3, 0x00, 0x00, 0x08, 0, 0, 0])])
+    save("nfs4", "readdir-empty-page-beyond-maxcount", input.bytes, kind: "Regressions")
+}
+do {
     var input = NFS4Input(flags: 1)
     input.setup()
     input.sequenced([NFS4Operations.putfh("movies/KillBill.mkv"), (.getattr, [1, 0, 0]), (.read, [NFS4Operations.anonymous, 0, 0, 0, 100])])
