@@ -28,6 +28,9 @@ public struct MDNSBrowser: Sendable {
         public var maximumTTL: UInt32 = ServiceAdvertisement.otherRecordTTL
         /// Questions in one query; more wait for the next one.
         public var questionsPerQuery: Int = 16
+        /// Bytes of one query at most (RFC 6762 §17: what
+        /// `MDNSChannelHandler` sends); known answers beyond it are left out.
+        public var messageSize: Int = 9000
         public init() {}
     }
 
@@ -302,6 +305,31 @@ public struct MDNSBrowser: Sendable {
         }
         lastQuery = now
         queriesSent += 1
-        return .query(questions, knownAnswers: knownAnswers)
+        return Self.fitting(.query(questions, knownAnswers: knownAnswers), limit: limits.messageSize)
+    }
+
+    /// `query` with as many of its known answers as fit in `limit` bytes. A
+    /// full cache of long names lists more than one datagram holds, and a
+    /// query that cannot be sent would leave the browser silent. §7.2 would
+    /// spread them over several packets; leaving some out costs only a
+    /// response the querier did not need (§7.1 is an optimisation).
+    static func fitting(_ query: DNSMessage, limit: Int) -> DNSMessage {
+        func fits(_ count: Int) -> Bool {
+            var candidate = query
+            candidate.answers = Array(query.answers.prefix(count))
+            return (try? candidate.encoded(limit: limit)) != nil
+        }
+        guard !fits(query.answers.count) else { return query }
+        // The largest count that fits: a binary search, so a cache of
+        // hundreds costs a few encodings, not hundreds.
+        var low = 0
+        var high = query.answers.count
+        while low + 1 < high {
+            let middle = (low + high) / 2
+            if fits(middle) { low = middle } else { high = middle }
+        }
+        var result = query
+        result.answers = Array(query.answers.prefix(low))
+        return result
     }
 }

@@ -14,8 +14,8 @@ import NIOCore
 ///              5353, a legacy querier), then what that kind reads:
 ///       packet     16-bit length and that many bytes: a datagram
 ///       clock      16-bit count of 8 ms steps the clock moves on; both tick
-///       announce   count, seed, ttl, mask: a response announcing `count`
-///                  instances built by the harness (a flood when large)
+///       announce   count, seed, ttl, mask: a response announcing up to 64
+///                  instances built by the harness (a flood when repeated)
 ///       query      questions mask, known answers and probe flags
 ///       stop       nothing: the responder says goodbye
 ///       pin        index: pins one of the instances the browser reports
@@ -114,13 +114,16 @@ public enum MDNSFuzz {
 
     /// A response announcing `count` instances (each with SRV, TXT and
     /// address records as `mask` says), like a host flooding the link.
+    /// `ttl` bits 0-1 pick the TTLs (goodbye among them), bit 2 makes the
+    /// instance labels long.
     public static func announcement(count: UInt8, seed: UInt8, ttl: UInt8, mask: UInt8) -> DNSMessage {
         let ttls: (other: UInt32, host: UInt32) = [(4500, 120), (0, 0), (1, 1), (.max, .max)][Int(ttl & 3)]
         var answers: [DNSResourceRecord] = []
         var additionals: [DNSResourceRecord] = []
         for index in 0...Int(count % 64) {
             let number = Int(seed) + index
-            let instance = try! ServiceAdvertisement.serviceType.prepending(Array("peer \(number)".utf8))
+            let label = "peer \(number)" + (ttl & 4 != 0 ? String(repeating: "x", count: 50) : "")
+            let instance = try! ServiceAdvertisement.serviceType.prepending(Array(label.utf8))
             let host = try! DNSName(["host-\(mask & 0x40 != 0 ? 0 : number)", "local"])
             if mask & 1 != 0 { answers.append(DNSResourceRecord(name: ServiceAdvertisement.serviceType, data: .ptr(instance), ttl: ttls.other)) }
             if mask & 2 != 0 {

@@ -531,6 +531,15 @@ do {
     }
 }
 do {
+    // 256 complete instances with long labels in the default cache, then
+    // the browser's next query: its known answers made an 18 KB message the
+    // channel could not send, so the browser stopped asking altogether.
+    var input = MDNSInput(flags: 1)
+    for seed: UInt8 in [0, 64, 128, 192] { input.step(.announce, [63, seed, 4, 0x0F]) }
+    input.clock(milliseconds: 1100)
+    save("mdns", "browser-query-known-answers-beyond-datagram", input.bytes, kind: "Regressions")
+}
+do {
     // Queries of every kind the responder answers: known answers, probes, legacy.
     var input = MDNSInput()
     input.clock(milliseconds: 3000)
