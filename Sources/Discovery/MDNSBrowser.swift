@@ -64,6 +64,11 @@ public struct MDNSBrowser: Sendable {
     /// Instance names oldest first, for eviction.
     private var arrivalOrder: [DNSName] = []
     private var hosts: [DNSName: [[UInt8]: Expiring<Void>]] = [:]
+    /// Instances by the host their SRV names: an address record finds the
+    /// instances it completes without a scan of the cache (a packet of
+    /// addresses against a full cache would otherwise cost records times
+    /// instances).
+    private var instancesByHost: [DNSName: Set<DNSName>] = [:]
     private var pinned: Set<DNSName> = []
     private var started = false
     private var nextScheduledQuery: Duration?
@@ -143,7 +148,9 @@ public struct MDNSBrowser: Sendable {
                 if takePTR(instance, ttl: record.ttl, now: now) { touched.insert(instance) }
             case .srv(_, _, let port, let target):
                 guard var entry = instances[record.name] else { continue }
+                if let old = entry.srv?.value.target { unindex(record.name, host: old) }
                 entry.srv = expiring((port, target), ttl: record.ttl, now: now)
+                instancesByHost[target, default: []].insert(record.name)
                 instances[record.name] = entry
                 touched.insert(record.name)
             case .txt(let strings):
@@ -153,8 +160,7 @@ public struct MDNSBrowser: Sendable {
                 instances[record.name] = entry
                 touched.insert(record.name)
             case .a(let address), .aaaa(let address):
-                let owners = instances.filter { $0.value.srv?.value.target == record.name }.map(\.key)
-                guard !owners.isEmpty else { continue }  // addresses only for hosts we need
+                guard let owners = instancesByHost[record.name], !owners.isEmpty else { continue }  // addresses only for hosts we need
                 var addresses = hosts[record.name] ?? [:]
                 if record.cacheFlush, record.ttl > 0, flushedHosts.insert(record.name).inserted {
                     // §10.2: a cache-flush record replaces what came before.
@@ -203,9 +209,18 @@ public struct MDNSBrowser: Sendable {
         guard let entry = instances.removeValue(forKey: instance) else { return }
         arrivalOrder.removeAll { $0 == instance }
         pinned.remove(instance)
-        if let target = entry.srv?.value.target, !instances.values.contains(where: { $0.srv?.value.target == target }) {
+        if let target = entry.srv?.value.target, unindex(instance, host: target) {
             hosts.removeValue(forKey: target)
         }
+    }
+
+    /// Forgets that `instance` names `host`; true when no instance does now.
+    @discardableResult
+    private mutating func unindex(_ instance: DNSName, host: DNSName) -> Bool {
+        instancesByHost[host]?.remove(instance)
+        guard instancesByHost[host]?.isEmpty ?? true else { return false }
+        instancesByHost.removeValue(forKey: host)
+        return true
     }
 
     /// Reports the change in one instance, if any.
@@ -251,6 +266,7 @@ public struct MDNSBrowser: Sendable {
             var changed = entry.srv.map { hostsChanged.contains($0.value.target) } ?? false
             if let srv = entry.srv, srv.expires <= now {
                 entry.srv = nil
+                unindex(name, host: srv.value.target)
                 changed = true
             }
             if let txt = entry.txt, txt.expires <= now {
