@@ -8,7 +8,7 @@ let package = Package(
         .executable(name: "p2pfs", targets: ["p2pfs"]),
         .executable(name: "p2pfs-peer-simulator", targets: ["p2pfs-peer-simulator"]),
         // The protocol libraries, for the fuzz package in Fuzz/ (make fuzz).
-        .library(name: "P2PFSLibraries", targets: ["XDR", "ONCRPC", "RPCBind", "Namespace", "NFS3", "PeerProtocol", "P2PFSDaemon"]),
+        .library(name: "P2PFSLibraries", targets: ["XDR", "ONCRPC", "RPCBind", "Namespace", "NFS3", "NFS4", "PeerProtocol", "Discovery", "P2PFSDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -10,7 +10,7 @@ import PackageDescription
 // driver the `LLVMFuzzerTestOneInput` entry point. The harnesses themselves
 // are in `FuzzHarness`, which the main package's tests also compile (through
 // symbolic links) to replay the corpus and the regressions.
-let fuzzTargets = ["FuzzRecord", "FuzzNFS", "FuzzPeer", "FuzzControl", "FuzzPortmap"]
+let fuzzTargets = ["FuzzRecord", "FuzzNFS", "FuzzNFS4", "FuzzPeer", "FuzzControl", "FuzzPortmap", "FuzzMDNS"]
 
 let package = Package(
     name: "p2pfs-fuzz",

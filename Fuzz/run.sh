@@ -5,7 +5,7 @@
 # property), naming the reproducer.
 #
 #   FUZZ_SECONDS         seconds per target (default 60)
-#   FUZZ_TARGETS         which targets (default: record nfs peer control portmap)
+#   FUZZ_TARGETS         which targets (default: record nfs nfs4 peer control portmap mdns)
 #   FUZZ_RSS_LIMIT_MB    memory limit of the fuzzer process (default 2048)
 #   FUZZ_MALLOC_LIMIT_MB largest single allocation allowed (default 256): an input
 #                        is at most a few KiB, so anything near this is an
@@ -21,7 +21,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 SWIFT=${SWIFT:-swift}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-record nfs peer control portmap}
+TARGETS=${FUZZ_TARGETS:-record nfs nfs4 peer control portmap mdns}
 RSS_LIMIT_MB=${FUZZ_RSS_LIMIT_MB:-2048}
 MALLOC_LIMIT_MB=${FUZZ_MALLOC_LIMIT_MB:-256}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
@@ -46,9 +46,11 @@ binary() {
     case $1 in
         record) echo FuzzRecord ;;
         nfs) echo FuzzNFS ;;
+        nfs4) echo FuzzNFS4 ;;
         peer) echo FuzzPeer ;;
         control) echo FuzzControl ;;
         portmap) echo FuzzPortmap ;;
+        mdns) echo FuzzMDNS ;;
         *) echo "unknown fuzz target: $1" >&2; return 1 ;;
     esac
 }

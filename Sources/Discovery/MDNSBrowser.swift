@@ -28,6 +28,9 @@ public struct MDNSBrowser: Sendable {
         public var maximumTTL: UInt32 = ServiceAdvertisement.otherRecordTTL
         /// Questions in one query; more wait for the next one.
         public var questionsPerQuery: Int = 16
+        /// Bytes of one query at most (RFC 6762 §17: what
+        /// `MDNSChannelHandler` sends); known answers beyond it are left out.
+        public var messageSize: Int = 9000
         public init() {}
     }
 
@@ -61,6 +64,11 @@ public struct MDNSBrowser: Sendable {
     /// Instance names oldest first, for eviction.
     private var arrivalOrder: [DNSName] = []
     private var hosts: [DNSName: [[UInt8]: Expiring<Void>]] = [:]
+    /// Instances by the host their SRV names: an address record finds the
+    /// instances it completes without a scan of the cache (a packet of
+    /// addresses against a full cache would otherwise cost records times
+    /// instances).
+    private var instancesByHost: [DNSName: Set<DNSName>] = [:]
     private var pinned: Set<DNSName> = []
     private var started = false
     private var nextScheduledQuery: Duration?
@@ -141,7 +149,9 @@ public struct MDNSBrowser: Sendable {
                 if takePTR(instance, ttl: record.ttl, now: now, evicted: &evicted) { touched.insert(instance) }
             case .srv(_, _, let port, let target):
                 guard var entry = instances[record.name] else { continue }
+                if let old = entry.srv?.value.target { unindex(record.name, host: old) }
                 entry.srv = expiring((port, target), ttl: record.ttl, now: now)
+                instancesByHost[target, default: []].insert(record.name)
                 instances[record.name] = entry
                 touched.insert(record.name)
             case .txt(let strings):
@@ -151,8 +161,7 @@ public struct MDNSBrowser: Sendable {
                 instances[record.name] = entry
                 touched.insert(record.name)
             case .a(let address), .aaaa(let address):
-                let owners = instances.filter { $0.value.srv?.value.target == record.name }.map(\.key)
-                guard !owners.isEmpty else { continue }  // addresses only for hosts we need
+                guard let owners = instancesByHost[record.name], !owners.isEmpty else { continue }  // addresses only for hosts we need
                 var addresses = hosts[record.name] ?? [:]
                 if record.cacheFlush, record.ttl > 0, flushedHosts.insert(record.name).inserted {
                     // §10.2: a cache-flush record replaces what came before.
@@ -204,9 +213,18 @@ public struct MDNSBrowser: Sendable {
         guard let entry = instances.removeValue(forKey: instance) else { return }
         arrivalOrder.removeAll { $0 == instance }
         pinned.remove(instance)
-        if let target = entry.srv?.value.target, !instances.values.contains(where: { $0.srv?.value.target == target }) {
+        if let target = entry.srv?.value.target, unindex(instance, host: target) {
             hosts.removeValue(forKey: target)
         }
+    }
+
+    /// Forgets that `instance` names `host`; true when no instance does now.
+    @discardableResult
+    private mutating func unindex(_ instance: DNSName, host: DNSName) -> Bool {
+        instancesByHost[host]?.remove(instance)
+        guard instancesByHost[host]?.isEmpty ?? true else { return false }
+        instancesByHost.removeValue(forKey: host)
+        return true
     }
 
     /// Reports the change in one instance, if any.
@@ -252,6 +270,7 @@ public struct MDNSBrowser: Sendable {
             var changed = entry.srv.map { hostsChanged.contains($0.value.target) } ?? false
             if let srv = entry.srv, srv.expires <= now {
                 entry.srv = nil
+                unindex(name, host: srv.value.target)
                 changed = true
             }
             if let txt = entry.txt, txt.expires <= now {
@@ -306,6 +325,31 @@ public struct MDNSBrowser: Sendable {
         }
         lastQuery = now
         queriesSent += 1
-        return .query(questions, knownAnswers: knownAnswers)
+        return Self.fitting(.query(questions, knownAnswers: knownAnswers), limit: limits.messageSize)
+    }
+
+    /// `query` with as many of its known answers as fit in `limit` bytes. A
+    /// full cache of long names lists more than one datagram holds, and a
+    /// query that cannot be sent would leave the browser silent. §7.2 would
+    /// spread them over several packets; leaving some out costs only a
+    /// response the querier did not need (§7.1 is an optimisation).
+    static func fitting(_ query: DNSMessage, limit: Int) -> DNSMessage {
+        func fits(_ count: Int) -> Bool {
+            var candidate = query
+            candidate.answers = Array(query.answers.prefix(count))
+            return (try? candidate.encoded(limit: limit)) != nil
+        }
+        guard !fits(query.answers.count) else { return query }
+        // The largest count that fits: a binary search, so a cache of
+        // hundreds costs a few encodings, not hundreds.
+        var low = 0
+        var high = query.answers.count
+        while low + 1 < high {
+            let middle = (low + high) / 2
+            if fits(middle) { low = middle } else { high = middle }
+        }
+        var result = query
+        result.answers = Array(query.answers.prefix(low))
+        return result
     }
 }

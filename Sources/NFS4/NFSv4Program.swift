@@ -41,6 +41,12 @@ public struct NFSv4Program: RPCProgram {
         self.clock = clock
     }
 
+    /// A copy of the server's state as it is now: its counts show the
+    /// tables stay within `configuration.limits` (fuzzing, status).
+    public var currentState: NFS4State {
+        self.state.withLockedValue { $0 }
+    }
+
     public func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
         switch call.procedure {
         case 0:

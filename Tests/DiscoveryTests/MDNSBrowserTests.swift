@@ -32,6 +32,29 @@ func fakeAnnouncement(_ index: Int) -> DNSMessage {
 struct MDNSBrowserTests {
     let instance = try! DNSName(["anna", "_p2pfs", "_tcp", "local"])
 
+    /// A full cache of long instance names lists ~18 KB of known answers:
+    /// the query keeps its question and as many known answers as fit one
+    /// datagram, rather than becoming a message the channel cannot send.
+    @Test func knownAnswersAreCutToOneDatagram() throws {
+        var browser = MDNSBrowser()
+        _ = browser.start(now: ms(0))
+        for index in 0..<256 {
+            let hex = String(index, radix: 16)
+            let advertisement = ServiceAdvertisement(
+                nodeName: "node \(index) " + String(repeating: "x", count: 45), nodeID: String(repeating: "e", count: 32 - hex.count) + hex,
+                port: 7070, protocolVersion: 1, roles: [], addresses: [[198, 18, UInt8(index >> 8), UInt8(index & 0xFF)]])
+            _ = browser.receive(.response(answers: advertisement.records()), now: ms(100))
+        }
+        #expect(browser.instancesFound.count == 256)
+        let query = try #require(browser.tick(now: ms(1000)).compactMap(\.query).first)
+        #expect(query.questions.contains(DNSQuestion(name: ServiceAdvertisement.serviceType, type: .ptr)))
+        let bytes = try query.encoded(limit: MDNSChannelHandler.maximumMessageSize)
+        // Cut, but not to nothing: each answer is under 80 bytes, so the
+        // datagram is nearly full.
+        #expect(query.answers.count > 100 && query.answers.count < 256)
+        #expect(bytes.count > MDNSChannelHandler.maximumMessageSize - 100)
+    }
+
     /// First query at once, then 1 s, 2 s, 4 s… apart (§5.2).
     @Test func queriesBackOff() throws {
         var browser = MDNSBrowser()

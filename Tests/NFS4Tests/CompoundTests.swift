@@ -267,6 +267,12 @@ import ProgramTestSupport
         }
         #expect(names == all.names)
         #expect(try readdir(cookie: 0, maximum: 20).status == 10005, "NFS4ERR_TOOSMALL")
+        // After the last entry the page is empty, but its verifier, end of
+        // list and eof (16 bytes) still do not fit a maxcount of 15.
+        let last = try #require(all.cookies.last)
+        let end = try readdir(cookie: last, maximum: 16)
+        #expect(end.status == Status4.ok && end.names.isEmpty && end.eof)
+        #expect(try readdir(cookie: last, maximum: 15).status == 10005, "NFS4ERR_TOOSMALL")
     }
 
     @Test func locksConflictBetweenClientsAndLockTTellsWho() async throws {

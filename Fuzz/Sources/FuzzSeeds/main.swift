@@ -8,10 +8,13 @@
 // here rather than by a fuzzer, their reproducers in Fuzz/Regressions/<target>/.
 //
 // Each fuzz target's input format is documented on its harness
-// (`RecordStreamFuzz`, `NFSFuzz`, `PeerFuzz`, `ControlFuzz`, `PortmapFuzz`).
+// (`RecordStreamFuzz`, `NFSFuzz`, `NFS4Fuzz`, `PeerFuzz`, `ControlFuzz`,
+// `PortmapFuzz`, `MDNSFuzz`).
 
+import Discovery
 import FuzzHarness
 import NFS3
+import NFS4
 import NIOCore
 import Namespace
 import ONCRPC
@@ -234,6 +237,341 @@ save("nfs", "nlm-share-freeall", nfsInput([
 save("nfs", "nlm-grace-reclaim", nfsInput(flags: 1, [
     (.nlm, 4, 2, NLMArguments.lock()), (.nlm, 4, 2, NLMArguments.lock(reclaim: true)), (.nlm, 4, 1, NLMArguments.test("no/such/file")),
 ]))
+
+// MARK: nfs4
+
+/// Steps of an `nfs4` input (`NFS4Fuzz` documents the format).
+struct NFS4Input {
+    typealias Operation = (NFS4Fuzz.Operation, [UInt8])
+    var input = FuzzInputWriter()
+
+    init(flags: UInt8 = 0) { self.input.byte(flags) }
+
+    var bytes: [UInt8] { self.input.bytes }
+
+    mutating func step(_ step: NFS4Fuzz.Step, _ parameters: [UInt8] = []) {
+        self.input.byte(step.rawValue)
+        for byte in parameters { self.input.byte(byte) }
+    }
+
+    /// EXCHANGE_ID and CREATE_SESSION: 16 operations, 4 slots, 1 MiB sizes.
+    mutating func setup(owner: UInt8 = 0, verifier: UInt8 = 1, flags: UInt8 = 0, operations: UInt8 = 16, slots: UInt8 = 4, sizes: UInt8 = 0) {
+        self.step(.setup, [owner, verifier, flags, operations, slots, sizes])
+    }
+
+    mutating func operations(_ operations: [Operation]) {
+        self.input.byte(UInt8(operations.count))
+        for (kind, parameters) in operations {
+            self.input.byte(kind.rawValue)
+            precondition(parameters.count == kind.parameterCount, "\(kind) takes \(kind.parameterCount) parameters")
+            for byte in parameters { self.input.byte(byte) }
+        }
+    }
+
+    /// SEQUENCE (next sequence ID in `slot` unless `mode` says otherwise), then `operations`.
+    mutating func sequenced(session: UInt8 = 0, slot: UInt8 = 0, mode: UInt8 = 0, _ operations: [Operation]) {
+        self.step(.sequenced, [session, slot, mode])
+        self.operations(operations)
+    }
+
+    mutating func sessionless(mode: UInt8 = 0, _ operations: [Operation]) {
+        self.step(.sessionless, [mode])
+        self.operations(operations)
+    }
+
+    mutating func raw(procedure: UInt8, _ arguments: ByteBuffer) {
+        self.step(.raw, [procedure])
+        self.input.chunk(arguments)
+    }
+}
+
+/// Parameter bytes of the operations the seeds use (see `NFS4Fuzz.Run.encode`).
+enum NFS4Operations {
+    static func putfh(_ path: String) -> NFS4Input.Operation {
+        (.putfh, [UInt8(NFS4Fuzz.paths.firstIndex(of: path)!)])
+    }
+    /// OPEN by name for reading, owner 0 of the session's client.
+    static func open(_ nameIndex: UInt8, access: UInt8 = 0, deny: UInt8 = 0, owner: UInt8 = 0) -> NFS4Input.Operation {
+        (.open, [access, deny, owner, nameIndex << 2])
+    }
+    static let current: UInt8 = 6
+    static let anonymous: UInt8 = 4
+    /// The n-th stateid the server returned, as it was returned.
+    static func known(_ index: UInt8) -> UInt8 { index << 3 }
+}
+
+do {
+    // A client's whole life: session, OPEN of KillBill.mkv (name 1 in
+    // movies), LOCK of 100 bytes, READ through the lock stateid, LOCKU;
+    // then TEST_STATEID, FREE_STATEID, CLOSE and a READDIR.
+    var input = NFS4Input()
+    input.setup()
+    input.sequenced([
+        NFS4Operations.putfh("movies"), NFS4Operations.open(1), (.getfh, []),
+        (.lock, [2, 2, NFS4Operations.current, 0, 2]),
+        (.read, [NFS4Operations.current, 0, 0, 0x10, 0x00]),
+        (.locku, [1, NFS4Operations.current, 0, 2]),
+    ])
+    input.sequenced([
+        (.testStateID, [3, NFS4Operations.known(0), NFS4Operations.known(1)]),
+        NFS4Operations.putfh("movies/KillBill.mkv"), (.freeStateID, [NFS4Operations.known(1)]), (.close, [NFS4Operations.known(0)]),
+        (.putrootfh, []), (.readdir, [0, 0x10, 0x10, 0x00, 3, 0, 0]),
+    ])
+    save("nfs4", "session-open-lock-read", input.bytes)
+}
+do {
+    // Two owners on one file: a write lock, a conflicting one (DENIED),
+    // LOCKT, OPEN with deny (SHARE_DENIED), OPEN_DOWNGRADE, CLOSE with locks held.
+    var input = NFS4Input()
+    input.setup()
+    input.sequenced([
+        NFS4Operations.putfh("docs"), NFS4Operations.open(4, access: 2, owner: 0),
+        (.lock, [2, 0, NFS4Operations.current, 0, 3]),
+    ])
+    input.sequenced(slot: 1, [
+        NFS4Operations.putfh("docs"), NFS4Operations.open(4, access: 0, owner: 1),
+        (.lock, [1, 2, NFS4Operations.current, 1, 2]),
+    ])
+    input.sequenced(slot: 2, [NFS4Operations.putfh("docs/readme.txt"), (.lockt, [0, 2, 0, 1])])
+    input.sequenced(slot: 3, [NFS4Operations.putfh("docs"), NFS4Operations.open(4, access: 0, deny: 2, owner: 3)])
+    input.sequenced(slot: 2, [NFS4Operations.putfh("docs/readme.txt"), (.openDowngrade, [NFS4Operations.known(0), 0, 0])])
+    input.sequenced(slot: 2, [NFS4Operations.putfh("docs/readme.txt"), (.close, [NFS4Operations.known(0)])])
+    save("nfs4", "lock-conflicts", input.bytes)
+}
+do {
+    // The reply cache: a cached COMPOUND sent again (replayed), the same
+    // sequence ID with other operations (SEQ_FALSE_RETRY), an uncached one
+    // again (RETRY_UNCACHED_REP), a misordered one.
+    var input = NFS4Input()
+    input.setup(sizes: 0)
+    input.sequenced(mode: 4, [(.putrootfh, []), (.getattr, [3, 0, 0])])
+    input.step(.resend)
+    input.sequenced(mode: 1, [(.putrootfh, [])])
+    input.sequenced(slot: 1, [(.putrootfh, []), (.getfh, [])])
+    input.step(.resend)
+    input.sequenced(slot: 2, mode: 2, [(.putrootfh, [])])
+    input.sequenced(slot: 5, [(.putrootfh, [])])
+    input.sequenced(session: 0xFF, [(.putrootfh, [])])
+    save("nfs4", "slots-and-replays", input.bytes)
+}
+do {
+    // READDIR of the 300-entry directory a page at a time, after cookies
+    // 0, the last one listed and big/f150; reserved cookies; a tiny maxcount.
+    var input = NFS4Input()
+    input.setup()
+    input.sequenced([NFS4Operations.putfh("big"), (.readdir, [0, 0x08, 0x02, 0x00, 1, 0, 0])])
+    input.sequenced([NFS4Operations.putfh("big"), (.readdir, [3, 0x08, 0x04, 0x00, 3, 0, 0])])
+    input.sequenced([NFS4Operations.putfh("big"), (.readdir, [4, 0, 0x01, 0x00, 0, 0, 0])])
+    input.sequenced([NFS4Operations.putfh("big"), (.readdir, [1, 0, 0x01, 0x00, 0, 0, 0])])
+    input.sequenced([NFS4Operations.putfh("big"), (.readdir, [0, 0, 0x00, 0x08, 0, 0, 0])])
+    save("nfs4", "readdir-paging", input.bytes)
+}
+do {
+    // The namespace by name and handle: LOOKUP, LOOKUPP, SAVEFH/RESTOREFH,
+    // ACCESS, READLINK, SECINFO, VERIFY, a stale and a bad handle, and
+    // operations a read-only server refuses.
+    var input = NFS4Input()
+    input.setup()
+    input.sequenced([
+        (.putrootfh, []), (.lookup, [0]), (.savefh, []), (.lookup, [1]), (.getattr, [2, 0, 0]), (.access, [0x3F]),
+        (.lookupp, []), (.restorefh, []), (.secinfo, [2]), (.putrootfh, []), (.secinfoNoName, [0]),
+    ])
+    input.sequenced([NFS4Operations.putfh("latest"), (.readlink, []), (.verify, [4]), (.verify, [5])])
+    input.sequenced([NFS4Operations.putfh("no/such/file")])
+    input.sequenced([(.putfh, [UInt8(NFS4Fuzz.paths.count)])])
+    input.sequenced([NFS4Operations.putfh("docs/readme.txt"), (.modifying, [0])])
+    input.sequenced([NFS4Operations.putfh("beta-only.bin"), (.read, [NFS4Operations.anonymous, 0, 0, 0xFF, 0])])
+    input.sequenced([NFS4Operations.putfh("movies/KillBill.mkv"), (.read, [5, 0x27, 0x0F, 0x10, 0]), (.getattr, [1, 0, 0])])
+    save("nfs4", "namespace", input.bytes)
+}
+do {
+    // Outside a session, other minor versions, NULL, an unknown procedure,
+    // too many operations, SEQUENCE out of place, and a lease running out.
+    var input = NFS4Input(flags: 2)
+    input.step(.null)
+    input.sessionless([(.putrootfh, [])])
+    input.sessionless(mode: 0x20, [(.putrootfh, [])])
+    input.sessionless(mode: 0x30, [])
+    input.sessionless([])
+    input.raw(procedure: 2, ByteBuffer())
+    input.setup(owner: 0x81, operations: 3, slots: 1)
+    input.sequenced([(.putrootfh, []), (.getfh, []), (.getattr, [1, 0, 0])])
+    input.sequenced([(.sequence, [0])])
+    input.sequenced(Array(repeating: (.putrootfh, []), count: 65))
+    input.sequenced([NFS4Operations.putfh("movies"), NFS4Operations.open(1)])
+    input.step(.clock, [0, 40])
+    input.sequenced([(.putrootfh, [])])
+    input.setup(owner: 0x81, operations: 3, slots: 1)
+    input.sequenced(session: 1, [(.reclaimComplete, [0]), (.destroySession, [1])])
+    input.sessionless([(.destroyClientID, [1])])
+    save("nfs4", "sessionless-and-limits", input.bytes)
+}
+do {
+    // Raw bytes: an EXCHANGE_ID COMPOUND written out, a header that does
+    // not decode, an undecodable operation after PUTROOTFH.
+    var exchange = ByteBuffer()
+    exchange.writeXDRString("raw")
+    exchange.writeXDRUInt32(1)
+    exchange.writeXDRUInt32(1)
+    exchange.writeXDRUInt32(NFS4OperationCode.exchangeID.rawValue)
+    exchange.writeXDRUInt64(7)
+    exchange.writeXDRVariableOpaque(Array("raw client".utf8))
+    exchange.writeXDRUInt32(ExchangeIDFlags.useNonPNFS)
+    exchange.writeXDRUInt32(0)
+    exchange.writeXDRUInt32(0)
+    var input = NFS4Input()
+    input.raw(procedure: 1, exchange)
+    input.raw(procedure: 1, bytes { $0.writeXDRUInt32(2000) })
+    input.raw(procedure: 0, ByteBuffer())
+    input.setup()
+    input.step(.sequenced, [0, 0, 0])
+    input.input.byte(2)
+    input.input.byte(NFS4Fuzz.Operation.putrootfh.rawValue)
+    input.input.byte(NFS4Fuzz.Operation.raw.rawValue)
+    input.input.chunk(bytes { $0.writeXDRUInt32(NFS4OperationCode.lookup.rawValue); $0.writeXDRUInt32(4000) })
+    save("nfs4", "raw", input.bytes)
+}
+do {
+    // READDIR of docs, then after its last (only) entry with a maxcount of
+    // 8: the empty page's 16 bytes were sent anyway (now NFS4ERR_TOOSMALL).
+    var input = NFS4Input()
+    input.setup()
+    input.sequenced([NFS4Operations.putfh("docs"), (.readdir, [0, 0x10, 0x10, 0x00, 0, 0, 0])])
+    input.sequenced([NFS4Operations.putfh("docs"), (.readdir, [3, 0x00, 0x00, 0x08, 0, 0, 0])])
+    save("nfs4", "readdir-empty-page-beyond-maxcount", input.bytes, kind: "Regressions")
+}
+do {
+    var input = NFS4Input(flags: 1)
+    input.setup()
+    input.sequenced([NFS4Operations.putfh("movies/KillBill.mkv"), (.getattr, [1, 0, 0]), (.read, [NFS4Operations.anonymous, 0, 0, 0, 100])])
+    save("nfs4", "gathering", input.bytes)
+}
+
+// MARK: mdns
+
+/// Steps of an `mdns` input (`MDNSFuzz` documents the format).
+struct MDNSInput {
+    var input = FuzzInputWriter()
+
+    init(flags: UInt8 = 0) { self.input.byte(flags) }
+
+    var bytes: [UInt8] { self.input.bytes }
+
+    mutating func packet(_ bytes: [UInt8], legacy: Bool = false) {
+        self.input.byte(MDNSFuzz.Step.packet.rawValue | (legacy ? 8 : 0))
+        self.input.chunk(ByteBuffer(bytes: bytes))
+    }
+
+    mutating func packet(_ message: DNSMessage, legacy: Bool = false) {
+        self.packet(try! message.encoded(limit: Int.max), legacy: legacy)
+    }
+
+    mutating func step(_ step: MDNSFuzz.Step, _ parameters: [UInt8] = []) {
+        self.input.byte(step.rawValue)
+        for byte in parameters { self.input.byte(byte) }
+    }
+
+    /// Moves the clock on by `milliseconds` (in 8 ms steps).
+    mutating func clock(milliseconds: Int) {
+        let steps = UInt16(milliseconds / 8)
+        self.step(.clock, [UInt8(steps >> 8), UInt8(steps & 0xFF)])
+    }
+}
+
+let beta = ServiceAdvertisement(
+    nodeName: "beta", nodeID: "be7a0000000000000000000000000002", port: 7071, protocolVersion: 1, roles: ["server"],
+    addresses: [[198, 18, 0, 2], [0xFE, 0x80] + [UInt8](repeating: 0, count: 13) + [2]]
+)
+let browseQuery = DNSMessage.query([DNSQuestion(name: ServiceAdvertisement.serviceType, type: .ptr)])
+do {
+    // Another node announcing itself, asked about, and saying goodbye,
+    // while ours probes, announces and answers.
+    var input = MDNSInput()
+    input.clock(milliseconds: 1000)
+    input.packet(DNSMessage.response(answers: beta.records()))
+    input.packet(browseQuery)
+    input.clock(milliseconds: 2000)
+    input.packet(browseQuery, legacy: true)
+    input.packet(DNSMessage.query([DNSQuestion(name: MDNSFuzz.advertisement.instanceName, type: .any, unicastResponse: true)]))
+    input.packet(DNSMessage.query([DNSQuestion(name: ServiceAdvertisement.serviceTypeEnumeration, type: .ptr)]))
+    input.clock(milliseconds: 5000)
+    input.packet(DNSMessage.response(answers: beta.records(ttl: 0)))
+    input.clock(milliseconds: 1500)
+    input.step(.stop)
+    save("mdns", "announce-query-goodbye", input.bytes)
+}
+do {
+    // Someone else probing for and then claiming our names (a conflict
+    // while probing, then while running), and the simultaneous-probe tie-break.
+    var input = MDNSInput()
+    var probe = DNSMessage(questions: [DNSQuestion(name: MDNSFuzz.advertisement.instanceName, type: .any)])
+    probe.authorities = [DNSResourceRecord(name: MDNSFuzz.advertisement.instanceName, data: .srv(priority: 0, weight: 0, port: 9999, target: beta.hostName), ttl: 120)]
+    input.packet(probe)
+    input.packet(DNSMessage.response(answers: [DNSResourceRecord(name: MDNSFuzz.advertisement.hostName, data: .a([198, 18, 7, 7]), ttl: 120, cacheFlush: true)]))
+    input.clock(milliseconds: 3000)
+    input.step(.announce, [0, 0, 0, 0x80])
+    input.clock(milliseconds: 3000)
+    save("mdns", "name-conflicts", input.bytes)
+}
+do {
+    // A flood of complete instances against the small cache and the
+    // default one, pinning one, then their records expiring.
+    for flags: UInt8 in [0, 1] {
+        var input = MDNSInput(flags: flags)
+        input.clock(milliseconds: 100)
+        input.step(.announce, [63, 0, 0, 0x0F])
+        input.step(.pin, [3])
+        input.step(.announce, [63, 64, 0, 0x0F])
+        input.step(.announce, [63, 128, 0, 0x4F])
+        input.clock(milliseconds: 1000)
+        input.step(.announce, [10, 0, 1, 0x0F])
+        input.clock(milliseconds: 130_000)
+        input.clock(milliseconds: 500_000)
+        save("mdns", flags == 0 ? "flood-small-cache" : "flood-default-cache", input.bytes)
+    }
+}
+do {
+    // 256 complete instances with long labels in the default cache, then
+    // the browser's next query: its known answers made an 18 KB message the
+    // channel could not send, so the browser stopped asking altogether.
+    var input = MDNSInput(flags: 1)
+    for seed: UInt8 in [0, 64, 128, 192] { input.step(.announce, [63, seed, 4, 0x0F]) }
+    input.clock(milliseconds: 1100)
+    save("mdns", "browser-query-known-answers-beyond-datagram", input.bytes, kind: "Regressions")
+}
+do {
+    // Queries of every kind the responder answers: known answers, probes, legacy.
+    var input = MDNSInput()
+    input.clock(milliseconds: 3000)
+    input.step(.query, [0xFF, 0])
+    input.step(.query, [0x01, 0x02])
+    input.step(.query, [0x1E, 0x3B])
+    input.input.byte(MDNSFuzz.Step.query.rawValue | 8)
+    input.input.byte(0x7F)
+    input.input.byte(0x01)
+    input.clock(milliseconds: 1200)
+    input.step(.query, [0x80, 0x04])
+    save("mdns", "queries", input.bytes)
+}
+do {
+    // Packets the decoder must refuse: a compression pointer to itself, a
+    // loop of two pointers, a forward pointer, a truncated record, counts
+    // far beyond the packet, a reserved label type.
+    var input = MDNSInput()
+    let header: [UInt8] = [0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0]
+    input.packet(header + [0xC0, 12, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    input.packet(header + [0xC0, 14, 0xC0, 12, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    input.packet(header + [0xC0, 20, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    var truncated = try! DNSMessage.response(answers: beta.records()).encoded()
+    truncated.removeLast(3)
+    input.packet(truncated)
+    input.packet([0, 0, 0x84, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 1, 0, 1])
+    input.packet(header + [0x40, 0x41, 0, 0, 12, 0, 1, 0, 0, 0, 120, 0, 0])
+    // A well-formed answer whose PTR target points back into the question section.
+    input.packet([0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0] + [6] + Array("_p2pfs".utf8) + [4] + Array("_tcp".utf8) + [5] + Array("local".utf8) + [0, 0, 12, 0, 1]
+        + [0xC0, 12, 0, 12, 0, 1, 0, 0, 0x11, 0x94, 0, 7, 4] + Array("anna".utf8) + [0xC0, 12])
+    save("mdns", "malformed-packets", input.bytes)
+}
 
 // MARK: record
 

@@ -51,8 +51,11 @@ extension NFSv4Program {
             ? context.snapshot.children(of: directory)[...]
             : context.snapshot.children(of: directory, after: FileID(rawValue: args.cookie))
         let limit = Int(args.maximumCount)
-        // Verifier, the list's final "no value follows" and eof.
+        // Verifier, the list's final "no value follows" and eof: even an
+        // empty page (after the last cookie) takes them, and maxcount
+        // bounds all of READDIR4resok.
         var used = 8 + 4 + 4
+        guard used <= limit else { throw .tooSmall }
         body.writeXDRUInt64(Self.cookieVerifier)
         var listed = 0
         var entry = ByteBuffer()

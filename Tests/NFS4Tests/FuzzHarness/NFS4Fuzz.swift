@@ -1,0 +1,1 @@
+../../../Fuzz/Sources/FuzzHarness/NFS4Fuzz.swift
