@@ -196,6 +196,107 @@ final class DiscoveryScenarioTests {
         print("discovery: a late joiner appeared \(joined)s after it logged its start")
     }
 
+    /// Avahi (the mDNS responder of a Debian desktop) running in `host`'s
+    /// network namespace, with its own D-Bus in a private mount namespace
+    /// (its sockets live in a tmpfs over /run). Stopped with SIGTERM.
+    final class Avahi {
+        let process = Process()
+        let log: URL
+
+        init(in host: TestNetwork.Host, logDirectory: URL) throws {
+            self.log = logDirectory.appendingPathComponent("avahi-\(host.name).log")
+            FileManager.default.createFile(atPath: self.log.path, contents: nil)
+            let script = """
+                mount -t tmpfs tmpfs /run && mkdir -p /run/dbus /run/avahi-daemon || exit 1
+                dbus-daemon --system --nofork --nopidfile & bus=$!
+                i=0; while [ ! -S /run/dbus/system_bus_socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+                avahi-daemon --no-chroot --no-rlimits & avahi=$!
+                trap 'kill $avahi $bus; wait; exit 0' TERM
+                wait $avahi
+                kill $bus
+                """
+            self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            self.process.arguments = ["ip", "netns", "exec", host.namespace, "unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+            let handle = try FileHandle(forWritingTo: self.log)
+            self.process.standardOutput = handle
+            self.process.standardError = handle
+            try self.process.run()
+        }
+
+        var text: String { (try? String(contentsOf: self.log, encoding: .utf8)) ?? "" }
+
+        func waitUntilRunning(within bound: Double) throws {
+            let start = Date()
+            while Date().timeIntervalSince(start) < bound {
+                if self.text.contains("Server startup complete") { return }
+                guard self.process.isRunning else { throw TestFailure("avahi-daemon exited: \(self.text)") }
+                usleep(100_000)
+            }
+            throw TestFailure("avahi-daemon did not start within \(bound)s: \(self.text)")
+        }
+
+        /// `avahi-browse -rtp _p2pfs._tcp` through this Avahi: resolved
+        /// lines ("=;iface;proto;name;type;domain;host;address;port;txt").
+        func browse() throws -> [String] {
+            let output = try ChildProcess.run(
+                ["nsenter", "-t", "\(self.process.processIdentifier)", "-m", "-n", "avahi-browse", "-rtp", "_p2pfs._tcp"], timeout: 30
+            )
+            guard output.succeeded else { throw TestFailure("avahi-browse failed (\(output.status)): \(output.stderr)") }
+            return output.text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("=;") }
+        }
+
+        func stop() {
+            guard self.process.isRunning else { return }
+            self.process.terminate()
+            let start = Date()
+            while self.process.isRunning && Date().timeIntervalSince(start) < 10 { usleep(50_000) }
+            if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+            self.process.waitUntilExit()
+        }
+
+        deinit { self.stop() }
+    }
+
+    /// On a desktop, Avahi already holds port 5353: p2pfs shares it and
+    /// still hears the link, and Avahi's own browser lists p2pfs nodes.
+    @Test(.requires(.avahi))
+    func sharesThePortWithAvahiAndAvahiListsTheNodes() throws {
+        let v = try self.network.addHost("v")
+        let w = try self.network.addHost("w")
+        let avahi = try Avahi(in: v, logDirectory: self.directory)
+        defer { avahi.stop() }
+        try avahi.waitUntilRunning(within: Self.appearBound)
+
+        // V, beside Avahi, only presents the namespace: it announces nothing,
+        // so W never learns of it and V can find W only by hearing W's
+        // announcements on the port it shares with Avahi.
+        try self.start(v, client: true)
+        try self.start(w, files: ["Wavelength": "w"])
+        try self.explained(by: self.daemons) {
+            try self.waitForMovies(["Wavelength"], on: v, within: Self.appearBound)
+        }
+        let rows = try self.peers(on: v)
+        #expect(rows["w"].map { $0.contains("alive") && $0.contains("mDNS") } ?? false, "\(rows.values.sorted())")
+
+        // Avahi, not ours, resolves W with its id, address and port.
+        let id = try self.nodeID(w)
+        var lines: [String] = []
+        func listed() -> Bool {
+            lines.contains { line in
+                let fields = line.split(separator: ";", omittingEmptySubsequences: false)
+                return fields.count >= 10 && fields[2] == "IPv4" && fields[3] == "w" && fields[7] == Substring(w.address)
+                    && fields[8] == "7475" && fields[9].contains("\"id=\(id)\"")
+            }
+        }
+        let start = Date()
+        repeat {
+            lines = try avahi.browse()
+            if listed() { break }
+            usleep(500_000)
+        } while Date().timeIntervalSince(start) < Self.appearBound
+        #expect(listed(), "avahi-browse -rtp _p2pfs._tcp printed: \(lines)\navahi log: \(avahi.text)")
+    }
+
     @Test func onAClosedNetworkANodeWithoutTheKeySeesNothing() throws {
         let a = try self.network.addHost("a")
         let b = try self.network.addHost("b")

@@ -34,6 +34,11 @@ public enum Prerequisite: Sendable, Hashable, CustomStringConvertible {
     public static let rpcinfo = Prerequisite.executable("/usr/sbin/rpcinfo", installedBy: "the rpcbind package")
     /// python-zeroconf, an mDNS implementation that is not ours (`make setup` installs it).
     public static let pythonZeroconf = Prerequisite.pythonModule("zeroconf", installedBy: "python3 -m pip install zeroconf")
+    /// Avahi, the mDNS responder of Debian desktops, with its D-Bus and
+    /// browser (`make setup` installs them; nothing starts them on the host).
+    public static let avahi = Prerequisite.commands(
+        ["avahi-daemon", "avahi-browse", "dbus-daemon", "unshare", "nsenter"], package: "avahi-daemon, avahi-utils, dbus, util-linux"
+    )
     /// prometheus_client, whose text parser is not ours (`make test-setup` installs it).
     public static let pythonPrometheusClient = Prerequisite.pythonModule(
         "prometheus_client", installedBy: "python3 -m pip install prometheus_client"
