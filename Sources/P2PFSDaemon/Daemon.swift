@@ -378,6 +378,11 @@ public final class Daemon: Sendable {
                     lastReads = reads
                 }
                 if Task.isCancelled { break }
+                // Each rescan is a full walk: a file written without pause
+                // (a log in an export) must not keep one walking forever.
+                // Rest four times as long as the walk took (at most 10 s)
+                // before the next; batches arriving meanwhile coalesce.
+                try? await Task.sleep(for: min(took * 4, .seconds(10)))
             }
             group.cancelAll()
         }
