@@ -98,3 +98,18 @@ int p2pfs_release_free_memory(void) {
     return 0;
 #endif
 }
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <sys/vfs.h>
+
+int p2pfs_wakeup_descriptor(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+long long p2pfs_filesystem_type(int fd) {
+    struct statfs info;
+    if (fstatfs(fd, &info) != 0) return -1;
+    return (long long)info.f_type;
+}
+#endif

@@ -56,6 +56,8 @@ public final class Daemon: Sendable {
 
     /// What the mDNS browsers found, per instance (see `DiscoveredNodes`).
     private let discovered = NIOLockedValueBox(DiscoveredNodes())
+    /// Directories left unwatched at the last warning (to warn on change only).
+    private let watchShortfall = NIOLockedValueBox((limit: 0, failed: 0))
 
     /// Validates the configuration and opens what must exist up front (the
     /// state directory, the export roots). Binds nothing yet.
@@ -86,7 +88,17 @@ public final class Daemon: Sendable {
         self.threadPool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
         self.threadPool.start()
         self.store = configuration.presentsNamespace ? NamespaceStore(logger: logger) : nil
-        self.localSource = roots.isEmpty ? nil : LocalExportSource(identity: self.identity, roots: roots, threadPool: self.threadPool)
+        if roots.isEmpty {
+            self.localSource = nil
+        } else {
+            let watcher = ExportWatcher()
+            if watcher == nil {
+                logger.warning(
+                    "cannot watch the exports with inotify (\(String(cString: strerror(errno)))): changes show at the next rescan, every \(configuration.rescanInterval)"
+                )
+            }
+            self.localSource = LocalExportSource(identity: self.identity, roots: roots, threadPool: self.threadPool, watcher: watcher)
+        }
         let wake = self.wake
         self.directory = PeerDirectory(wake: { wake.signal() })
         self.cache = BlockCache(capacity: configuration.cacheBytes)
@@ -326,7 +338,7 @@ public final class Daemon: Sendable {
                 group.addTask { await self.followDiscovery(discovery) }
             }
             if let localSource = self.localSource {
-                group.addTask { await self.rescanPeriodically(localSource) }
+                group.addTask { await self.rescanOnChanges(localSource) }
             }
             group.addTask {
                 // Start-up grace: never leave the NFS server answering
@@ -337,34 +349,91 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Rescans the exports every `--rescan-interval`, or less often when a
-    /// scan is slow: a scan never takes more than about 2% of the time, so a
-    /// NAS with millions of files is not kept busy walking them.
-    private func rescanPeriodically(_ localSource: LocalExportSource) async {
-        var lastReads = self.statistics.readCount
-        var pause = self.configuration.rescanInterval
-        while !Task.isCancelled {
-            try? await Task.sleep(for: pause)
-            if Task.isCancelled { break }
-            let started = ContinuousClock.now
-            do {
-                let (catalog, changed) = try await localSource.rescan()
-                if changed {
-                    self.logger.info("exports changed", metadata: ["entries": "\(catalog.entries.count)", "generation": "\(catalog.generation)"])
-                    self.store?.setCatalog(catalog)
-                }
-            } catch {
-                self.logger.warning("rescan failed: \(error)")
-            }
-            pause = max(self.configuration.rescanInterval, (ContinuousClock.now - started) * 50)
-            let reads = self.statistics.readCount
-            if reads != lastReads {
-                self.logger.info(
-                    "served peers", metadata: ["reads": "\(reads)", "bytes": "\(self.statistics.bytesServed)"]
-                )
-                lastReads = reads
-            }
+    /// Rescans the exports when the export watcher reports a batch of
+    /// changes, and every `--rescan-interval` as a safety net (the only way
+    /// to see changes on exports inotify cannot watch), or less often when a
+    /// scan is slow: a periodic scan never takes more than about 2% of the
+    /// time, so a NAS with millions of files is not kept busy walking them.
+    /// One loop runs every rescan, so two never race to publish a catalog.
+    private func rescanOnChanges(_ localSource: LocalExportSource) async {
+        let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        for (name, type) in localSource.unwatchable.sorted(by: { $0.key < $1.key }) {
+            self.logger.warning(
+                "export '\(name)' is on \(type), which reports no inotify events for changes made elsewhere: its changes show at the next rescan, every \(self.configuration.rescanInterval) (--rescan-interval)"
+            )
         }
+        self.warnAboutWatchCoverage(localSource)
+        localSource.watcher?.start { [logger = self.logger] batch in
+            if batch.overflowed {
+                logger.warning(
+                    "inotify event queue overflowed (raise /proc/sys/fs/inotify/max_queued_events): rescanning every export in full"
+                )
+            }
+            trigger.yield()
+        }
+        let pause = NIOLockedValueBox(self.configuration.rescanInterval)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pause.withLockedValue { $0 })
+                    trigger.yield()
+                }
+                trigger.finish()
+            }
+            var lastReads = self.statistics.readCount
+            for await _ in triggers {
+                let started = ContinuousClock.now
+                do {
+                    let (catalog, changed) = try await localSource.rescan()
+                    if changed {
+                        self.logger.info("exports changed", metadata: ["entries": "\(catalog.entries.count)", "generation": "\(catalog.generation)"])
+                        self.store?.setCatalog(catalog)
+                    }
+                } catch {
+                    self.logger.warning("rescan failed: \(error)")
+                }
+                self.warnAboutWatchCoverage(localSource)
+                let took = ContinuousClock.now - started
+                pause.withLockedValue { $0 = max(self.configuration.rescanInterval, took * 50) }
+                let reads = self.statistics.readCount
+                if reads != lastReads {
+                    self.logger.info(
+                        "served peers", metadata: ["reads": "\(reads)", "bytes": "\(self.statistics.bytesServed)"]
+                    )
+                    lastReads = reads
+                }
+                if Task.isCancelled { break }
+                // Each rescan is a full walk: a file written without pause
+                // (a log in an export) must not keep one walking forever.
+                // Rest four times as long as the walk took (at most 10 s)
+                // before the next; batches arriving meanwhile coalesce.
+                try? await Task.sleep(for: min(took * 4, .seconds(10)))
+            }
+            group.cancelAll()
+        }
+        await localSource.watcher?.stop()
+    }
+
+    /// Says once per shortfall when directories went unwatched, naming the
+    /// limit to raise; their changes then wait for the periodic rescan.
+    private func warnAboutWatchCoverage(_ localSource: LocalExportSource) {
+        guard let coverage = localSource.watcher?.coverage else { return }
+        let shortfall = coverage.refusedForLimit
+        let isNew = self.watchShortfall.withLockedValue { last in
+            defer { last = (shortfall, coverage.failed) }
+            return (shortfall > 0 && shortfall != last.limit) || (coverage.failed > 0 && coverage.failed != last.failed)
+        }
+        guard isNew else { return }
+        if coverage.failed > 0 {
+            self.logger.warning(
+                "inotify refused to watch \(coverage.failed) export directories (is /proc mounted?): changes in them show at the next rescan, every \(self.configuration.rescanInterval) (--rescan-interval)"
+            )
+        }
+        guard shortfall > 0 else { return }
+        let limit = ExportWatcher.maximumUserWatches().map { "now \($0)" } ?? "unreadable"
+        self.logger.warning(
+            "inotify watch limit reached: \(shortfall) of \(coverage.watched + shortfall) export directories are not watched; this daemon needs \(coverage.watched + shortfall) watches on top of what this user's other processes hold: raise /proc/sys/fs/inotify/max_user_watches (\(limit)); until then changes in them show at the next rescan, every \(self.configuration.rescanInterval) (--rescan-interval)"
+        )
     }
 
     /// Unregisters from the portmapper, closes the listeners and stops.

@@ -55,7 +55,7 @@ public struct DaemonConfiguration: Sendable {
         portmap: PortmapMode = .auto,
         crawlInterval: Duration = .seconds(3),
         peerTimeout: Duration = .seconds(10),
-        rescanInterval: Duration = .seconds(5),
+        rescanInterval: Duration = .seconds(60),
         cacheBytes: Int = 256 << 20,
         networkKey: NetworkKey? = nil,
         discovery: Bool = false,

@@ -102,9 +102,12 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("rescan-interval"),
-        help: ArgumentHelp("Seconds between rescans of the exported directories.", valueName: "SECONDS")
+        help: ArgumentHelp(
+            "Seconds between full rescans of the exported directories: a safety net where inotify reports changes at once, the only way changes show on exports inotify cannot watch (NFS, CIFS, FUSE) or past the inotify watch limit.",
+            valueName: "SECONDS"
+        )
     )
-    var rescanInterval: Double = 5
+    var rescanInterval: Double = 60
 
     @Option(name: .customLong("cache-size"), help: ArgumentHelp("Memory for cached blocks of remote files, in MiB.", valueName: "MIB"))
     var cacheSize: Int = 256

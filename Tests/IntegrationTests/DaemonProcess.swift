@@ -12,8 +12,10 @@ final class DaemonProcess: @unchecked Sendable {
     let logURL: URL
     private let process = Process()
 
-    /// Starts `p2pfs daemon ARGUMENTS`; `namespace` runs it via `ip netns exec`.
-    init(name: String, arguments: [String], namespace: String? = nil, logDirectory: URL) throws {
+    /// Starts `p2pfs daemon ARGUMENTS`; `namespace` runs it via `ip netns exec`;
+    /// `wrapper` is a command that ends by exec'ing its arguments (the daemon
+    /// keeps the pid, so stopping it still works).
+    init(name: String, arguments: [String], namespace: String? = nil, wrapper: [String] = [], logDirectory: URL) throws {
         let arguments = try Self.withDiscoveryDecided(arguments, inNamespace: namespace != nil)
         self.name = name
         self.arguments = arguments
@@ -23,6 +25,9 @@ final class DaemonProcess: @unchecked Sendable {
         if let namespace {
             self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             self.process.arguments = ["ip", "netns", "exec", namespace, TestEnvironment.p2pfs, "daemon"] + arguments
+        } else if !wrapper.isEmpty {
+            self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            self.process.arguments = wrapper + [TestEnvironment.p2pfs, "daemon"] + arguments
         } else {
             self.process.executableURL = URL(fileURLWithPath: TestEnvironment.p2pfs)
             self.process.arguments = ["daemon"] + arguments

@@ -26,6 +26,9 @@ public enum Prerequisite: Sendable, Hashable, CustomStringConvertible {
     case ipv6Loopback
     /// `python3 -c 'import MODULE'` works, and how the module is installed.
     case pythonModule(String, installedBy: String)
+    /// `unshare --user --map-root-user` works and the new namespace's
+    /// inotify watch limit (`/proc/sys/user/max_inotify_watches`) can be set.
+    case userNamespaceInotifyLimits
 
     /// nfs-cat, nfs-ls and nfs-cp.
     public static let libnfsUtils = Prerequisite.commands(["nfs-cat", "nfs-ls", "nfs-cp"], package: "libnfs-utils")
@@ -52,6 +55,7 @@ public enum Prerequisite: Sendable, Hashable, CustomStringConvertible {
         case .executable(let path, let installedBy): "\(path) (\(installedBy))"
         case .ipv6Loopback: "IPv6 loopback (::1)"
         case .pythonModule(let module, let installedBy): "Python module \(module) (\(installedBy))"
+        case .userNamespaceInotifyLimits: "user namespaces with their own inotify limits (unshare --user, Linux 5.11+)"
         }
     }
 
@@ -97,6 +101,10 @@ public enum Prerequisite: Sendable, Hashable, CustomStringConvertible {
             let imported = Self.run(python, ["-c", "import \(module)"])
             let why = imported.output.split(separator: "\n").last.map(String.init) ?? "exit status \(imported.status)"
             return imported.status == 0 ? nil : "\(python) cannot import \(module): \(why)"
+        case .userNamespaceInotifyLimits:
+            guard let unshare = Self.onPath("unshare") else { return "unshare (util-linux) is not on PATH" }
+            let tried = Self.run(unshare, ["--user", "--map-root-user", "sh", "-c", "echo 3 > /proc/sys/user/max_inotify_watches"])
+            return tried.status == 0 ? nil : "cannot set max_inotify_watches in a new user namespace: \(tried.output)"
         }
     }
 

@@ -25,4 +25,12 @@ int p2pfs_open_beneath_openat2(int rootfd, const char *path, int flags);
 /// a no-op elsewhere. Returns 1 if memory was released.
 int p2pfs_release_free_memory(void);
 
+/// An eventfd (non-blocking, close-on-exec) that wakes a thread blocked in
+/// poll; -1 with errno set.
+int p2pfs_wakeup_descriptor(void);
+
+/// The file system type (`statfs.f_type`, e.g. 0x6969 for NFS) of the file
+/// open as `fd`, or -1 with errno set.
+long long p2pfs_filesystem_type(int fd);
+
 #endif

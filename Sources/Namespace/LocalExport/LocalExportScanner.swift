@@ -24,7 +24,10 @@ public struct LocalExportScanner: Sendable {
         self.maximumEntries = maximumEntries
     }
 
-    public func scan(_ roots: [ExportRoot]) -> Result {
+    /// Walks `roots`; `onDirectory` is called with each directory's open
+    /// descriptor and path before it is read (the export watcher watches
+    /// it there, so nothing created after the read goes unreported).
+    public func scan(_ roots: [ExportRoot], onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil) -> Result {
         var result = Result(entries: [], skipped: 0, truncated: false)
         for root in roots {
             var info = stat()
@@ -40,13 +43,16 @@ public struct LocalExportScanner: Sendable {
                 result.skipped += 1
                 continue
             }
-            self.walk(directory: copy, prefix: root.name, into: &result)
+            self.walk(directory: copy, prefix: root.name, into: &result) { descriptor, path in
+                onDirectory?(root, descriptor, path)
+            }
         }
         return result
     }
 
     /// Walks one directory; takes ownership of `directory`.
-    private func walk(directory: CInt, prefix: String, into result: inout Result) {
+    private func walk(directory: CInt, prefix: String, into result: inout Result, onDirectory: (CInt, String) -> Void) {
+        onDirectory(directory, prefix)
         guard let stream = fdopendir(directory) else {
             close(directory)
             result.skipped += 1
@@ -99,7 +105,7 @@ public struct LocalExportScanner: Sendable {
                 result.skipped += 1
                 continue
             }
-            self.walk(directory: child, prefix: prefix + "/" + name, into: &result)
+            self.walk(directory: child, prefix: prefix + "/" + name, into: &result, onDirectory: onDirectory)
             if result.truncated { return }
         }
     }

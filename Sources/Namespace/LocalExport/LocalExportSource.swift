@@ -15,14 +15,30 @@ public final class LocalExportSource: Sendable {
     private let scanner: LocalExportScanner
     private let latest: NIOLockedValueBox<SourceCatalog?>
     private let scanDuration = Timer(label: "p2pfs_export_scan_duration_seconds")
+    /// Watches the exports' directories as rescans meet them (nil: periodic
+    /// rescans only).
+    public let watcher: ExportWatcher?
+    /// Exports on file systems that report no inotify events for changes
+    /// made elsewhere (NFS, CIFS, FUSE…), by export name, with the type:
+    /// only periodic rescans see their changes.
+    public let unwatchable: [String: String]
 
-    public init(identity: NodeIdentity, roots: [ExportRoot], threadPool: NIOThreadPool, scanner: LocalExportScanner = .init()) {
+    public init(
+        identity: NodeIdentity, roots: [ExportRoot], threadPool: NIOThreadPool, scanner: LocalExportScanner = .init(),
+        watcher: ExportWatcher? = nil
+    ) {
         self.identity = identity
         self.roots = roots
         self.threadPool = threadPool
         self.scanner = scanner
         self.reader = LocalExportReader(roots: roots, threadPool: threadPool)
         self.latest = NIOLockedValueBox(nil)
+        self.watcher = watcher
+        var unwatchable: [String: String] = [:]
+        for root in roots {
+            if let type = ExportWatcher.fileSystemWithoutEvents(root.descriptor) { unwatchable[root.name] = type }
+        }
+        self.unwatchable = unwatchable
     }
 
     /// The catalog of the last scan (nil before the first).
@@ -35,7 +51,16 @@ public final class LocalExportSource: Sendable {
         let scanner = self.scanner
         let roots = self.roots
         let started = ContinuousClock.now
-        let entries = try await self.threadPool.runIfActive { CatalogEntries(scanner.scan(roots).entries) }
+        let watcher = self.watcher
+        let unwatchable = self.unwatchable
+        let entries = try await self.threadPool.runIfActive {
+            watcher?.beginScan()
+            defer { watcher?.endScan() }
+            let result = scanner.scan(roots) { root, descriptor, path in
+                if unwatchable[root.name] == nil { watcher?.watch(directory: descriptor, path: path) }
+            }
+            return CatalogEntries(result.entries)
+        }
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         self.scanDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         return self.latest.withLockedValue { latest in

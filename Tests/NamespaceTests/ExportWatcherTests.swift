@@ -1,0 +1,155 @@
+import Foundation
+import Namespace
+import NIOCore
+import NIOPosix
+import Testing
+
+/// `ExportWatcher` with a real inotify instance: changes made to an export
+/// reach the catalog through events alone (nothing rescans unless a batch
+/// arrives), and each batch moves the generation at most once.
+@Suite(.serialized) struct ExportWatcherTests {
+    /// A source whose rescans run only when the watcher reports a batch.
+    final class Watched: Sendable {
+        let url: URL
+        let source: LocalExportSource
+        let pool: NIOThreadPool
+        let batches: AsyncStream<ChangeBatch>
+        let rescans: AsyncStream<(batch: ChangeBatch, changed: Bool, catalog: SourceCatalog)>
+        private let consumer: Task<Void, Never>
+
+        init(settle: Duration = .milliseconds(300)) async throws {
+            self.url = FileManager.default.temporaryDirectory.appendingPathComponent("p2pfs-watch-\(getpid())-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: self.url.appendingPathComponent("a"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: self.url.appendingPathComponent("b"), withIntermediateDirectories: true)
+            try Data("one".utf8).write(to: self.url.appendingPathComponent("a/one.txt"))
+            self.pool = NIOThreadPool(numberOfThreads: 1)
+            self.pool.start()
+            let watcher = try #require(ExportWatcher())
+            let root = try ExportRoot(LocalExport(name: "share", path: self.url.path))
+            let source = LocalExportSource(
+                identity: NodeIdentity(id: NodeID(high: 1, low: 2), name: "me"), roots: [root], threadPool: self.pool, watcher: watcher
+            )
+            self.source = source
+            _ = try await source.rescan()
+            let (batches, batchInput) = AsyncStream.makeStream(of: ChangeBatch.self)
+            self.batches = batches
+            let (rescans, rescanInput) = AsyncStream.makeStream(of: (batch: ChangeBatch, changed: Bool, catalog: SourceCatalog).self)
+            self.rescans = rescans
+            watcher.start(batcher: ChangeBatcher(settle: settle, maximumLatency: .seconds(2))) { batchInput.yield($0) }
+            self.consumer = Task {
+                for await batch in batches {
+                    guard let (catalog, changed) = try? await source.rescan() else { continue }
+                    rescanInput.yield((batch, changed, catalog))
+                }
+                rescanInput.finish()
+            }
+        }
+
+        /// Waits (at most 20 s) for rescans until `condition` holds for the
+        /// catalog; returns the rescans seen.
+        func waitFor(
+            _ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ condition: @escaping @Sendable (SourceCatalog) -> Bool
+        ) async throws -> [(batch: ChangeBatch, changed: Bool, catalog: SourceCatalog)] {
+            let rescans = self.rescans
+            let seen = try await withThrowingTaskGroup(of: [(batch: ChangeBatch, changed: Bool, catalog: SourceCatalog)]?.self) { group in
+                group.addTask {
+                    var seen: [(batch: ChangeBatch, changed: Bool, catalog: SourceCatalog)] = []
+                    for await rescan in rescans {
+                        seen.append(rescan)
+                        if condition(rescan.catalog) { return seen }
+                    }
+                    return nil
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(20))
+                    return nil
+                }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            return try #require(seen, "timed out waiting for \(what)", sourceLocation: sourceLocation)
+        }
+
+        func entry(_ catalog: SourceCatalog, _ path: String) -> CatalogEntry? {
+            Array(catalog.entries).first { $0.path == path }
+        }
+
+        func stop() async {
+            await self.source.watcher?.stop()
+            self.consumer.cancel()
+            try? await self.pool.shutdownGracefully()
+            try? FileManager.default.removeItem(at: self.url)
+        }
+    }
+
+    @Test func createDeleteAndRenameAcrossDirectoriesShowThroughEvents() async throws {
+        let watched = try await Watched()
+        let generation = try #require(watched.source.catalog?.generation)
+        let url = watched.url
+
+        try Data("two!".utf8).write(to: url.appendingPathComponent("b/two.txt"))
+        var seen = try await watched.waitFor("b/two.txt") { watched.entry($0, "share/b/two.txt")?.size == 4 }
+        #expect(seen.last?.batch.directories.contains("share/b") == true)
+
+        try FileManager.default.moveItem(at: url.appendingPathComponent("a/one.txt"), to: url.appendingPathComponent("b/moved.txt"))
+        seen = try await watched.waitFor("the rename") { watched.entry($0, "share/b/moved.txt") != nil && watched.entry($0, "share/a/one.txt") == nil }
+        #expect(seen.last?.batch.directories.isSuperset(of: ["share/a", "share/b"]) == true)
+
+        try FileManager.default.removeItem(at: url.appendingPathComponent("b/two.txt"))
+        seen = try await watched.waitFor("the deletion") { watched.entry($0, "share/b/two.txt") == nil }
+        let catalog = try #require(seen.last?.catalog)
+        #expect(Array(catalog.entries).map(\.path).sorted() == ["share", "share/a", "share/b", "share/b/moved.txt"])
+        // Three changes, each its own batch at most: the generation moved
+        // once per changed rescan, never per event.
+        #expect(catalog.generation > generation)
+        #expect(catalog.generation - generation <= 3)
+        await watched.stop()
+    }
+
+    @Test func aNewSubdirectoryTreeIsWatchedAsItAppears() async throws {
+        let watched = try await Watched()
+        let url = watched.url
+        try FileManager.default.createDirectory(at: url.appendingPathComponent("new/deeper/deepest"), withIntermediateDirectories: true)
+        _ = try await watched.waitFor("the new tree") { watched.entry($0, "share/new/deeper/deepest") != nil }
+        // Written after the tree was scanned: only the new directory's own
+        // watch can report it.
+        try Data("deep".utf8).write(to: url.appendingPathComponent("new/deeper/deepest/file.txt"))
+        let seen = try await watched.waitFor("a file in the new tree") { watched.entry($0, "share/new/deeper/deepest/file.txt")?.size == 4 }
+        #expect(seen.last?.batch.directories == ["share/new/deeper/deepest"])
+        await watched.stop()
+    }
+
+    @Test func aRewrittenFileShowsItsNewSizeAndTime() async throws {
+        let watched = try await Watched()
+        let before = try #require(watched.source.catalog.flatMap { watched.entry($0, "share/a/one.txt") })
+        let handle = try FileHandle(forWritingTo: watched.url.appendingPathComponent("a/one.txt"))
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data("rewritten, longer".utf8))
+        try handle.close()
+        let modified = try FileManager.default.attributesOfItem(atPath: watched.url.appendingPathComponent("a/one.txt").path)[.modificationDate] as? Date
+        let seen = try await watched.waitFor("the new size") { watched.entry($0, "share/a/one.txt")?.size == 17 }
+        let after = try #require(seen.last.flatMap { watched.entry($0.catalog, "share/a/one.txt") })
+        #expect(before.size == 3)
+        let seconds = try #require(modified?.timeIntervalSince1970)
+        #expect(after.mtime.seconds == Int64(seconds.rounded(.down)))
+        await watched.stop()
+    }
+
+    @Test func aBurstOfWritesIsOneBatchAndOneGeneration() async throws {
+        // A long settle delay, so the 50 writes below surely fall in one.
+        let watched = try await Watched(settle: .seconds(1))
+        let generation = try #require(watched.source.catalog?.generation)
+        for index in 0..<50 {
+            try Data("\(index)".utf8).write(to: watched.url.appendingPathComponent("b/burst-\(index)"))
+        }
+        let seen = try await watched.waitFor("all 50 files") { catalog in
+            (0..<50).allSatisfy { watched.entry(catalog, "share/b/burst-\($0)") != nil }
+        }
+        let last = try #require(seen.last)
+        #expect(last.catalog.generation - generation == UInt64(seen.filter(\.changed).count))
+        #expect(seen.count <= 2, "\(seen.count) batches for one burst")
+        #expect(seen.reduce(0) { $0 + $1.batch.eventCount } >= 50)
+        await watched.stop()
+    }
+}
