@@ -118,9 +118,10 @@ static struct {
         double timeout;
         double deadline;
         int nfsport;
+        uint32_t minorversion;   /* 1; others only to check a server's refusal */
 } opt = {
         .seconds = 10.0, .seed = 1, .repeat = 1, .dircount = 65536, .maxcount = 1048576,
-        .expect = -1, .timeout = 30.0, .deadline = 900.0,
+        .expect = -1, .timeout = 30.0, .deadline = 900.0, .minorversion = 1,
 };
 
 static struct {
@@ -624,7 +625,7 @@ static size_t call_begin(int slot, const char *what, reply_fn fn, void *ctx)
 static void compound_begin(int nops)
 {
         put_u32(&C.out, 0);             /* tag: empty */
-        put_u32(&C.out, 1);             /* minor version 1 */
+        put_u32(&C.out, opt.minorversion);
         put_u32(&C.out, (uint32_t)nops);
 }
 
@@ -871,6 +872,10 @@ static uint32_t op_head(struct dec *d, uint32_t op, const char *what)
         uint32_t got = get_u32(d), st = get_u32(d);
         if (d->bad)
                 fatal("%s: truncated COMPOUND reply", what);
+        if (got == 10044)       /* OP_ILLEGAL */
+                fatal("%s: the server does not know operation %u (OP_ILLEGAL, %s): "
+                      "it does not serve minor version %u", what, op, nfs4_status_name(st),
+                      opt.minorversion);
         if (got != op)
                 fatal("%s: result for operation %u where %u was expected", what, got, op);
         return st;
@@ -1975,6 +1980,7 @@ static void usage(int code)
 "  readdir   --dir DIR [--repeat N] [--dircount 65536] [--maxcount 1048576] [--expect N]\n"
 "common options:\n"
 "  --nfsport N                 server port (default: the URL's, else 2049)\n"
+"  --minorversion N            COMPOUND minor version (default 1; to check that a server refuses others)\n"
 "  --timeout S                 per-RPC timeout in seconds (default 30)\n"
 "  --deadline S                abort the whole run after S seconds (default 900)\n");
         exit(code);
@@ -2029,6 +2035,7 @@ int main(int argc, char **argv)
                 { "timeout", required_argument, NULL, 'T' },
                 { "deadline", required_argument, NULL, 'D' },
                 { "nfsport", required_argument, NULL, 'n' },
+                { "minorversion", required_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -2060,6 +2067,7 @@ int main(int argc, char **argv)
                 case 'T': opt.timeout = parse_double(optarg, "--timeout"); break;
                 case 'D': opt.deadline = parse_double(optarg, "--deadline"); break;
                 case 'n': opt.nfsport = (int)parse_u64(optarg, "--nfsport"); break;
+                case 'v': opt.minorversion = (uint32_t)parse_u64(optarg, "--minorversion"); break;
                 case 'h': usage(0); break;
                 default: usage(2);
                 }
