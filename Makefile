@@ -57,6 +57,7 @@ BENCH_ARGS   ?=
 bench-tools: setup
 	mkdir -p Benchmarks/bin
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfsload Benchmarks/nfsload/nfsload.c -lnfs -lm
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfs4load Benchmarks/nfs4load/nfs4load.c -lm
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c
 
 bench-simulator: setup

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""p2pfs benchmark: p2pfs side by side with NFS-Ganesha over NFSv3.
+"""p2pfs benchmark: p2pfs side by side with NFS-Ganesha over NFSv3 and NFSv4.1.
 
 Creates a data set, serves it with NFS-Ganesha (VFS FSAL) and with p2pfs,
-runs the same workloads against both with an independent NFS client
-(Benchmarks/bin/nfsload, built on libnfs), alternating servers round by
+runs the same workloads against both with independent NFS clients
+(Benchmarks/bin/nfsload, built on libnfs, for NFSv3; Benchmarks/bin/nfs4load,
+a minimal client of its own, for NFSv4.1), alternating servers round by
 round, and prints the medians:
 
     workload | p2pfs | ganesha | ratio (p2pfs/ganesha, higher is better)
@@ -36,10 +37,12 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "Benchmarks"
 BIN = BENCH / "bin"
 NFSLOAD = BIN / "nfsload"
+NFS4LOAD = BIN / "nfs4load"
 TCPCEILING = BIN / "tcpceiling"
 SIMULATOR_NAME = "p2pfs-peer-simulator"
 TOOL_SOURCES = {
     NFSLOAD: (BENCH / "nfsload" / "nfsload.c", ["-lnfs", "-lm"]),
+    NFS4LOAD: (BENCH / "nfs4load" / "nfs4load.c", ["-lm"]),
     TCPCEILING: (BENCH / "tcpceiling" / "tcpceiling.c", []),
 }
 GANESHA_TEMPLATE = BENCH / "ganesha.conf.in"
@@ -47,8 +50,11 @@ NS_PREFIX = "p2pfs-bench-"
 EXPORT_NAME = "bench"          # p2pfs: --export bench=DATA; Ganesha: Pseudo=/bench
 DATA_LAYOUT_VERSION = 1
 
-# Workload identifiers, in table order.
-WORKLOADS = ["seqread", "randread", "meta", "readdirplus", "forwarded", "nsscale", "discovery", "metrics"]
+# Workload identifiers, in table order.  The "41" ones are the NFSv4.1
+# counterparts of the first four (nfs4load), on the same files.
+WORKLOADS = ["seqread", "randread", "meta", "readdirplus",
+             "seqread41", "randread41", "meta41", "readdir41", "forwarded", "nsscale", "discovery", "metrics"]
+V41_WORKLOADS = ("seqread41", "randread41", "meta41", "readdir41")
 
 
 class BenchError(Exception):
@@ -84,7 +90,7 @@ def parse_size(text):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        description="Benchmark p2pfs against NFS-Ganesha over NFSv3 (loopback, private netns).")
+        description="Benchmark p2pfs against NFS-Ganesha over NFSv3 and NFSv4.1 (loopback, private netns).")
     p.add_argument("--smoke", action="store_true",
                    help="tiny data set and short runs (finishes in seconds)")
     p.add_argument("--rounds", type=int, help="rounds per workload (median is reported); "
@@ -143,7 +149,7 @@ def parse_args(argv):
     p.add_argument("--start-timeout", type=float, default=60.0,
                    help="seconds to wait for a server to answer (default 60)")
     p.add_argument("--rpc-timeout", type=float, default=30.0,
-                   help="per-RPC timeout given to nfsload (default 30)")
+                   help="per-RPC timeout given to nfsload and nfs4load (default 30)")
     a = p.parse_args(argv)
 
     smoke = a.smoke
@@ -539,6 +545,38 @@ def wait_ready(sb, proc, url, timeout, label):
     return f"not answering after {timeout:.0f} s ({last})"
 
 
+def wait_ready_v41(sb, proc, url, timeout):
+    """Probes NFSv4.1 (session, PUTROOTFH + LOOKUP of the export, GETATTR)
+    until it answers, the server exits or the bound passes."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return f"exited with status {proc.returncode}"
+        rc, out, err = sb.run([NFS4LOAD, "probe", "--url", url, "--timeout", "3", "--deadline", "8"],
+                              timeout=15)
+        if rc == 0:
+            return None
+        last = ((err or "").strip().splitlines()[-1:] or [""])[0]
+        time.sleep(0.3)
+    return f"NFSv4.1 not answering after {timeout:.0f} s ({last})"
+
+
+def check_v41(sb, srv, a):
+    """Sets srv.url4 once the server answers NFSv4.1 (only when a v4.1
+    workload is asked for); a server that does not gets its v4.1 rows
+    marked FAIL, and the run fails."""
+    if not srv.running or not any(w in a.workloads for w in V41_WORKLOADS):
+        return
+    err = wait_ready_v41(sb, srv.proc, srv.url4_candidate, a.start_timeout)
+    if err:
+        srv.v41_error = err
+        log(f"{srv.name}: {err}")
+    else:
+        srv.url4 = srv.url4_candidate
+        log(f"{srv.name} answers NFSv4.1 at {srv.url4}")
+
+
 def wait_listing(sb, srv, a):
     """Waits until the server lists the whole flat directory, so that a
     server that indexes its export in the background is measured only once
@@ -566,6 +604,9 @@ class Server:
         self.name = name
         self.status = "not started"    # "running" | "absent" | "failed: ..."
         self.url = None
+        self.url4 = None                # set once NFSv4.1 answers (check_v41)
+        self.url4_candidate = None
+        self.v41_error = None
         self.proc = None
         self.log = None
         self.detail = {}
@@ -629,6 +670,8 @@ def start_ganesha(sb, a, data):
     # Ganesha registers with the namespace's rpcbind: the client finds it
     # through the portmapper (no explicit ports in the URL).
     srv.url = nfs_url()
+    # NFSv4 has a fixed port and no MOUNT: nfs4load goes there directly.
+    srv.url4_candidate = f"nfs://127.0.0.1:{a.ganesha_port}/{EXPORT_NAME}"
     err = wait_ready(sb, srv.proc, srv.url, a.start_timeout, "ganesha")
     if err:
         srv.status = f"failed: {err}"
@@ -638,6 +681,7 @@ def start_ganesha(sb, a, data):
         srv.status = "running"
         log(f"Ganesha ready at {srv.url} (via rpcbind)")
         wait_listing(sb, srv, a)
+        check_v41(sb, srv, a)
     return srv
 
 
@@ -658,6 +702,7 @@ def start_p2pfs(sb, a, data):
     srv.proc = sb.start("p2pfs", argv, srv.log)
     # p2pfs runs without the portmapper: explicit NFS and MOUNT ports.
     srv.url = nfs_url(a.p2pfs_port, a.p2pfs_mount_port)
+    srv.url4_candidate = f"nfs://127.0.0.1:{a.p2pfs_port}/{EXPORT_NAME}"
     err = wait_ready(sb, srv.proc, srv.url, a.start_timeout, "p2pfs")
     if err:
         srv.status = f"failed: {err}"
@@ -667,6 +712,7 @@ def start_p2pfs(sb, a, data):
         srv.status = "running"
         log(f"p2pfs ready at {srv.url}")
         wait_listing(sb, srv, a)
+        check_v41(sb, srv, a)
     return srv
 
 
@@ -674,8 +720,9 @@ def start_p2pfs(sb, a, data):
 # workloads
 
 class Row:
-    def __init__(self, wid, label, unit, key, better="higher", fmt="{:.1f}"):
+    def __init__(self, wid, label, unit, key, better="higher", fmt="{:.1f}", target=None):
         self.id = wid
+        self.target = target    # least ratio p2pfs/Ganesha asked for (Docs/performance.md)
         self.label = label
         self.unit = unit
         self.key = key          # field of the nfsload JSON
@@ -688,6 +735,13 @@ class Row:
     def value(self, server):
         s = self.samples[server]
         return statistics.median(s) if s else None
+
+    @property
+    def met(self):
+        q = ratio(self)
+        if self.target is None or q is None:
+            return None
+        return q >= self.target
 
 
 class Goal:
@@ -782,9 +836,13 @@ class Runner:
     def order(self):
         return [s for s in ("p2pfs", "ganesha") if s in self.servers]
 
-    def nfsload(self, srv, args, timeout):
-        argv = [NFSLOAD] + args + ["--url", srv.url, "--timeout", str(self.a.rpc_timeout),
-                                   "--deadline", str(int(timeout))]
+    def nfsload(self, srv, args, timeout, v41=False):
+        """Runs nfsload (NFSv3) or, with v41, nfs4load against srv."""
+        if v41 and srv.url4 is None:
+            return 2, None, f"{srv.name} does not answer NFSv4.1: {srv.v41_error or 'not probed'}"
+        argv = [NFS4LOAD if v41 else NFSLOAD] + args + [
+            "--url", srv.url4 if v41 else srv.url, "--timeout", str(self.a.rpc_timeout),
+            "--deadline", str(int(timeout))]
         rc, out, err = self.sb.run(argv, timeout=timeout + 15)
         result = None
         for line in reversed(out.strip().splitlines()):
@@ -795,7 +853,7 @@ class Runner:
                 continue
         return rc, result, err.strip()
 
-    def run_rounds(self, wid, rows, args, timeout):
+    def run_rounds(self, wid, rows, args, timeout, v41=False):
         """Runs one workload for every round, servers alternating."""
         self.details[wid] = {s: [] for s in self.servers}
         for rnd in range(self.a.rounds):
@@ -810,7 +868,7 @@ class Runner:
                             for row in rows:     # incomplete: do not report a partial median
                                 row.cells[name] = "FAIL"
                     continue
-                rc, res, err = self.nfsload(srv, args, timeout)
+                rc, res, err = self.nfsload(srv, args, timeout, v41)
                 self.details[wid][name].append(res if res is not None else {"error": err})
                 if rc != 0 or res is None:
                     self.failures += 1
@@ -828,74 +886,81 @@ class Runner:
                         row.samples[name].append(float(res[row.key]))
         self.rows.extend(rows)
 
-    def verify_pass(self, args, timeout, rows):
+    def verify_pass(self, args, timeout, rows, v41=False):
         """Untimed seqread of the whole file compared with the source file,
         once per server before the timed rounds (also warms the server)."""
         for name in self.order():
             srv = self.servers[name]
             if not srv.running:
                 continue
-            rc, res, err = self.nfsload(srv, args + ["--verify", str(self.data / "big.bin")], timeout)
-            self.details.setdefault("seqread_verify", {})[name] = res if res is not None else {"error": err}
+            rc, res, err = self.nfsload(srv, args + ["--verify", str(self.data / "big.bin")], timeout, v41)
+            self.details.setdefault(rows[0].id + "_verify", {})[name] = res if res is not None else {"error": err}
             if rc != 0 or res is None or not res.get("verified") or res.get("mismatches"):
                 self.failures += 1
                 msg = err.splitlines()[-5:] if err else []
-                log(f"seqread verification on {name} FAILED (exit {rc}): " + " | ".join(msg))
+                log(f"{rows[0].id} verification on {name} FAILED (exit {rc}): " + " | ".join(msg))
                 for row in rows:
                     row.cells[name] = "FAIL"
             else:
-                log(f"seqread verification on {name}: {res['bytes']} bytes identical to the source")
+                log(f"{rows[0].id} verification on {name}: {res['bytes']} bytes identical to the source")
 
-    def warmup(self, wid, args, timeout):
+    def warmup(self, wid, args, timeout, v41=False):
         """One untimed run per server before the timed rounds."""
         for name in self.order():
             srv = self.servers[name]
             if srv.running:
-                rc, res, err = self.nfsload(srv, args, timeout)
+                rc, res, err = self.nfsload(srv, args, timeout, v41)
                 if rc != 0:
                     log(f"{wid} warm-up on {name} failed: {err.splitlines()[-1:] if err else rc}")
 
-    def workload_seqread(self):
+    # The NFSv3 rows (nfsload) and their NFSv4.1 counterparts (nfs4load,
+    # ids ending in 41): same files, block sizes, in-flight counts, targets.
+
+    def workload_seqread(self, v41=False):
         a = self.a
-        row = Row("seqread", f"seqread {human_bytes(a.file_size)}, {human_bytes(a.seq_block)} x{a.seq_inflight}",
-                  "MiB/s", "mib_s")
+        wid = "seqread41" if v41 else "seqread"
+        row = Row(wid, f"{'v4.1 ' if v41 else ''}seqread {human_bytes(a.file_size)}, "
+                  f"{human_bytes(a.seq_block)} x{a.seq_inflight}", "MiB/s", "mib_s", target=1.0)
         args = ["seqread", "--file", "big.bin", "--block", str(a.seq_block),
                 "--inflight", str(a.seq_inflight)]
         # generous bound: 5 MiB/s minimum
         timeout = 60 + a.file_size / (5 << 20)
         if not a.no_verify:
-            self.verify_pass(args, timeout, [row])
-        self.run_rounds("seqread", [row], args, timeout)
+            self.verify_pass(args, timeout, [row], v41)
+        self.run_rounds(wid, [row], args, timeout, v41)
 
-    def workload_randread(self):
+    def workload_randread(self, v41=False):
         a = self.a
-        lbl = f"randread {human_bytes(a.rand_block)} x{a.rand_inflight}"
-        rows = [Row("randread", lbl, "ops/s", "ops_s", fmt="{:.0f}"),
-                Row("randread_p99", lbl + " p99 latency", "us", "lat_p99_us", better="lower",
+        wid = "randread41" if v41 else "randread"
+        lbl = f"{'v4.1 ' if v41 else ''}randread {human_bytes(a.rand_block)} x{a.rand_inflight}"
+        rows = [Row(wid, lbl, "ops/s", "ops_s", fmt="{:.0f}", target=1.0),
+                Row(wid + "_p99", lbl + " p99 latency", "us", "lat_p99_us", better="lower",
                     fmt="{:.0f}")]
         args = ["randread", "--file", "big.bin", "--block", str(a.rand_block),
                 "--inflight", str(a.rand_inflight), "--seconds", str(a.rand_seconds), "--seed", "1"]
-        self.run_rounds("randread", rows, args, a.rand_seconds + 60)
+        self.run_rounds(wid, rows, args, a.rand_seconds + 60, v41)
 
-    def workload_meta(self):
+    def workload_meta(self, v41=False):
         a = self.a
-        row = Row("meta", f"meta LOOKUP+GETATTR+ACCESS, {a.tree_files} files x{a.meta_inflight}",
-                  "ops/s", "ops_s", fmt="{:.0f}")
+        wid = "meta41" if v41 else "meta"
+        row = Row(wid, f"{'v4.1 ' if v41 else ''}meta LOOKUP+GETATTR+ACCESS, {a.tree_files} files "
+                  f"x{a.meta_inflight}", "ops/s", "ops_s", fmt="{:.0f}", target=1.5)
         args = ["meta", "--tree", "tree", "--inflight", str(a.meta_inflight),
                 "--seconds", str(a.meta_seconds)]
-        self.run_rounds("meta", [row], args, a.meta_seconds + 120)
+        self.run_rounds(wid, [row], args, a.meta_seconds + 120, v41)
 
-    def workload_readdirplus(self):
+    def workload_readdirplus(self, v41=False):
         a = self.a
-        row = Row("readdirplus", f"readdirplus {a.flat_entries} entries", "entries/s",
-                  "entries_s", fmt="{:.0f}")
-        args = ["readdirplus", "--dir", "flat", "--repeat", str(a.readdir_repeat),
+        wid, cmd = ("readdir41", "readdir") if v41 else ("readdirplus", "readdirplus")
+        row = Row(wid, f"{'v4.1 ' if v41 else ''}{cmd} {a.flat_entries} entries", "entries/s",
+                  "entries_s", fmt="{:.0f}", target=1.5)
+        args = [cmd, "--dir", "flat", "--repeat", str(a.readdir_repeat),
                 "--dircount", str(a.readdir_dircount), "--maxcount", str(a.readdir_maxcount),
                 "--expect", str(a.flat_entries)]
         timeout = 60 + a.readdir_repeat * a.flat_entries / 2000
-        self.warmup("readdirplus", args[:args.index("--repeat")] + ["--repeat", "1"] +
-                    args[args.index("--repeat") + 2:], timeout)
-        self.run_rounds("readdirplus", [row], args, timeout)
+        self.warmup(wid, args[:args.index("--repeat")] + ["--repeat", "1"] +
+                    args[args.index("--repeat") + 2:], timeout, v41)
+        self.run_rounds(wid, [row], args, timeout, v41)
 
     # Workloads 5 and 6 measure p2pfs against targets and against its own
     # local figures; Ganesha has no equivalent. Their results are "goals".
@@ -1250,6 +1315,10 @@ class Runner:
             "randread": self.workload_randread,
             "meta": self.workload_meta,
             "readdirplus": self.workload_readdirplus,
+            "seqread41": lambda: self.workload_seqread(v41=True),
+            "randread41": lambda: self.workload_randread(v41=True),
+            "meta41": lambda: self.workload_meta(v41=True),
+            "readdir41": lambda: self.workload_readdirplus(v41=True),
             "forwarded": self.workload_forwarded,
             "nsscale": self.workload_namespace_scale,
             "discovery": self.workload_discovery,
@@ -1301,19 +1370,22 @@ def machine_info():
 
 
 def render_table(rows, ceiling):
-    head = ("workload", "p2pfs", "ganesha", "ratio")
+    head = ("workload", "p2pfs", "ganesha", "ratio", "target")
     lines = []
     for r in rows:
         unit = f" ({r.unit}{', lower is better' if r.better == 'lower' else ''})"
         q = ratio(r)
+        target = "" if r.target is None else \
+            f">= {r.target:.1f} " + {True: "met", False: "MISSED", None: "n/a"}[r.met]
         cells = (r.label + unit,
                  fmt_cell(r, "p2pfs"),
                  fmt_cell(r, "ganesha"),
-                 "pending" if r.pending else (f"{q:.2f}" if q is not None else "n/a"))
+                 "pending" if r.pending else (f"{q:.2f}" if q is not None else "n/a"),
+                 target)
         lines.append(cells)
-    widths = [max(len(x[i]) for x in [head] + lines) for i in range(4)]
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(5)]
     out = []
-    fmt = lambda c: "  ".join([c[0].ljust(widths[0])] + [c[i].rjust(widths[i]) for i in range(1, 4)])
+    fmt = lambda c: "  ".join([c[0].ljust(widths[0])] + [c[i].rjust(widths[i]) for i in range(1, 5)]).rstrip()
     out.append(fmt(head))
     out.append("  ".join("-" * w for w in widths))
     out.extend(fmt(c) for c in lines)
@@ -1349,8 +1421,11 @@ def write_results(path, a, rows, servers, ceiling, runner, started, elapsed, tab
             "meta_seconds": a.meta_seconds, "readdir_repeat": a.readdir_repeat,
             "readdir_dircount": a.readdir_dircount, "readdir_maxcount": a.readdir_maxcount,
             "client": "Benchmarks/bin/nfsload (libnfs, one TCP connection)",
+            "client_v41": "Benchmarks/bin/nfs4load (own NFSv4.1 client, one TCP connection, "
+                          "one session slot per request in flight)",
         },
-        "servers": {name: {"status": srv.status, "url": srv.url, **srv.detail}
+        "servers": {name: {"status": srv.status, "url": srv.url, "url_v41": srv.url4,
+                           "v41_error": srv.v41_error, **srv.detail}
                     for name, srv in servers.items()},
         "tcp_ceiling_mib_s": ceiling["mib_s"] if ceiling else None,
         "tcp_ceiling_samples": ceiling["samples"] if ceiling else None,
@@ -1368,6 +1443,8 @@ def write_results(path, a, rows, servers, ceiling, runner, started, elapsed, tab
             else:
                 entry[s] = r.value(s)
         entry["ratio"] = "pending" if r.pending else (round(q, 4) if q is not None else None)
+        entry["target"] = r.target
+        entry["met"] = r.met
         entry["samples"] = r.samples
         doc["rows"].append(entry)
     doc["goals"] = [
@@ -1457,10 +1534,11 @@ def main(argv):
         if goals:
             table += "\n\n" + goals
         print()
-        print(f"p2pfs vs NFS-Ganesha, NFSv3 over loopback, median of {a.rounds} round(s)"
+        print(f"p2pfs vs NFS-Ganesha, NFSv3 and NFSv4.1 over loopback, median of {a.rounds} round(s)"
               f"{' [smoke]' if a.smoke else ''}")
         for name, srv in servers.items():
-            print(f"  {name}: {srv.status}{' at ' + srv.url if srv.url else ''}")
+            print(f"  {name}: {srv.status}{' at ' + srv.url if srv.url else ''}"
+                  f"{', NFSv4.1 at ' + srv.url4 if srv.url4 else ''}")
         print()
         print(table)
         print(f"\ntotal time {elapsed:.0f} s; results in {a.results}")

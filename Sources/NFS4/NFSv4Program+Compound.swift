@@ -14,9 +14,10 @@ struct CompoundContext {
     var currentFileHandle: FileID?
     var savedFileHandle: FileID?
     var currentStateID: StateID4?
-    /// Set by SEQUENCE: the client and slot this COMPOUND runs in.
+    /// Set by SEQUENCE: the client and slot this COMPOUND runs in, and
+    /// whether the client asked for the reply to be cached.
     var clientID: UInt64?
-    var slot: (session: SessionID4, slot: UInt32)?
+    var slot: (session: SessionID4, slot: UInt32, cacheThis: Bool)?
     /// Set when the first operation was not SEQUENCE (EXCHANGE_ID,
     /// CREATE_SESSION...) or DESTROY_SESSION ended this COMPOUND's own
     /// session: nothing may follow (NFS4ERR_NOT_ONLY_OP).
@@ -114,7 +115,7 @@ extension NFSv4Program {
                         ($0.clientID(of: sequence.sessionID), $0.foreChannel(of: sequence.sessionID))
                     }
                     context.clientID = client
-                    context.slot = (sequence.sessionID, sequence.slotID)
+                    context.slot = (sequence.sessionID, sequence.slotID, sequence.cacheThis)
                     if let channel {
                         context.replyLimit = Int(channel.maximumResponseSize)
                         if sequence.cacheThis { context.cachedReplyLimit = Int(channel.maximumResponseSizeCached) }
@@ -263,10 +264,15 @@ extension NFSv4Program {
     ) -> RPCOutcome {
         let body = self.reply(status: status, args, results, count: count, rpc, bulk: bulk)
         if let slot = context.slot {
-            var cached = ByteBuffer(buffer: body.head)
-            if let bulk {
-                cached.writeImmutableBuffer(bulk)
-                cached.writeXDRPadding(for: bulk.readableBytes)
+            // Only a reply the client asked to be cached is copied whole (a
+            // READ's data included); any other just frees its slot.
+            var cached = ByteBuffer()
+            if slot.cacheThis {
+                cached = ByteBuffer(buffer: body.head)
+                if let bulk {
+                    cached.writeImmutableBuffer(bulk)
+                    cached.writeXDRPadding(for: bulk.readableBytes)
+                }
             }
             self.state.withLockedValue { $0.complete(session: slot.session, slot: slot.slot, reply: cached) }
         }

@@ -355,6 +355,37 @@ import ProgramTestSupport
         #expect(try harness.call(late).status == Status4.sequencePosition)
     }
 
+    @Test func aCachedReadIsReplayedWithItsDataAnUncachedOneIsNot() async throws {
+        let harness = await NFS4Harness.standard()
+        let (_, session) = try harness.createSession()
+        func read(sequenceID: UInt32, cacheThis: Bool) -> ClientCompound {
+            var compound = NFS4Harness.sequenced(session, sequenceID: sequenceID, cacheThis: cacheThis)
+            compound.putfh("movies/KillBill.mkv")
+            compound.add(ClientCompound.read) { buffer in
+                buffer.writeRepeatingByte(0, count: 16)
+                buffer.putU64(100)
+                buffer.putU32(1000)
+            }
+            return compound
+        }
+        let cached = read(sequenceID: 1, cacheThis: true)
+        let first = try harness.callRaw(cached)
+        let retry = try harness.callRaw(cached)
+        #expect(retry.body == first.body)
+        var reply = try ClientCompoundReply(retry.body)
+        #expect(reply.status == Status4.ok)
+        _ = try reply.next()
+        reply.rest.moveReaderIndex(forwardBy: 36)
+        #expect(try reply.next() == (ClientCompound.putfh, Status4.ok))
+        #expect(try reply.next() == (ClientCompound.read, Status4.ok))
+        #expect(try reply.rest.u32() == 0)  // not eof
+        #expect(try reply.rest.opaque() == Array(TestNamespace.movieBytes[100..<1100]))
+
+        let uncached = read(sequenceID: 2, cacheThis: false)
+        #expect(try harness.call(uncached).status == Status4.ok)
+        #expect(try harness.call(uncached).status == Status4.retryUncached)
+    }
+
     @Test func staleAndForeignHandles() async throws {
         let harness = await NFS4Harness.standard()
         let (_, session) = try harness.createSession()
