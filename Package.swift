@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // libtirpc, for registering with a running system rpcbind.
@@ -97,6 +98,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // DNS-SD over multicast DNS (RFC 6762/6763): finding peers with no address given.
@@ -110,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "p2pfs",
             dependencies: [
-                "P2PFSDaemon", "ONCRPC", "PeerProtocol", "XDR",
+                "P2PFSDaemon", "ONCRPC", "PeerProtocol", "XDR", "Namespace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -192,6 +194,10 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "p2pfsTests",
+            dependencies: ["p2pfs", "P2PFSDaemon"]
         ),
         .testTarget(
             name: "IntegrationTests",

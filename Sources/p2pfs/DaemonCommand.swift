@@ -26,10 +26,19 @@ struct DaemonCommand: AsyncParsableCommand {
               p2pfs daemon --peer 192.168.1.10              (see everything)
               p2pfs daemon --export music=/srv/music --peer 192.168.1.10
 
+            Every flag can instead be a key of a TOML file given with --config (the key is the flag's
+            name: `peer = ["192.168.1.10"]`); flags on the command line override the file.
+
             A closed network: give every node the same key file (made once with
             `head -c 32 /dev/urandom | base64 > key`) with --network-key-file.
             """
     )
+
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp("Read settings from this TOML file (keys are the flags' names; flags override it).", valueName: "FILE")
+    )
+    var configFile: String?
 
     @Option(
         name: .customLong("export"),
@@ -168,9 +177,26 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration = try self.makeConfiguration()
-        // Read here, once, so that a bad key file is a one-line error.
-        configuration.networkKey = try Self.loadNetworkKey(self.networkKeyFile)
+        let settings: DaemonSettings
+        let configuration: DaemonConfiguration
+        do {
+            settings = try DaemonSettings.resolve(commandLine: Self.daemonArguments(CommandLine.arguments), configPath: self.configFile)
+            // Read here, once, so that a bad key file is a one-line error.
+            configuration = try settings.configuration()
+        } catch {
+            throw FailureMessage(message: DaemonSettings.message(for: error))
+        }
+        try await settings.command.serve(configuration: configuration, settings: settings)
+    }
+
+    /// The arguments after the `daemon` subcommand.
+    static func daemonArguments(_ arguments: [String]) -> [String] {
+        Array(arguments.dropFirst().drop { $0 != "daemon" }.dropFirst())
+    }
+
+    /// Runs the node until SIGINT or SIGTERM, with the settings merged from
+    /// the command line and the configuration file.
+    func serve(configuration: DaemonConfiguration, settings: DaemonSettings) async throws {
         let level = Logger.Level(rawValue: self.logLevel)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
