@@ -27,7 +27,8 @@ struct DaemonCommand: AsyncParsableCommand {
               p2pfs daemon --export music=/srv/music --peer 192.168.1.10
 
             Every flag can instead be a key of a TOML file given with --config (the key is the flag's
-            name: `peer = ["192.168.1.10"]`); flags on the command line override the file.
+            name: `peer = ["192.168.1.10"]`); flags on the command line override the file. SIGHUP re-reads
+            the file: exports and peers added or removed apply at once, other changes at the next start.
 
             A closed network: give every node the same key file (made once with
             `head -c 32 /dev/urandom | base64 > key`) with --network-key-file.
@@ -208,6 +209,7 @@ struct DaemonCommand: AsyncParsableCommand {
             logger.warning("network key file '\(path)' is readable by other users: chmod 600 it")
         }
 
+        let reloads = ReloadSignal.stream()
         let daemon: Daemon
         do {
             daemon = try Daemon(configuration: configuration, logger: logger)
@@ -221,8 +223,16 @@ struct DaemonCommand: AsyncParsableCommand {
             throw FailureMessage(message: "\(error)")
         }
         let work = Task { await daemon.run() }
+        let reloader = ConfigurationReloader(settings: settings, configPath: self.configFile, daemon: daemon, logger: logger)
+        let reloading = Task {
+            for await _ in reloads {
+                logger.info("SIGHUP: re-reading the configuration")
+                await reloader.reload()
+            }
+        }
         let signal = await ShutdownSignal.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        reloading.cancel()
         work.cancel()
         await work.value
         await daemon.stop()

@@ -122,6 +122,15 @@ public actor PeerCrawler {
 
     public var knownNodes: [NodeID: PeerCrawlState.Known] { self.state.known }
 
+    public var seeds: [PeerAddress] { self.state.seeds }
+
+    /// Crawls from `seeds` from now on, starting a round soon so new seeds
+    /// are contacted at once.
+    public func setSeeds(_ seeds: [PeerAddress]) {
+        self.state.setSeeds(seeds)
+        self.wake.signal()
+    }
+
     // MARK: Contacting nodes
 
     private struct Outcome: Sendable {
