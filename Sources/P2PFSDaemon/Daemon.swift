@@ -111,6 +111,8 @@ public final class Daemon: Sendable {
     public var peerAddress: SocketAddress? { self.servers.withLockedValue { $0.peer?.localAddress } }
     /// Where NFS actually listens.
     public var nfsAddress: SocketAddress? { self.servers.withLockedValue { $0.nfs.first?.localAddress } }
+    /// Every address NFS listens on ("localhost": 127.0.0.1 and ::1).
+    public var nfsAddresses: [SocketAddress] { self.servers.withLockedValue { $0.nfs.map(\.localAddress) } }
 
     public func start() async throws {
         if let localSource = self.localSource {

@@ -199,11 +199,18 @@ struct DaemonCommand: AsyncParsableCommand {
     /// the command line and the configuration file.
     func serve(configuration: DaemonConfiguration, settings: DaemonSettings) async throws {
         let level = Logger.Level(rawValue: self.logLevel)!
+        let journal = JournalLogHandler.standardErrorIsJournal(journalStream: getenv("JOURNAL_STREAM").map { String(cString: $0) })
         LoggingSystem.bootstrap { label in
+            if journal {
+                var handler = JournalLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
+        let notifier = ServiceNotifier.fromEnvironment()
         let logger = Logger(label: "p2pfs")
         if let path = self.networkKeyFile, NetworkKey.isReadableByOthers(path: path) {
             logger.warning("network key file '\(path)' is readable by other users: chmod 600 it")
@@ -222,20 +229,63 @@ struct DaemonCommand: AsyncParsableCommand {
             await daemon.stop()
             throw FailureMessage(message: "\(error)")
         }
+        do {
+            try await daemon.checkListenersAnswer()
+        } catch {
+            await daemon.stop()
+            throw FailureMessage(message: "\(error)")
+        }
         let work = Task { await daemon.run() }
+        Self.notify(notifier, ["READY=1", "STATUS=\(Self.status(daemon))"], logger: logger)
+        logger.info("ready", metadata: ["systemd": "\(notifier != nil)"])
+        let watchdog = Task {
+            guard let notifier, let interval = ServiceNotifier.watchdogIntervalFromEnvironment() else { return }
+            while !Task.isCancelled {
+                Self.notify(notifier, ["WATCHDOG=1"], logger: logger)
+                try? await Task.sleep(for: interval)
+            }
+        }
         let reloader = ConfigurationReloader(settings: settings, configPath: self.configFile, daemon: daemon, logger: logger)
         let reloading = Task {
             for await _ in reloads {
                 logger.info("SIGHUP: re-reading the configuration")
+                Self.notify(notifier, ["RELOADING=1", "MONOTONIC_USEC=\(Self.monotonicMicroseconds())"], logger: logger)
                 await reloader.reload()
+                Self.notify(notifier, ["READY=1", "STATUS=\(Self.status(daemon))"], logger: logger)
             }
         }
         let signal = await ShutdownSignal.wait()
+        Self.notify(notifier, ["STOPPING=1"], logger: logger)
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        watchdog.cancel()
         reloading.cancel()
         work.cancel()
         await work.value
         await daemon.stop()
+    }
+
+    /// Tells systemd (when it started the daemon); a failure is logged, not fatal.
+    static func notify(_ notifier: ServiceNotifier?, _ assignments: [String], logger: Logger) {
+        do {
+            try notifier?.notify(assignments)
+        } catch {
+            logger.warning("\(error)")
+        }
+    }
+
+    /// The one line `systemctl status` shows.
+    static func status(_ daemon: Daemon) -> String {
+        var parts: [String] = []
+        if let nfs = daemon.nfsAddress { parts.append("NFS on \(nfs.ipAddress ?? "?"):\(nfs.port ?? 0)") }
+        if let peer = daemon.peerAddress { parts.append("peers on \(peer.ipAddress ?? "?"):\(peer.port ?? 0)") }
+        return parts.isEmpty ? "running" : "serving " + parts.joined(separator: ", ")
+    }
+
+    /// CLOCK_MONOTONIC in microseconds, which RELOADING=1 carries (sd_notify(3)).
+    static func monotonicMicroseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
     }
 
     /// The `--nfs-versions` list, or a one-line error naming the bad item.

@@ -8,8 +8,13 @@ final class DaemonProcess: @unchecked Sendable {
     let logURL: URL
     private let process = Process()
 
-    /// Starts `p2pfs daemon ARGUMENTS`; `namespace` runs it via `ip netns exec`.
-    init(name: String, arguments: [String], namespace: String? = nil, logDirectory: URL) throws {
+    /// Starts `p2pfs daemon ARGUMENTS`; `namespace` runs it via `ip netns exec`;
+    /// `environment` is added to the test's; `journal` sets `JOURNAL_STREAM`
+    /// to the log file, as systemd names the journal stream it connects.
+    init(
+        name: String, arguments: [String], namespace: String? = nil, environment: [String: String] = [:], journal: Bool = false,
+        logDirectory: URL
+    ) throws {
         self.name = name
         self.arguments = arguments
         self.logURL = logDirectory.appendingPathComponent("\(name).log")
@@ -25,6 +30,15 @@ final class DaemonProcess: @unchecked Sendable {
         self.process.standardOutput = log
         self.process.standardError = log
         self.process.standardInput = FileHandle.nullDevice
+        var environment = environment
+        if journal {
+            var info = stat()
+            guard fstat(log.fileDescriptor, &info) == 0 else { throw TestFailure("fstat \(self.logURL.path): errno \(errno)") }
+            environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        }
+        if !environment.isEmpty {
+            self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try self.process.run()
     }
 
