@@ -5,13 +5,14 @@
 #   make build   release binary at .build/release/p2pfs
 #   make bench   benchmark against NFS-Ganesha (see Docs/performance.md)
 #   make fuzz    run the libFuzzer targets (see Fuzz/README.md)
+#   make deb     the Debian package, .build/deb/p2pfs_<version>_amd64.deb (Docs/operations.md)
 
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP_PACKAGES := zeroconf==0.154.0
-APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd dpkg-dev lintian
 
-.PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator
+.PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator deb
 
 # Installs only what is missing, so repeated runs cost nothing.
 setup:
@@ -36,6 +37,12 @@ debug: setup
 
 run: build
 	.build/release/p2pfs daemon $(ARGS)
+
+# The Debian package: a release binary with the Swift runtime linked in, the
+# systemd units, /etc/p2pfs/p2pfs.toml, the man page and completions, then
+# lintian (Packaging/deb/build-deb.sh).
+deb: setup
+	SWIFT=$(SWIFT) Packaging/deb/build-deb.sh
 
 # Unit tests, then integration tests (real daemons driven with the libnfs
 # tools and nfsload, in network namespaces of their own: run apart so the
