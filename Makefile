@@ -5,13 +5,14 @@
 #   make build   release binary at .build/release/p2pfs
 #   make bench   benchmark against NFS-Ganesha (see Docs/performance.md)
 #   make fuzz    run the libFuzzer targets (see Fuzz/README.md)
+#   make deb     the Debian package, .build/deb/p2pfs_<version>_amd64.deb (Docs/operations.md)
 
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP_PACKAGES := zeroconf==0.154.0 prometheus_client==0.26.0
-APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd avahi-daemon avahi-utils dbus
+APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd avahi-daemon avahi-utils dbus dpkg-dev lintian debootstrap
 
-.PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator
+.PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator deb
 
 # Installs only what is missing, so repeated runs cost nothing.
 setup:
@@ -38,15 +39,29 @@ debug: setup
 run: build
 	.build/release/p2pfs daemon $(ARGS)
 
+# The Debian package: a release binary with the Swift runtime linked in, the
+# systemd units, /etc/p2pfs/p2pfs.toml, the man page and completions, then
+# lintian (Packaging/deb/build-deb.sh).
+deb: setup
+	SWIFT=$(SWIFT) Packaging/deb/build-deb.sh
+
+# Installs that package on a clean Debian 12 (debootstrap, no Swift) booted
+# under qemu and runs it as a service (see Tests/package/README.md).
+.PHONY: test-package
+test-package: deb
+	Tests/package/run.sh
+
 # Unit tests, then integration tests (real daemons driven with the libnfs
 # tools and nfsload, in network namespaces of their own: run apart so the
 # unit tests' timeouts are not measured on a machine busy with daemons),
-# then the real kernel client in a VM, then a benchmark smoke run.
+# then the real kernel client in a VM, then the Debian package installed and
+# run as a service on a clean Debian VM, then a benchmark smoke run.
 test: test-setup bench-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip IntegrationTests
 	$(SWIFT) test --skip-build --filter IntegrationTests
 	$(MAKE) test-kernel
+	$(MAKE) test-package
 	$(MAKE) bench-smoke
 
 # Benchmarks against NFS-Ganesha (Docs/performance.md).  The C tools go to

@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // libtirpc, for registering with a running system rpcbind.
@@ -106,6 +107,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // DNS-SD over multicast DNS (RFC 6762/6763): finding peers with no address given.
@@ -119,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "p2pfs",
             dependencies: [
-                "P2PFSDaemon", "ONCRPC", "PeerProtocol", "XDR",
+                "P2PFSDaemon", "ONCRPC", "PeerProtocol", "XDR", "Namespace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -214,6 +216,10 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "p2pfsTests",
+            dependencies: ["p2pfs", "P2PFSDaemon"]
         ),
         .testTarget(
             name: "IntegrationTests",

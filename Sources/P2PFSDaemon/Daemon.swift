@@ -142,6 +142,8 @@ public final class Daemon: Sendable {
     public var nfsAddress: SocketAddress? { self.servers.withLockedValue { $0.nfs.first?.localAddress } }
     /// Where metrics are served.
     public var metricsAddress: SocketAddress? { self.servers.withLockedValue { $0.metrics?.localAddress } }
+    /// Every address NFS listens on ("localhost": 127.0.0.1 and ::1).
+    public var nfsAddresses: [SocketAddress] { self.servers.withLockedValue { $0.nfs.map(\.localAddress) } }
 
     public func start() async throws {
         if let address = self.configuration.metrics {

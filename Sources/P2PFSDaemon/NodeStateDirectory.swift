@@ -15,9 +15,14 @@ public struct NodeStateDirectory: Sendable {
         self.path = path
     }
 
-    /// The default: `/var/lib/p2pfs` for root, `$XDG_STATE_HOME/p2pfs` (or
-    /// `~/.local/state/p2pfs`) otherwise.
+    /// The default: `$STATE_DIRECTORY` under systemd, `/var/lib/p2pfs` for
+    /// root, `$XDG_STATE_HOME/p2pfs` (or `~/.local/state/p2pfs`) otherwise.
     public static func defaultPath() -> String {
+        // systemd's StateDirectory= (p2pfs.service: /var/lib/p2pfs,
+        // p2pfs@NAME.service: /var/lib/p2pfs/NAME); the first if several.
+        if let state = getenv("STATE_DIRECTORY").map({ String(cString: $0) }), let first = state.split(separator: ":").first {
+            return String(first)
+        }
         if geteuid() == 0 { return "/var/lib/p2pfs" }
         if let state = getenv("XDG_STATE_HOME").map({ String(cString: $0) }), !state.isEmpty {
             return state + "/p2pfs"

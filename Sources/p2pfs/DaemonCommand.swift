@@ -29,10 +29,20 @@ struct DaemonCommand: AsyncParsableCommand {
             Nodes on one link find each other by multicast DNS (--discovery on, \
             the default); --peer names a node discovery cannot reach.
 
+            Every flag can instead be a key of a TOML file given with --config (the key is the flag's
+            name: `peer = ["192.168.1.10"]`); flags on the command line override the file. SIGHUP re-reads
+            the file: exports and peers added or removed apply at once, other changes at the next start.
+
             A closed network: give every node the same key file (made once with
             `head -c 32 /dev/urandom | base64 > key`) with --network-key-file.
             """
     )
+
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp("Read settings from this TOML file (keys are the flags' names; flags override it).", valueName: "FILE")
+    )
+    var configFile: String?
 
     @Option(
         name: .customLong("export"),
@@ -91,7 +101,7 @@ struct DaemonCommand: AsyncParsableCommand {
     )
     var portmap: String = PortmapMode.auto.rawValue
 
-    @Option(name: .customLong("crawl-interval"), help: ArgumentHelp("Seconds between discovery rounds.", valueName: "SECONDS"))
+    @Option(name: .customLong("crawl-interval"), help: ArgumentHelp("Seconds between crawl rounds (every known node contacted, changed catalogs fetched).", valueName: "SECONDS"))
     var crawlInterval: Double = 3
 
     @Option(
@@ -201,15 +211,39 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration = try self.makeConfiguration()
-        // Read here, once, so that a bad key file is a one-line error.
-        configuration.networkKey = try Self.loadNetworkKey(self.networkKeyFile)
+        let settings: DaemonSettings
+        let configuration: DaemonConfiguration
+        do {
+            settings = try DaemonSettings.resolve(commandLine: Self.daemonArguments(CommandLine.arguments), configPath: self.configFile)
+            // Read here, once, so that a bad key file is a one-line error.
+            configuration = try settings.configuration()
+        } catch {
+            throw FailureMessage(message: DaemonSettings.message(for: error))
+        }
+        try await settings.command.serve(configuration: configuration, settings: settings)
+    }
+
+    /// The arguments after the `daemon` subcommand.
+    static func daemonArguments(_ arguments: [String]) -> [String] {
+        Array(arguments.dropFirst().drop { $0 != "daemon" }.dropFirst())
+    }
+
+    /// Runs the node until SIGINT or SIGTERM, with the settings merged from
+    /// the command line and the configuration file.
+    func serve(configuration: DaemonConfiguration, settings: DaemonSettings) async throws {
         let level = Logger.Level(rawValue: self.logLevel)!
+        let journal = JournalLogHandler.standardErrorIsJournal(journalStream: getenv("JOURNAL_STREAM").map { String(cString: $0) })
         LoggingSystem.bootstrap { label in
+            if journal {
+                var handler = JournalLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
+        let notifier = ServiceNotifier.fromEnvironment()
         let logger = Logger(label: "p2pfs")
         if let path = self.networkKeyFile, NetworkKey.isReadableByOthers(path: path) {
             logger.warning("network key file '\(path)' is readable by other users: chmod 600 it")
@@ -218,7 +252,7 @@ struct DaemonCommand: AsyncParsableCommand {
         // Before the daemon's parts make their counters: they register with
         // whatever factory is bootstrapped when they are made.
         let exposition = configuration.metrics.map { _ in PrometheusBackend.bootstrap() }
-
+        let reloads = ReloadSignal.stream()
         let daemon: Daemon
         do {
             daemon = try Daemon(configuration: configuration, logger: logger, metricsExposition: exposition)
@@ -231,9 +265,36 @@ struct DaemonCommand: AsyncParsableCommand {
             await daemon.stop()
             throw FailureMessage(message: "\(error)")
         }
+        do {
+            try await daemon.checkListenersAnswer()
+        } catch {
+            await daemon.stop()
+            throw FailureMessage(message: "\(error)")
+        }
         let work = Task { await daemon.run() }
+        Self.notify(notifier, ["READY=1", "STATUS=\(Self.status(daemon))"], logger: logger)
+        logger.info("ready", metadata: ["systemd": "\(notifier != nil)"])
+        let watchdog = Task {
+            guard let notifier, let interval = ServiceNotifier.watchdogIntervalFromEnvironment() else { return }
+            while !Task.isCancelled {
+                Self.notify(notifier, ["WATCHDOG=1"], logger: logger)
+                try? await Task.sleep(for: interval)
+            }
+        }
+        let reloader = ConfigurationReloader(settings: settings, configPath: self.configFile, daemon: daemon, logger: logger)
+        let reloading = Task {
+            for await _ in reloads {
+                logger.info("SIGHUP: re-reading the configuration")
+                Self.notify(notifier, ["RELOADING=1", "MONOTONIC_USEC=\(Self.monotonicMicroseconds())"], logger: logger)
+                await reloader.reload()
+                Self.notify(notifier, ["READY=1", "STATUS=\(Self.status(daemon))"], logger: logger)
+            }
+        }
         let signal = await ShutdownSignal.wait()
+        Self.notify(notifier, ["STOPPING=1"], logger: logger)
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        watchdog.cancel()
+        reloading.cancel()
         work.cancel()
         await work.value
         await daemon.stop()
@@ -246,6 +307,30 @@ struct DaemonCommand: AsyncParsableCommand {
         case "off": false
         default: nil
         }
+    }
+
+    /// Tells systemd (when it started the daemon); a failure is logged, not fatal.
+    static func notify(_ notifier: ServiceNotifier?, _ assignments: [String], logger: Logger) {
+        do {
+            try notifier?.notify(assignments)
+        } catch {
+            logger.warning("\(error)")
+        }
+    }
+
+    /// The one line `systemctl status` shows.
+    static func status(_ daemon: Daemon) -> String {
+        var parts: [String] = []
+        if let nfs = daemon.nfsAddress { parts.append("NFS on \(nfs.ipAddress ?? "?"):\(nfs.port ?? 0)") }
+        if let peer = daemon.peerAddress { parts.append("peers on \(peer.ipAddress ?? "?"):\(peer.port ?? 0)") }
+        return parts.isEmpty ? "running" : "serving " + parts.joined(separator: ", ")
+    }
+
+    /// CLOCK_MONOTONIC in microseconds, which RELOADING=1 carries (sd_notify(3)).
+    static func monotonicMicroseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
     }
 
     /// The `--nfs-versions` list, or a one-line error naming the bad item.

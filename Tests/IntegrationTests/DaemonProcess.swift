@@ -14,8 +14,13 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// Starts `p2pfs daemon ARGUMENTS`; `namespace` runs it via `ip netns exec`;
     /// `wrapper` is a command that ends by exec'ing its arguments (the daemon
-    /// keeps the pid, so stopping it still works).
-    init(name: String, arguments: [String], namespace: String? = nil, wrapper: [String] = [], logDirectory: URL) throws {
+    /// keeps the pid, so stopping it still works); `environment` is added to
+    /// the test's; `journal` sets `JOURNAL_STREAM` to the log file, as
+    /// systemd names the journal stream it connects.
+    init(
+        name: String, arguments: [String], namespace: String? = nil, wrapper: [String] = [], environment: [String: String] = [:],
+        journal: Bool = false, logDirectory: URL
+    ) throws {
         let arguments = try Self.withDiscoveryDecided(arguments, inNamespace: namespace != nil)
         self.name = name
         self.arguments = arguments
@@ -35,6 +40,15 @@ final class DaemonProcess: @unchecked Sendable {
         self.process.standardOutput = log
         self.process.standardError = log
         self.process.standardInput = FileHandle.nullDevice
+        var environment = environment
+        if journal {
+            var info = stat()
+            guard fstat(log.fileDescriptor, &info) == 0 else { throw TestFailure("fstat \(self.logURL.path): errno \(errno)") }
+            environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        }
+        if !environment.isEmpty {
+            self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try self.process.run()
     }
 

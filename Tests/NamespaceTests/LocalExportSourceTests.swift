@@ -74,4 +74,37 @@ import Testing
         let (again, _) = try await restarted.rescan()
         #expect(again.generation > second.generation)
     }
+
+    /// Roots replaced while running (a reload): the next rescan offers the
+    /// new set under a new generation, and reads go to the new roots.
+    @Test func replacedRootsAreOfferedFromTheNextRescan() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        defer { Task { try? await pool.shutdownGracefully() } }
+        let tree = try Tree()
+        let other = try Tree()
+        try other.write("gamma", to: "c.txt")
+        let source = try Self.source(tree, pool: pool)
+        let (first, _) = try await source.rescan()
+
+        source.setRoots([
+            try ExportRoot(LocalExport(name: "share", path: tree.url.path)),
+            try ExportRoot(LocalExport(name: "more", path: other.url.path)),
+        ])
+        #expect(source.roots.map(\.name) == ["share", "more"])
+        let (second, changed) = try await source.rescan()
+        #expect(changed)
+        #expect(second.generation == first.generation + 1)
+        #expect(Array(second.entries).map(\.path).contains("more/c.txt"))
+        let entry = try #require(Array(second.entries).first { $0.path == "more/c.txt" })
+        let read = try await second.reader.read(
+            path: "more/c.txt", expected: FileVersion(size: entry.size, mtime: entry.mtime), offset: 0, count: 100,
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next()
+        ).get()
+        #expect(String(buffer: read.data) == "gamma")
+
+        source.setRoots([try ExportRoot(LocalExport(name: "more", path: other.url.path))])
+        let (third, _) = try await source.rescan()
+        #expect(Array(third.entries).map(\.path).sorted() == ["more", "more/a.txt", "more/c.txt", "more/sub"])
+    }
 }

@@ -157,6 +157,19 @@ struct RPCClientServerTests {
         }
     }
 
+    /// TCP_NODELAY is set as a TCP option: given at the socket level, its
+    /// number is SO_DEBUG's, which needs CAP_NET_ADMIN, so every connection
+    /// failed under the capability bounding set of p2pfs.service.
+    @Test func clientSocketHasNoDelayAndNoDebug() async throws {
+        try await Self.withServer { server, group in
+            let client = try await RPCClient.connect(to: server.localAddress, group: group, logger: testLogger)
+            defer { client.close() }
+            #expect(try await client.channel.getOption(.tcpOption(.tcp_nodelay)).get() != 0)
+            let debug = ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_DEBUG))
+            #expect(try await client.channel.getOption(debug).get() == 0)
+        }
+    }
+
     @Test func manyConcurrentCalls() async throws {
         try await Self.withServer { server, group in
             let client = try await RPCClient.connect(to: server.localAddress, group: group, logger: testLogger)

@@ -36,6 +36,30 @@ import Testing
         #expect(Set(state.beginRound(heard: [], now: self.start)) == [.node(a.identity.id), .node(b.identity.id)])
     }
 
+    /// A reloaded configuration replaces the seeds: a new one is contacted at
+    /// the next round, a removed one is no longer contacted as a seed (the node
+    /// found through it stays known while it answers).
+    @Test func replacedSeedsAreContactedOrForgotten() {
+        let old = PeerAddress(host: "198.18.0.9", port: 7475)
+        let new = PeerAddress(host: "198.18.0.10", port: 7475)
+        var state = PeerCrawlState(me: self.me, seeds: [old], expiry: .seconds(10))
+        let a = self.node("a", 1, "198.18.0.1")
+        _ = state.beginRound(heard: [], now: self.start)
+        _ = state.reached(.seed(old), as: a, at: old, catalogGeneration: 1, peersGeneration: 1, now: self.start)
+
+        state.setSeeds([new])
+        #expect(state.seeds == [new])
+        #expect(Set(state.beginRound(heard: [], now: self.start)) == [.seed(new), .node(a.identity.id)])
+
+        state.setSeeds([])
+        #expect(state.beginRound(heard: [], now: self.start) == [.node(a.identity.id)])
+
+        // Given again, the old seed is contacted again as a seed: what it
+        // was tied to was forgotten with it.
+        state.setSeeds([old])
+        #expect(Set(state.beginRound(heard: [], now: self.start)) == [.seed(old), .node(a.identity.id)])
+    }
+
     @Test func unchangedGenerationsNeedNoFetch() {
         var state = PeerCrawlState(me: self.me, seeds: [], expiry: .seconds(10))
         let a = self.node("a", 1, "198.18.0.1")

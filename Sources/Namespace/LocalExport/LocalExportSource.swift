@@ -7,38 +7,62 @@ import NIOPosix
 ///
 /// The generation only moves when a rescan finds a difference, so peers that
 /// ask "changed since G?" get "no" for an idle export.
+///
+/// The roots can change while the node runs (a reloaded configuration): the
+/// next rescan offers the new set, read through a new reader, while reads
+/// already under way finish on the old one.
 public final class LocalExportSource: Sendable {
     public let identity: NodeIdentity
-    public let roots: [ExportRoot]
-    public let reader: LocalExportReader
     private let threadPool: NIOThreadPool
     private let scanner: LocalExportScanner
     private let latest: NIOLockedValueBox<SourceCatalog?>
     private let scanDuration = Timer(label: "p2pfs_export_scan_duration_seconds")
     /// Watches the exports' directories as rescans meet them (nil: periodic
-    /// rescans only).
+    /// rescans only). Watches of a root that is no longer offered go at the
+    /// next full scan, which does not meet them.
     public let watcher: ExportWatcher?
-    /// Exports on file systems that report no inotify events for changes
-    /// made elsewhere (NFS, CIFS, FUSE…), by export name, with the type:
-    /// only periodic rescans see their changes.
-    public let unwatchable: [String: String]
+    private let exports: NIOLockedValueBox<Exports>
+
+    private struct Exports: Sendable {
+        var roots: [ExportRoot]
+        var reader: LocalExportReader
+        /// Exports on file systems that report no inotify events for changes
+        /// made elsewhere (NFS, CIFS, FUSE…), by export name, with the type:
+        /// only periodic rescans see their changes.
+        var unwatchable: [String: String]
+
+        init(roots: [ExportRoot], threadPool: NIOThreadPool) {
+            self.roots = roots
+            self.reader = LocalExportReader(roots: roots, threadPool: threadPool)
+            var unwatchable: [String: String] = [:]
+            for root in roots {
+                if let type = ExportWatcher.fileSystemWithoutEvents(root.descriptor) { unwatchable[root.name] = type }
+            }
+            self.unwatchable = unwatchable
+        }
+    }
 
     public init(
         identity: NodeIdentity, roots: [ExportRoot], threadPool: NIOThreadPool, scanner: LocalExportScanner = .init(),
         watcher: ExportWatcher? = nil
     ) {
         self.identity = identity
-        self.roots = roots
         self.threadPool = threadPool
         self.scanner = scanner
-        self.reader = LocalExportReader(roots: roots, threadPool: threadPool)
+        self.exports = NIOLockedValueBox(Exports(roots: roots, threadPool: threadPool))
         self.latest = NIOLockedValueBox(nil)
         self.watcher = watcher
-        var unwatchable: [String: String] = [:]
-        for root in roots {
-            if let type = ExportWatcher.fileSystemWithoutEvents(root.descriptor) { unwatchable[root.name] = type }
-        }
-        self.unwatchable = unwatchable
+    }
+
+    public var roots: [ExportRoot] { self.exports.withLockedValue { $0.roots } }
+    public var reader: LocalExportReader { self.exports.withLockedValue { $0.reader } }
+    /// See `Exports.unwatchable`.
+    public var unwatchable: [String: String] { self.exports.withLockedValue { $0.unwatchable } }
+
+    /// Offers `roots` from the next rescan on.
+    public func setRoots(_ roots: [ExportRoot]) {
+        let exports = Exports(roots: roots, threadPool: self.threadPool)
+        self.exports.withLockedValue { $0 = exports }
     }
 
     /// The catalog of the last scan (nil before the first).
@@ -49,10 +73,10 @@ public final class LocalExportSource: Sendable {
     /// Scans the exports; returns the catalog and whether it changed.
     public func rescan() async throws -> (catalog: SourceCatalog, changed: Bool) {
         let scanner = self.scanner
-        let roots = self.roots
+        let exports = self.exports.withLockedValue { $0 }
+        let (roots, reader, unwatchable) = (exports.roots, exports.reader, exports.unwatchable)
         let started = ContinuousClock.now
         let watcher = self.watcher
-        let unwatchable = self.unwatchable
         let entries = try await self.threadPool.runIfActive {
             watcher?.beginScan()
             defer { watcher?.endScan() }
@@ -64,12 +88,12 @@ public final class LocalExportSource: Sendable {
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         self.scanDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         return self.latest.withLockedValue { latest in
-            if let previous = latest, previous.entries == entries {
+            if let previous = latest, previous.entries == entries, (previous.reader as AnyObject) === reader {
                 return (previous, false)
             }
             let generation = (latest?.generation ?? Self.initialGeneration()) + 1
             let catalog = SourceCatalog(
-                origin: self.identity, generation: generation, entries: entries, reader: self.reader, isLocal: true
+                origin: self.identity, generation: generation, entries: entries, reader: reader, isLocal: true
             )
             latest = catalog
             return (catalog, true)

@@ -21,7 +21,7 @@ public final class RPCClient: Sendable {
     ) -> EventLoopFuture<RPCClient> {
         ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             // Replies can be a megabyte of file data: read them in large
             // buffers, so a record does not arrive in dozens of pieces that
             // must be glued together (and reallocated) to be decoded.

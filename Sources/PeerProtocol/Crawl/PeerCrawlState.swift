@@ -54,6 +54,16 @@ public struct PeerCrawlState: Sendable {
         self.expiry = expiry
     }
 
+    /// Replaces the seeds (a reloaded configuration). A removed seed is no
+    /// longer contacted as such; a node found through it stays known while it
+    /// answers (other nodes may tell about it too), like any other node.
+    public mutating func setSeeds(_ seeds: [PeerAddress]) {
+        for removed in Set(self.seeds).subtracting(seeds) {
+            self.seedOwners.removeValue(forKey: removed)
+        }
+        self.seeds = seeds
+    }
+
     /// Starts a round: records what was heard meanwhile and returns the
     /// first wave of targets.
     public mutating func beginRound(heard: [PeerDirectory.Heard], now: ContinuousClock.Instant) -> [Target] {

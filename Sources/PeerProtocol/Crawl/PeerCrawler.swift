@@ -158,6 +158,15 @@ public actor PeerCrawler {
         self.readers.removeValue(forKey: node)
     }
 
+    public var seeds: [PeerAddress] { self.state.seeds }
+
+    /// Crawls from `seeds` from now on, starting a round soon so new seeds
+    /// are contacted at once.
+    public func setSeeds(_ seeds: [PeerAddress]) {
+        self.state.setSeeds(seeds)
+        self.wake.signal()
+    }
+
     // MARK: Contacting nodes
 
     private struct Outcome: Sendable {
