@@ -44,6 +44,7 @@ cat > /etc/p2pfs/p2pfs.toml <<'TOML'
 name = "client"
 peer = ["127.0.0.2:7475"]
 crawl-interval = 1
+metrics = "on"
 TOML
 check enable-now systemctl enable --now p2pfs@export.service p2pfs.service
 check both-active systemctl is-active p2pfs@export.service p2pfs.service
@@ -58,10 +59,28 @@ check ready-notified bash -c 'systemctl show -p StatusText p2pfs.service | grep 
 echo 'localhost:/  /mnt/p2p  nfs  vers=4.1,proto=tcp,_netdev,nofail,x-systemd.requires=p2pfs.service  0  0' >> /etc/fstab
 systemctl daemon-reload
 mkdir -p /mnt/p2p
-check fstab-mount-a mount -a
+# What boot does with that line: remote-fs.target wants the generated
+# mnt-p2p.mount, whose x-systemd.requires starts p2pfs.service first and
+# mounts once the node said it is ready (Type=notify).
+check boot-wants-the-mount bash -c 'systemctl show -p Wants remote-fs.target | grep -q mnt-p2p.mount'
+check mount-requires-the-node bash -c 'systemctl show -p Requires -p After mnt-p2p.mount | tee /dev/stderr | grep -c p2pfs.service | grep -qx 2'
+check stop-before-boot-path systemctl stop p2pfs.service
+check boot-path-mount-unit systemctl start mnt-p2p.mount
+check boot-path-started-the-node systemctl is-active p2pfs.service
 check mounted findmnt -t nfs4 /mnt/p2p
+umount /mnt/p2p
+check fstab-mount-a mount -a
+check mounted-again findmnt -t nfs4 /mnt/p2p
 check file-appears wait_for 60 test -f /mnt/p2p/movies/KillBill
 check md5-matches same_md5 /mnt/p2p/movies/KillBill /srv/movies/KillBill
+# metrics_value NAME: the value of one sample of the client's /metrics.
+metrics_value() {
+    exec 3<>/dev/tcp/127.0.0.1/9475 || return 1
+    printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+    awk -v m="$1" '$1 == m { print $2; exit }' <&3
+    exec 3<&-
+}
+check metrics-count-the-read bash -c "$(declare -f metrics_value)"'; v=$(metrics_value "p2pfs_nfs_read_bytes_total{version=\"4.1\"}"); echo "read bytes: $v"; [ "${v%.*}" -ge "$(stat -c %s /srv/movies/KillBill)" ]'
 
 # Reload the export node after adding an export: it appears, the mount stays.
 sed -i 's|^export = .*|export = ["movies=/srv/movies", "music=/srv/music"]|' /etc/p2pfs/export.toml
