@@ -100,20 +100,21 @@ extension NFSv4Program {
         var status = NFS4Status.ok
         if case .sequence(let sequence) = operation {
             do {
-                switch try self.withState({ state throws(NFS4Status) in
-                    try state.sequence(
+                // The slot, the client and the channel limits under one
+                // acquisition of the state lock.
+                let (outcome, client, channel) = try self.withState({ state throws(NFS4Status) in
+                    let outcome = try state.sequence(
                         sequence, operationCount: Int(args.declaredCount), requestDigest: digest, requestSize: requestSize, now: now
                     )
-                }) {
+                    return (outcome, state.clientID(of: sequence.sessionID), state.foreChannel(of: sequence.sessionID))
+                })
+                switch outcome {
                 case .replay(let cached):
                     var head = rpc.makeResultBuffer(capacity: cached.readableBytes)
                     head.writeImmutableBuffer(cached)
                     return .done(.success(RPCResultBody(head: head)))
                 case .execute(let result):
                     result.encode(into: &body)
-                    let (client, channel) = self.state.withLockedValue {
-                        ($0.clientID(of: sequence.sessionID), $0.foreChannel(of: sequence.sessionID))
-                    }
                     context.clientID = client
                     context.slot = (sequence.sessionID, sequence.slotID, sequence.cacheThis)
                     if let channel {

@@ -89,7 +89,7 @@ extension RawFileHandle3: XDRCodable {
 
 extension XDRRawWriter {
     /// `nfs_fh3` for a p2pfs handle: length word and 12 bytes.
-    mutating func handle(_ handle: NFS3FileHandle) {
+    public mutating func handle(_ handle: NFS3FileHandle) {
         self.uint32(UInt32(NFS3FileHandle.length))
         self.uint32(NFS3FileHandle.prefixWord)
         self.uint64(handle.fileID.rawValue)

@@ -57,21 +57,27 @@ extension NFSv4Program {
         var used = 8 + 4 + 4
         guard used <= limit else { throw .tooSmall }
         body.writeXDRUInt64(Self.cookieVerifier)
+        // The requested attributes are resolved once; each entry is then
+        // sized and written straight into the reply in one pass.
+        let plan = FileAttributePlan4(args.attributes, fileSystem: context.fileSystem)
         var listed = 0
-        var entry = ByteBuffer()
         var isEnd = true
         for child in children {
-            entry.clear()
-            entry.writeXDRBool(true)
-            entry.writeXDRUInt64(child.fileID.rawValue)
-            entry.writeXDRString(child.name)
-            context.attributes(of: child).encode(args.attributes, into: &entry)
-            guard used + entry.readableBytes <= limit else {
+            let attributes = context.attributes(of: child)
+            let attributesLength = plan.encodedLength(of: attributes)
+            let name = child.name
+            let length = 4 + 8 + XDRRawWriter.stringLength(utf8Count: name.utf8.count) + attributesLength
+            guard used + length <= limit else {
                 isEnd = false
                 break
             }
-            used += entry.readableBytes
-            body.writeImmutableBuffer(entry)
+            used += length
+            body.writeXDRRaw(length: length) { writer in
+                writer.bool(true)
+                writer.uint64(child.fileID.rawValue)
+                writer.string(name)
+                plan.write(attributes, length: attributesLength, into: &writer)
+            }
             listed += 1
         }
         if listed == 0 && !isEnd { throw .tooSmall }

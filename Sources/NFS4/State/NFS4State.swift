@@ -275,32 +275,33 @@ public struct NFS4State: Sendable {
         _ args: SEQUENCE4Args, operationCount: Int, requestDigest: Int, requestSize: Int = 0, now: NIODeadline
     ) throws(NFS4Status) -> SequenceOutcome {
         self.expireLeases(now: now)
-        guard var session = self.sessions[args.sessionID] else { throw .badSession }
-        guard requestSize <= session.foreChannel.maximumRequestSize else { throw .requestTooBig }
-        guard args.slotID < session.slots.count else { throw .badSlot }
+        // The session is read and updated in place through its index: a
+        // copy of it would make the slot write below copy the whole table.
+        guard let position = self.sessions.index(forKey: args.sessionID) else { throw .badSession }
+        let foreChannel = self.sessions.values[position].foreChannel
+        let clientID = self.sessions.values[position].clientID
+        let slotCount = self.sessions.values[position].slots.count
+        guard requestSize <= foreChannel.maximumRequestSize else { throw .requestTooBig }
+        guard args.slotID < slotCount else { throw .badSlot }
         let index = Int(args.slotID)
-        var slot = session.slots[index]
+        let slot = self.sessions.values[position].slots[index]
         if args.sequenceID == slot.sequenceID {
             guard !slot.inProgress else { throw .delay }
             guard slot.requestDigest == requestDigest else { throw .sequenceFalseRetry }
             guard let reply = slot.reply else { throw .retryUncachedReply }
-            self.renew(session.clientID, now: now)
+            self.renew(clientID, now: now)
             return .replay(reply)
         }
         guard args.sequenceID == slot.sequenceID &+ 1 else { throw .sequenceMisordered }
-        guard operationCount <= session.foreChannel.maximumOperations else { throw .tooManyOperations }
+        guard operationCount <= foreChannel.maximumOperations else { throw .tooManyOperations }
         // Not even this SEQUENCE's own reply would fit the cache.
-        if args.cacheThis && session.foreChannel.maximumResponseSizeCached < Self.minimumResponseSize { throw .replyTooBigToCache }
-        slot.sequenceID = args.sequenceID
-        slot.inProgress = true
-        slot.requestDigest = requestDigest
-        slot.cacheThis = args.cacheThis
+        if args.cacheThis && foreChannel.maximumResponseSizeCached < Self.minimumResponseSize { throw .replyTooBigToCache }
         self.cachedReplyBytes -= slot.reply?.readableBytes ?? 0
-        slot.reply = nil
-        session.slots[index] = slot
-        self.sessions[args.sessionID] = session
-        self.renew(session.clientID, now: now)
-        let highest = UInt32(session.slots.count - 1)
+        self.sessions.values[position].slots[index] = Slot(
+            sequenceID: args.sequenceID, inProgress: true, requestDigest: requestDigest, cacheThis: args.cacheThis, reply: nil
+        )
+        self.renew(clientID, now: now)
+        let highest = UInt32(slotCount - 1)
         return .execute(
             SEQUENCE4ResultOK(
                 sessionID: args.sessionID, sequenceID: args.sequenceID, slotID: args.slotID, highestSlotID: highest,
@@ -312,16 +313,16 @@ public struct NFS4State: Sendable {
     /// Ends the request in a slot, keeping its reply when the client asked
     /// for it to be cached and it fits the negotiated size.
     public mutating func complete(session sessionID: SessionID4, slot slotID: UInt32, reply: ByteBuffer) {
-        guard var session = self.sessions[sessionID], slotID < session.slots.count else { return }
+        guard let position = self.sessions.index(forKey: sessionID), slotID < self.sessions.values[position].slots.count else { return }
         let index = Int(slotID)
-        session.slots[index].inProgress = false
-        if session.slots[index].cacheThis && reply.readableBytes <= session.foreChannel.maximumResponseSizeCached
+        let cachedLimit = self.sessions.values[position].foreChannel.maximumResponseSizeCached
+        self.sessions.values[position].slots[index].inProgress = false
+        if self.sessions.values[position].slots[index].cacheThis && reply.readableBytes <= cachedLimit
             && self.cachedReplyBytes + reply.readableBytes <= self.limits.cachedReplyTotal
         {
-            session.slots[index].reply = reply
+            self.sessions.values[position].slots[index].reply = reply
             self.cachedReplyBytes += reply.readableBytes
         }
-        self.sessions[sessionID] = session
     }
 
     /// The client a session belongs to (for operations after SEQUENCE).
