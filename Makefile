@@ -30,8 +30,11 @@ setup:
 test-setup: setup
 	@python3 -c 'import zeroconf, prometheus_client' 2>/dev/null || python3 -m pip install --quiet $(PIP_PACKAGES)
 
+# Linked with the Swift runtime inside (as the package ships it), so the
+# kernel test, the package and the benchmarks (the peer simulator too)
+# share one release build: other flags would rebuild every module.
 build: setup
-	$(SWIFT) build -c release --product p2pfs
+	$(SWIFT) build -c release --product p2pfs --static-swift-stdlib
 
 debug: setup
 	$(SWIFT) build
@@ -76,7 +79,7 @@ bench-tools: setup
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c
 
 bench-simulator: setup
-	$(SWIFT) build -c release --product p2pfs-peer-simulator
+	$(SWIFT) build -c release --product p2pfs-peer-simulator --static-swift-stdlib
 
 bench: build bench-tools bench-simulator
 	$(SUDO) python3 Benchmarks/bench.py $(BENCH_ARGS)
