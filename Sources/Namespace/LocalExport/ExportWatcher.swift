@@ -100,6 +100,20 @@ public final class ExportWatcher: Sendable {
         for watch in stale { inotify_rm_watch(self.descriptor, watch) }
     }
 
+    /// Removes the watches still standing for directories under `paths`
+    /// (deleted or moved out of the exports); a directory moved within the
+    /// exports was watched again under its new path, and keeps its watch.
+    public func unwatch(under paths: [String]) {
+        guard !paths.isEmpty else { return }
+        let roots = Set(paths)
+        let stale = self.state.withLockedValue { state -> [Int32] in
+            let stale = state.directories.filter { LocalExportIndex.isUnder($0.value, anyOf: roots) }.map(\.key)
+            for watch in stale { state.directories[watch] = nil }
+            return stale
+        }
+        for watch in stale { inotify_rm_watch(self.descriptor, watch) }
+    }
+
     public var coverage: Coverage {
         self.state.withLockedValue {
             Coverage(watched: $0.directories.count, refusedForLimit: $0.refusedForLimit, failed: $0.failed)

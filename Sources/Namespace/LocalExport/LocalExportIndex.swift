@@ -1,0 +1,89 @@
+/// A local export's catalog entries together with where each directory's
+/// own entries lie in them, so that a batch of changes lists only the
+/// directories it names and the rest is copied column by column.
+///
+/// Groups are kept in path order (a parent before its children), whichever
+/// way they were scanned, so a patched index equals a full rescan of the
+/// same tree and an overflow's full rescan moves no generation by itself.
+public struct LocalExportIndex: Sendable {
+    public private(set) var entries: CatalogEntries
+    /// Where each directory's own entries lie in `entries`; "" holds the
+    /// export roots.
+    public private(set) var directories: [String: Range<Int>]
+
+    /// The index of a full scan.
+    public init(_ scan: LocalExportScanner.Result) {
+        self.init(groups: scan.directories.map { ($0.key, scan.entries, $0.value) })
+    }
+
+    private init(groups: [(path: String, entries: CatalogEntries, range: Range<Int>)]) {
+        let sorted = groups.sorted { $0.path < $1.path }
+        var builder = CatalogEntries.Builder()
+        builder.reserveCapacity(entries: sorted.reduce(0) { $0 + $1.range.count })
+        var directories: [String: Range<Int>] = [:]
+        directories.reserveCapacity(sorted.count)
+        for group in sorted {
+            let first = builder.count
+            builder.append(contentsOf: group.entries, range: group.range)
+            directories[group.path] = first..<builder.count
+        }
+        self.entries = builder.build()
+        self.directories = directories
+    }
+
+    public func isKnown(_ directory: String) -> Bool {
+        self.directories[directory] != nil
+    }
+
+    /// The directories whose changes `batchDirectories` reported need to be
+    /// listed again, and so do their parents (whose entry for the directory
+    /// carries its new time); a directory this index does not know is
+    /// reached through its parent.
+    public func directoriesToList(for batchDirectories: some Sequence<String>) -> Set<String> {
+        var list = Set<String>()
+        for directory in batchDirectories {
+            list.insert(directory)
+            list.insert(String(NamespacePath.parent(of: directory)))
+        }
+        return list
+    }
+
+    /// This index with the directories `scan` listed replaced by what it
+    /// found; subdirectories that vanished from a listed directory, and the
+    /// directories `scan` found gone, are dropped with everything under
+    /// them. Returns the patched index and the dropped subtrees' paths.
+    public func patched(with scan: LocalExportScanner.Result) -> (index: LocalExportIndex, removed: [String]) {
+        var removed = Set(scan.gone)
+        for (directory, range) in scan.directories {
+            guard let old = self.directories[directory] else { continue }
+            var now = Set<String>()
+            for position in range where scan.entries.kind(at: position) == .directory {
+                now.insert(scan.entries.path(at: position))
+            }
+            for position in old where self.entries.kind(at: position) == .directory {
+                let path = self.entries.path(at: position)
+                if !now.contains(path) { removed.insert(path) }
+            }
+        }
+        var groups: [(path: String, entries: CatalogEntries, range: Range<Int>)] = []
+        groups.reserveCapacity(self.directories.count + scan.directories.count)
+        for (directory, range) in self.directories where scan.directories[directory] == nil {
+            if !removed.isEmpty && Self.isUnder(directory, anyOf: removed) { continue }
+            groups.append((directory, self.entries, range))
+        }
+        for (directory, range) in scan.directories {
+            groups.append((directory, scan.entries, range))
+        }
+        return (LocalExportIndex(groups: groups), removed.sorted())
+    }
+
+    /// Whether `path` is one of `roots` or lies under one.
+    static func isUnder(_ path: String, anyOf roots: Set<String>) -> Bool {
+        var current = Substring(path)
+        while !current.isEmpty {
+            if roots.contains(String(current)) { return true }
+            current = NamespacePath.parent(of: current)
+        }
+        return false
+    }
+}
