@@ -410,6 +410,7 @@ public final class Daemon: Sendable {
                             metadata: [
                                 "entries": "\(catalog.entries.count)", "generation": "\(catalog.generation)",
                                 "rescan": full ? "full" : "\(work.batch.directories.count) directories",
+                                "took": "\(ContinuousClock.now - started)",
                             ])
                         self.store?.setCatalog(catalog)
                     }

@@ -11,15 +11,56 @@ public struct LocalExportIndex: Sendable {
     /// export roots.
     public private(set) var directories: [String: Range<Int>]
 
-    /// The index of a full scan.
+    /// The index of a full scan: its entries as they are when the walk
+    /// already put the groups in order (it does), else copied into order.
     public init(_ scan: LocalExportScanner.Result) {
-        self.init(groups: scan.directories.map { ($0.key, scan.entries, $0.value) })
+        let sorted = scan.directories.sorted { Self.precedes($0.key, $1.key) }
+        var next = 0
+        for group in sorted {
+            guard group.value.isEmpty || group.value.lowerBound == next else {
+                self.init(groups: sorted.map { ($0.key, scan.entries, $0.value) })
+                return
+            }
+            next = group.value.isEmpty ? next : group.value.upperBound
+        }
+        guard next == scan.entries.count else {
+            self.init(groups: sorted.map { ($0.key, scan.entries, $0.value) })
+            return
+        }
+        self.init(entries: scan.entries, directories: scan.directories)
+    }
+
+    private init(entries: CatalogEntries, directories: [String: Range<Int>]) {
+        self.entries = entries
+        self.directories = directories
+    }
+
+    /// The order of groups: component by component, so a directory comes
+    /// right before its subtree and siblings by name (the scanner walks
+    /// subdirectories in this order too).
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        var left = a.split(separator: "/", omittingEmptySubsequences: false).makeIterator()
+        var right = b.split(separator: "/", omittingEmptySubsequences: false).makeIterator()
+        if a.isEmpty { return !b.isEmpty }
+        if b.isEmpty { return false }
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let x?, let y?):
+                if x != y { return x < y }
+            }
+        }
     }
 
     private init(groups: [(path: String, entries: CatalogEntries, range: Range<Int>)]) {
-        let sorted = groups.sorted { $0.path < $1.path }
+        let sorted = groups.sorted { Self.precedes($0.path, $1.path) }
         var builder = CatalogEntries.Builder()
-        builder.reserveCapacity(entries: sorted.reduce(0) { $0 + $1.range.count })
+        builder.reserveCapacity(
+            entries: sorted.reduce(0) { $0 + $1.range.count },
+            pathBytes: sorted.reduce(0) { $0 + $1.entries.pathBytes(in: $1.range) }
+        )
         var directories: [String: Range<Int>] = [:]
         directories.reserveCapacity(sorted.count)
         for group in sorted {
@@ -27,8 +68,7 @@ public struct LocalExportIndex: Sendable {
             builder.append(contentsOf: group.entries, range: group.range)
             directories[group.path] = first..<builder.count
         }
-        self.entries = builder.build()
-        self.directories = directories
+        self.init(entries: builder.build(), directories: directories)
     }
 
     public func isKnown(_ directory: String) -> Bool {

@@ -39,7 +39,9 @@ public struct LocalExportScanner: Sendable {
     /// it there, so nothing created after the read goes unreported).
     public func scan(_ roots: [ExportRoot], onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil) -> Result {
         var walk = Walk(maximumEntries: self.maximumEntries)
-        let present = walk.listRoots(roots)
+        // In LocalExportIndex's order, so the index takes the entries as
+        // they are instead of copying them into order.
+        let present = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
         for root in present {
             // A fresh open file description: a dup() would share the
             // directory offset with the root descriptor across scans.
@@ -69,7 +71,7 @@ public struct LocalExportScanner: Sendable {
         let byName = Dictionary(roots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for path in paths {
             if path.isEmpty {
-                _ = walk.listRoots(roots)
+                _ = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
                 continue
             }
             let slash = path.firstIndex(of: "/")
@@ -185,6 +187,7 @@ public struct LocalExportScanner: Sendable {
             }
             self.directories[prefix] = first..<self.builder.count
             if self.truncated { return }
+            subdirectories.sort { LocalExportIndex.precedes($0, $1) }
             for name in subdirectories {
                 let path = prefix + "/" + name
                 guard descend(path) else { continue }

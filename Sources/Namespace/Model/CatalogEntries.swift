@@ -175,6 +175,12 @@ public struct CatalogEntries: RandomAccessCollection, Sendable, Equatable, Expre
         return start..<end
     }
 
+    /// How many path bytes the entries in `range` hold.
+    func pathBytes(in range: Range<Int>) -> Int {
+        guard !range.isEmpty else { return 0 }
+        return self.pathRange(at: range.upperBound - 1).upperBound - self.pathRange(at: range.lowerBound).lowerBound
+    }
+
     /// Runs `body` on the UTF-8 bytes of path `position`.
     func withPathBytes<R>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         let range = self.pathRange(at: position)
