@@ -87,6 +87,12 @@ struct ExportWatchTests {
         // user namespace; the log's catalog line says what the catalog holds.)
         try Data("root\n".utf8).write(to: share.appendingPathComponent("in-root.txt"))
         try daemon.waitForLog("entries=6 generation=", timeout: 30)
+
+        // A directory made now, past the limit, is found by its parent's
+        // incremental rescan, which tries to watch it and says so.
+        try FileManager.default.createDirectory(at: share.appendingPathComponent("d5"), withIntermediateDirectories: true)
+        try daemon.waitForLog("entries=7 generation=", timeout: 30)
+        try daemon.waitForLog("inotify watch limit reached: 3 of 6 export directories are not watched", timeout: 30)
     }
 
     func listing(_ path: String, port: Int) -> String? {
