@@ -53,7 +53,8 @@ DATA_LAYOUT_VERSION = 1
 # Workload identifiers, in table order.  The "41" ones are the NFSv4.1
 # counterparts of the first four (nfs4load), on the same files.
 WORKLOADS = ["seqread", "randread", "meta", "readdirplus",
-             "seqread41", "randread41", "meta41", "readdir41", "forwarded", "nsscale", "discovery", "metrics"]
+             "seqread41", "randread41", "meta41", "readdir41", "forwarded", "nsscale", "discovery", "metrics",
+             "exportscale"]
 V41_WORKLOADS = ("seqread41", "randread41", "meta41", "readdir41")
 
 
@@ -144,6 +145,10 @@ def parse_args(argv):
                    help="the peer simulator binary for workload 6 (default: %(default)s)")
     p.add_argument("--scale-peers", type=int, help="simulated peers (default 100, smoke 10)")
     p.add_argument("--scale-files", type=int, help="files per simulated peer (default 10000, smoke 1000)")
+    p.add_argument("--export-files", type=int,
+                   help="files exported by the node of workload exportscale (default 1000000, smoke 20000)")
+    p.add_argument("--export-dirs", type=int, help="directories they are spread over (default 1000, smoke 100)")
+    p.add_argument("--idle-seconds", type=float, help="idle CPU window of exportscale (default 60, smoke 5)")
     p.add_argument("--forward-cache-mib", type=int, default=1536,
                    help="block cache of the forwarding client, MiB (default %(default)s: holds the whole file)")
     p.add_argument("--start-timeout", type=float, default=60.0,
@@ -164,6 +169,9 @@ def parse_args(argv):
         "tcp_bytes": (4 << 30, 256 << 20),
         "scale_peers": (100, 10),
         "scale_files": (10000, 1000),
+        "export_files": (1000000, 20000),
+        "export_dirs": (1000, 100),
+        "idle_seconds": (60.0, 5.0),
     }
     for key, (full, small) in defaults.items():
         if getattr(a, key) is None:
@@ -186,6 +194,8 @@ def parse_args(argv):
         p.error("--rounds must be between 1 and 50")
     if a.file_size < max(a.seq_block, a.rand_block):
         p.error("--file-size must be at least one block")
+    if a.export_files < 1 or not 1 <= a.export_dirs <= a.export_files:
+        p.error("--export-files must be positive and --export-dirs between 1 and --export-files")
     if a.tree_files < 1 or a.flat_entries < 1:
         p.error("--tree-files and --flat-entries must be positive")
     return a
@@ -304,6 +314,52 @@ def warm_caches(data):
         for name in files:
             os.stat(os.path.join(root, name))
     log(f"warmed page and dentry caches in {time.monotonic() - t0:.1f} s")
+
+
+def make_export_scale_data(a):
+    """The export of workload exportscale: --export-files empty files spread
+    evenly over --export-dirs directories (scale/dNNNN/fNNNNNNN), created
+    with bare open/close calls and kept for later runs like the main data
+    set (a stamp with its parameters, written last)."""
+    data = Path(a.data_dir).parent / f"export-{a.export_files}x{a.export_dirs}"
+    stamp = data / ".bench-data.json"
+    params = {"files": a.export_files, "dirs": a.export_dirs}
+    if stamp.exists():
+        try:
+            if json.loads(stamp.read_text()) == params:
+                log(f"reusing export scale data set in {data}")
+                return data
+        except (OSError, ValueError):
+            pass
+    log(f"creating export scale data set in {data}: {a.export_files} files in {a.export_dirs} directories")
+    t0 = time.monotonic()
+    shutil.rmtree(data, ignore_errors=True)
+    scale = data / "scale"
+    scale.mkdir(parents=True)
+    per_dir = -(-a.export_files // a.export_dirs)
+    flags = os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC
+    made = 0
+    for d in range(a.export_dirs):
+        (scale / f"d{d:04d}").mkdir()
+        directory = os.open(scale / f"d{d:04d}", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for _ in range(min(per_dir, a.export_files - made)):
+                os.close(os.open(f"f{made:07d}", flags, 0o644, dir_fd=directory))
+                made += 1
+        finally:
+            os.close(directory)
+    stamp.write_text(json.dumps(params))
+    os.sync()
+    log(f"export scale data set ready in {time.monotonic() - t0:.1f} s")
+    return data
+
+
+def warm_dentries(root):
+    """stat()s every entry under root (du), so the first scan finds a warm
+    dentry and inode cache, as on a server that has been up a while."""
+    t0 = time.monotonic()
+    subprocess.run(["du", "-s", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    log(f"warmed dentry cache of {root} in {time.monotonic() - t0:.1f} s")
 
 
 # --------------------------------------------------------------------------
@@ -1309,6 +1365,144 @@ class Runner:
                  None, None, 2.0, leave, better="lower"),
         ])
 
+    def workload_export_scale(self):
+        """Workload exportscale: one node exporting --export-files files in
+        --export-dirs directories (1,000,000 in 1,000 by default), watched
+        with inotify. Measures the first scan (daemon start until the
+        "exports scanned" log line, dentry cache warmed by du), the peak RSS
+        (VmHWM) at the end, the daemon's CPU over --idle-seconds of idling,
+        how long a new file takes to be listed (p2pfs ls polled every 50 ms;
+        each poll is a process of its own, included in the figure), and the
+        time to answer a listing sent while a rescan of every directory runs
+        (a file touched in each, logged "rescanning" at debug level)."""
+        a = self.a
+        if "p2pfs" not in self.servers or not Path(a.p2pfs).is_file():
+            self.skip("exportscale", f"needs {a.p2pfs} (make bench builds it) and the p2pfs server")
+            return
+        data = make_export_scale_data(a)
+        scale = data / "scale"
+        warm_dentries(data)
+        port = a.p2pfs_port + 40
+        expected = a.export_files + a.export_dirs + 2     # files, directories, "scale", root
+        first = peak = idle = listing = None
+        latencies = []
+        started = time.monotonic()
+        node, node_log = self.start_daemon("export-node", [
+            "--export", f"scale={scale}", "--nfs", f"127.0.0.1:{port}", "--listen", "127.0.0.1:7640",
+            "--portmap", "off", "--log-level", "debug"])
+        log_text = lambda: node_log.read_text(errors="replace") if node_log.exists() else ""
+
+        def wait_log(pattern, since, timeout):
+            """Time at which `pattern` occurs in the log after offset
+            `since`, polled every 20 ms; BenchError when it does not."""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if node.poll() is not None:
+                    raise BenchError(f"export node exited: {tail(node_log)}")
+                if re.search(pattern, log_text()[since:]):
+                    return time.monotonic()
+                time.sleep(0.02)
+            raise BenchError(f"no '{pattern}' in the export node's log after {timeout:.0f} s: {tail(node_log)}")
+
+        touched = []
+        try:
+            first = wait_log(r"exports scanned", 0, 300) - started
+            deadline = time.monotonic() + 300
+            entries = 0
+            while entries < expected:
+                if time.monotonic() > deadline or node.poll() is not None:
+                    raise BenchError(f"namespace holds {entries} of {expected} entries: {tail(node_log)}")
+                rc, out, _ = self.sb.run([a.p2pfs, "peers", "--nfs", f"127.0.0.1:{port}"], timeout=15)
+                m = re.search(r"namespace: (\d+) entries", out or "")
+                entries = int(m.group(1)) if m else 0
+                if entries < expected:
+                    time.sleep(0.2)
+            log(f"export scale: {a.export_files} files in {a.export_dirs} directories scanned in {first:.2f} s, "
+                f"{entries} entries served after {time.monotonic() - started:.2f} s")
+
+            time.sleep(2)   # the first merge and the peers' first contact
+            c0, t0 = cpu_seconds(node.pid), time.monotonic()
+            changes = log_text().count("exports changed")
+            time.sleep(a.idle_seconds)
+            c1, t1 = cpu_seconds(node.pid), time.monotonic()
+            if None in (c0, c1):
+                raise BenchError("the export node's CPU time could not be read")
+            idle = (c1 - c0) / (t1 - t0) * 100
+            rescans = log_text().count("exports changed") - changes
+            log(f"export scale: idle CPU {idle:.3f} % of a core over {t1 - t0:.0f} s ({rescans} catalog changes meanwhile)")
+
+            for rnd in range(max(3, a.rounds)):
+                directory = f"d{(rnd * 7919) % a.export_dirs:04d}"
+                name = f"new-{os.getpid()}-{rnd}"
+                path = scale / directory / name
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+                t0 = time.monotonic()
+                seen = None
+                while time.monotonic() - t0 < 30:
+                    if name in self.listed(port, f"/scale/{directory}"):
+                        seen = time.monotonic() - t0
+                        break
+                    time.sleep(0.05)
+                os.unlink(path)
+                if seen is None:
+                    self.failures += 1
+                    log(f"export scale round {rnd + 1} FAILED: {directory}/{name} not listed within 30 s")
+                    continue
+                gone_started = time.monotonic()
+                while time.monotonic() - gone_started < 30 and name in self.listed(port, f"/scale/{directory}"):
+                    time.sleep(0.05)
+                latencies.append(seen)
+                log(f"export scale round {rnd + 1}: new file listed after {seen:.2f} s, "
+                    f"gone {time.monotonic() - gone_started:.2f} s after its deletion")
+
+            # A rescan of every directory, and a listing sent while it runs.
+            since = len(log_text())
+            for d in range(a.export_dirs):
+                path = scale / f"d{d:04d}" / f".bench-touch-{os.getpid()}"
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+                touched.append(path)
+            wait_log(r"rescanning", since, 60)
+            t0 = time.monotonic()
+            names = self.listed(port, "/scale/d0000")
+            answered = time.monotonic()
+            running = not re.search(r"exports changed", log_text()[since:])
+            done = wait_log(r"exports changed", since, 300)
+            if "f0000000" not in names:
+                raise BenchError(f"listing /scale/d0000 during the rescan lacked f0000000 ({len(names)} names)")
+            listing = answered - t0
+            log(f"export scale: listing answered in {listing:.2f} s, "
+                f"{'while the rescan ran' if running else 'AFTER the rescan ended (too short to overlap)'}; "
+                f"the rescan of {a.export_dirs} directories ended {done - t0:.2f} s after the listing was sent")
+            if not running and not a.smoke:
+                listing = None     # no figure rather than a figure that proves nothing
+            status = Path(f"/proc/{node.pid}/status").read_text()
+            peak = int(re.search(r"^VmHWM:\s*(\d+) kB", status, re.M).group(1)) / 1024
+            log(f"export scale: peak RSS {peak:.0f} MiB")
+        except (BenchError, OSError, AttributeError) as e:
+            self.failures += 1
+            log(f"export scale FAILED: {e}")
+        finally:
+            for path in touched:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+            self.stop_daemon("export-node", node, node_log)
+        median = lambda v: statistics.median(v) if v else None
+        label = f"{a.export_files} files in {a.export_dirs} dirs"
+        self.goals.extend([
+            Goal("exportscale_first", f"export scale ({label}): first scan, warm dentries", "s", first,
+                 None, None, 10.0, [first] if first is not None else [], better="lower"),
+            Goal("exportscale_rss", f"export scale ({label}): peak RSS", "MiB", peak,
+                 None, None, 400.0, [peak] if peak is not None else [], better="lower"),
+            Goal("exportscale_idle", f"export scale ({label}): idle CPU over {a.idle_seconds:g} s", "%", idle,
+                 None, None, 0.1, [idle] if idle is not None else [], better="lower"),
+            Goal("exportscale_newfile", f"export scale ({label}): new file listed after", "s", median(latencies),
+                 None, None, 2.0, latencies, better="lower"),
+            Goal("exportscale_listing", f"export scale ({label}): listing answered during a rescan", "s", listing,
+                 None, None, 1.0, [listing] if listing is not None else [], better="lower"),
+        ])
+
     def run_all(self):
         table = {
             "seqread": self.workload_seqread,
@@ -1323,6 +1517,7 @@ class Runner:
             "nsscale": self.workload_namespace_scale,
             "discovery": self.workload_discovery,
             "metrics": self.workload_metrics,
+            "exportscale": self.workload_export_scale,
         }
         for wid in WORKLOADS:
             if wid in self.a.workloads:

@@ -352,13 +352,19 @@ public final class Daemon: Sendable {
     }
 
     /// Rescans the exports when the export watcher reports a batch of
-    /// changes, and every `--rescan-interval` as a safety net (the only way
-    /// to see changes on exports inotify cannot watch), or less often when a
-    /// scan is slow: a periodic scan never takes more than about 2% of the
-    /// time, so a NAS with millions of files is not kept busy walking them.
+    /// changes: only the directories the batch names (and new subtrees in
+    /// them), in full after a queue overflow. Periodic full rescans, every
+    /// `--rescan-interval` or less often when a scan is slow (a periodic
+    /// scan never takes more than about 2% of the time), run only while
+    /// some export is not fully watched: one on a file system without
+    /// inotify events, directories over the watch limit, or no inotify at
+    /// all. A fully watched export idles without a single stat.
     /// One loop runs every rescan, so two never race to publish a catalog.
     private func rescanOnChanges(_ localSource: LocalExportSource) async {
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        // What the next rescan must cover: the batches' directories, or
+        // everything (an overflow, or the periodic safety net).
+        let pending = NIOLockedValueBox((batch: ChangeBatch(), full: false))
         for (name, type) in localSource.unwatchable.sorted(by: { $0.key < $1.key }) {
             self.logger.warning(
                 "export '\(name)' is on \(type), which reports no inotify events for changes made elsewhere: its changes show at the next rescan, every \(self.configuration.rescanInterval) (--rescan-interval)"
@@ -371,6 +377,7 @@ public final class Daemon: Sendable {
                     "inotify event queue overflowed (raise /proc/sys/fs/inotify/max_queued_events): rescanning every export in full"
                 )
             }
+            pending.withLockedValue { $0.batch.merge(batch) }
             trigger.yield()
         }
         let pause = NIOLockedValueBox(self.configuration.rescanInterval)
@@ -378,17 +385,33 @@ public final class Daemon: Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: pause.withLockedValue { $0 })
+                    guard Self.needsPeriodicRescans(localSource) else { continue }
+                    pending.withLockedValue { $0.full = true }
                     trigger.yield()
                 }
                 trigger.finish()
             }
             var lastReads = self.statistics.readCount
             for await _ in triggers {
+                let work = pending.withLockedValue { pending in
+                    defer { pending = (ChangeBatch(), false) }
+                    return pending
+                }
+                let full = work.full || work.batch.overflowed
+                guard full || !work.batch.directories.isEmpty else { continue }
                 let started = ContinuousClock.now
+                self.logger.debug("rescanning", metadata: ["rescan": full ? "full" : "\(work.batch.directories.count) directories"])
                 do {
-                    let (catalog, changed) = try await localSource.rescan()
+                    let (catalog, changed) =
+                        full ? try await localSource.rescan() : try await localSource.rescan(directories: work.batch.directories)
                     if changed {
-                        self.logger.info("exports changed", metadata: ["entries": "\(catalog.entries.count)", "generation": "\(catalog.generation)"])
+                        self.logger.info(
+                            "exports changed",
+                            metadata: [
+                                "entries": "\(catalog.entries.count)", "generation": "\(catalog.generation)",
+                                "rescan": full ? "full" : "\(work.batch.directories.count) directories",
+                                "took": "\(ContinuousClock.now - started)",
+                            ])
                         self.store?.setCatalog(catalog)
                     }
                 } catch {
@@ -396,7 +419,7 @@ public final class Daemon: Sendable {
                 }
                 self.warnAboutWatchCoverage(localSource)
                 let took = ContinuousClock.now - started
-                pause.withLockedValue { $0 = max(self.configuration.rescanInterval, took * 50) }
+                if full { pause.withLockedValue { $0 = max(self.configuration.rescanInterval, took * 50) } }
                 let reads = self.statistics.readCount
                 if reads != lastReads {
                     self.logger.info(
@@ -405,15 +428,21 @@ public final class Daemon: Sendable {
                     lastReads = reads
                 }
                 if Task.isCancelled { break }
-                // Each rescan is a full walk: a file written without pause
-                // (a log in an export) must not keep one walking forever.
-                // Rest four times as long as the walk took (at most 10 s)
-                // before the next; batches arriving meanwhile coalesce.
+                // A file written without pause (a log in an export) must
+                // not keep the scanner busy: rest four times as long as the
+                // rescan took (at most 10 s) before the next; batches
+                // arriving meanwhile coalesce.
                 try? await Task.sleep(for: min(took * 4, .seconds(10)))
             }
             group.cancelAll()
         }
         await localSource.watcher?.stop()
+    }
+
+    /// Whether some export's changes can only be seen by rescanning it.
+    private static func needsPeriodicRescans(_ localSource: LocalExportSource) -> Bool {
+        guard let coverage = localSource.watcher?.coverage else { return true }
+        return !localSource.unwatchable.isEmpty || coverage.refusedForLimit > 0 || coverage.failed > 0
     }
 
     /// Says once per shortfall when directories went unwatched, naming the

@@ -113,7 +113,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("rescan-interval"),
         help: ArgumentHelp(
-            "Seconds between full rescans of the exported directories: a safety net where inotify reports changes at once, the only way changes show on exports inotify cannot watch (NFS, CIFS, FUSE) or past the inotify watch limit.",
+            "Seconds between full rescans of the exported directories, run only while inotify cannot see every change: exports on NFS, CIFS or FUSE, directories past the inotify watch limit. Watched exports are rescanned directory by directory as changes are reported.",
             valueName: "SECONDS"
         )
     )

@@ -28,6 +28,25 @@ import Testing
         #expect(paged[2].symlinkTarget == "KillBill")
     }
 
+    /// Ranges copied from other catalogs (how a local export's catalog is
+    /// patched) give the catalog appending those entries one by one gives,
+    /// symlink targets and digest included.
+    @Test func rangesCopiedFromOtherCatalogsEqualTheEntriesAppended() {
+        let source = CatalogEntries(Self.entries)
+        let other = CatalogEntries([CatalogEntry(path: "shows/Pilot", kind: .regular, size: 9, mtime: Timestamp(seconds: 3), mode: 0o644)])
+        var builder = CatalogEntries.Builder()
+        builder.append(contentsOf: source, range: 2..<4)
+        builder.append(contentsOf: other, range: 0..<1)
+        builder.append(contentsOf: source, range: 1..<1)
+        builder.append(contentsOf: source, range: 0..<2)
+        let copied = builder.build()
+        let expected = [Self.entries[2], Self.entries[3], Array(other)[0], Self.entries[0], Self.entries[1]]
+        #expect(Array(copied) == expected)
+        #expect(copied == CatalogEntries(expected))
+        #expect(copied[0].symlinkTarget == "KillBill")
+        #expect(copied[4].symlinkTarget == nil)
+    }
+
     @Test func catalogsThatDifferInAnyFieldDiffer() {
         let original = CatalogEntries(Self.entries)
         var changed = Self.entries

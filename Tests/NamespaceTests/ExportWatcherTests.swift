@@ -6,7 +6,9 @@ import Testing
 
 /// `ExportWatcher` with a real inotify instance: changes made to an export
 /// reach the catalog through events alone (nothing rescans unless a batch
-/// arrives), and each batch moves the generation at most once.
+/// arrives, and then only the directories the batch names), and each batch
+/// moves the generation at most once. After each change the patched
+/// catalog is checked against a full scan of the same tree.
 @Suite(.serialized) struct ExportWatcherTests {
     /// A source whose rescans run only when the watcher reports a batch.
     final class Watched: Sendable {
@@ -17,7 +19,7 @@ import Testing
         let rescans: AsyncStream<(batch: ChangeBatch, changed: Bool, catalog: SourceCatalog)>
         private let consumer: Task<Void, Never>
 
-        init(settle: Duration = .milliseconds(300)) async throws {
+        init(settle: Duration = .milliseconds(300), startWatching: Bool = true) async throws {
             self.url = FileManager.default.temporaryDirectory.appendingPathComponent("p2pfs-watch-\(getpid())-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: self.url.appendingPathComponent("a"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: self.url.appendingPathComponent("b"), withIntermediateDirectories: true)
@@ -35,14 +37,34 @@ import Testing
             self.batches = batches
             let (rescans, rescanInput) = AsyncStream.makeStream(of: (batch: ChangeBatch, changed: Bool, catalog: SourceCatalog).self)
             self.rescans = rescans
-            watcher.start(batcher: ChangeBatcher(settle: settle, maximumLatency: .seconds(2))) { batchInput.yield($0) }
+            self.settle = settle
+            self.batchInput = batchInput
+            // As the daemon does: only the batch's directories, in full
+            // after an overflow.
             self.consumer = Task {
                 for await batch in batches {
-                    guard let (catalog, changed) = try? await source.rescan() else { continue }
+                    let rescan = batch.overflowed ? try? await source.rescan() : try? await source.rescan(directories: batch.directories)
+                    guard let (catalog, changed) = rescan else { continue }
                     rescanInput.yield((batch, changed, catalog))
                 }
                 rescanInput.finish()
             }
+            if startWatching { self.startWatching() }
+        }
+
+        private let settle: Duration
+        private let batchInput: AsyncStream<ChangeBatch>.Continuation
+
+        func startWatching() {
+            let input = self.batchInput
+            self.source.watcher?.start(batcher: ChangeBatcher(settle: self.settle, maximumLatency: .seconds(2))) { input.yield($0) }
+        }
+
+        /// The paths of a full scan of the export as it is now, in order:
+        /// what the patched catalog must hold.
+        func fullScanPaths() throws -> [String] {
+            let root = try ExportRoot(LocalExport(name: "share", path: self.url.path))
+            return Array(LocalExportIndex(LocalExportScanner().scan([root])).entries).map(\.path)
         }
 
         /// Waits (at most 20 s) for rescans until `condition` holds for the
@@ -100,6 +122,8 @@ import Testing
         seen = try await watched.waitFor("the deletion") { watched.entry($0, "share/b/two.txt") == nil }
         let catalog = try #require(seen.last?.catalog)
         #expect(Array(catalog.entries).map(\.path).sorted() == ["share", "share/a", "share/b", "share/b/moved.txt"])
+        #expect(Array(catalog.entries).map(\.path) == (try watched.fullScanPaths()))
+        #expect(seen.allSatisfy { !$0.batch.overflowed })
         // Three changes, each its own batch at most: the generation moved
         // once per changed rescan, never per event.
         #expect(catalog.generation > generation)
@@ -118,6 +142,62 @@ import Testing
         let seen = try await watched.waitFor("a file in the new tree") { watched.entry($0, "share/new/deeper/deepest/file.txt")?.size == 4 }
         #expect(seen.last?.batch.directories == ["share/new/deeper/deepest"])
         await watched.stop()
+    }
+
+    /// A directory tree moved from one directory into another: the old
+    /// subtree leaves the catalog, the new one arrives whole, and files
+    /// created in it afterwards are reported by the watches it kept.
+    @Test func aDirectoryTreeMovedAcrossDirectoriesIsRescannedAtItsNewPlace() async throws {
+        let watched = try await Watched()
+        let url = watched.url
+        try FileManager.default.createDirectory(at: url.appendingPathComponent("a/tree/inner"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: url.appendingPathComponent("a/tree/inner/leaf.txt"))
+        _ = try await watched.waitFor("the tree under a") { watched.entry($0, "share/a/tree/inner/leaf.txt") != nil }
+
+        try FileManager.default.moveItem(at: url.appendingPathComponent("a/tree"), to: url.appendingPathComponent("b/tree"))
+        var seen = try await watched.waitFor("the tree under b") {
+            watched.entry($0, "share/b/tree/inner/leaf.txt") != nil && watched.entry($0, "share/a/tree") == nil
+        }
+        var catalog = try #require(seen.last?.catalog)
+        #expect(!Array(catalog.entries).contains { $0.path.hasPrefix("share/a/tree") })
+        #expect(Array(catalog.entries).map(\.path) == (try watched.fullScanPaths()))
+
+        try Data("later".utf8).write(to: url.appendingPathComponent("b/tree/inner/later.txt"))
+        seen = try await watched.waitFor("a file in the moved tree") { watched.entry($0, "share/b/tree/inner/later.txt")?.size == 5 }
+        #expect(seen.last?.batch.directories == ["share/b/tree/inner"])
+        catalog = try #require(seen.last?.catalog)
+        #expect(Array(catalog.entries).map(\.path) == (try watched.fullScanPaths()))
+        await watched.stop()
+    }
+
+    /// Events the kernel could not queue (more than `max_queued_events`
+    /// while nobody read): the batch says so and the full rescan it calls
+    /// for finds every file.
+    @Test(.enabled(if: (ExportWatcherTests.maximumQueuedEvents() ?? .max) <= 100_000))
+    func aQueueOverflowCallsForAFullRescanThatFindsEverything() async throws {
+        let watched = try await Watched(startWatching: false)
+        let limit = try #require(Self.maximumQueuedEvents())
+        // Each new file queues IN_CREATE and IN_CLOSE_WRITE: twice the
+        // limit's worth of events, and nobody reading them yet.
+        let count = limit / 2 + 100
+        for index in 0..<count {
+            let descriptor = open(watched.url.appendingPathComponent("b/f\(index)").path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            try #require(descriptor >= 0)
+            close(descriptor)
+        }
+        watched.startWatching()
+        let seen = try await watched.waitFor("all \(count) files") { catalog in
+            catalog.entries.count == count + 4
+        }
+        #expect(seen.contains { $0.batch.overflowed })
+        let catalog = try #require(seen.last?.catalog)
+        #expect(Array(catalog.entries).map(\.path) == (try watched.fullScanPaths()))
+        await watched.stop()
+    }
+
+    static func maximumQueuedEvents() -> Int? {
+        (try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     @Test func aRewrittenFileShowsItsNewSizeAndTime() async throws {

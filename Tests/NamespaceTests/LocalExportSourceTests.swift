@@ -107,4 +107,49 @@ import Testing
         let (third, _) = try await source.rescan()
         #expect(Array(third.entries).map(\.path).sorted() == ["more", "more/a.txt", "more/c.txt", "more/sub"])
     }
+
+    /// A rescan of named directories lists those alone (a change elsewhere
+    /// waits for its own batch), takes in a subtree that appeared in them
+    /// whole, drops one that vanished with everything under it, and ends
+    /// with the catalog a full scan of the same tree gives.
+    @Test func anIncrementalRescanListsOnlyTheNamedDirectories() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        defer { Task { try? await pool.shutdownGracefully() } }
+        let tree = try Tree()
+        try FileManager.default.createDirectory(at: tree.url.appendingPathComponent("other/gone/deeper"), withIntermediateDirectories: true)
+        try tree.write("old", to: "other/gone/deeper/old.txt")
+        let source = try Self.source(tree, pool: pool)
+        let (first, _) = try await source.rescan()
+
+        try tree.write("beta!", to: "sub/b.txt")
+        try tree.write("elsewhere", to: "other/c.txt")
+        let (second, changed) = try await source.rescan(directories: ["share/sub"])
+        #expect(changed)
+        #expect(second.generation == first.generation + 1)
+        var paths = Array(second.entries).map(\.path)
+        #expect(paths.contains("share/sub/b.txt"))
+        #expect(!paths.contains("share/other/c.txt"))
+
+        // A new tree in "sub", and "other/gone" removed: one batch naming
+        // "sub" and "other".
+        try FileManager.default.createDirectory(at: tree.url.appendingPathComponent("sub/new/deeper"), withIntermediateDirectories: true)
+        try tree.write("deep", to: "sub/new/deeper/deep.txt")
+        try FileManager.default.removeItem(at: tree.url.appendingPathComponent("other/gone"))
+        let (third, _) = try await source.rescan(directories: ["share/sub", "share/other"])
+        #expect(third.generation == second.generation + 1)
+        paths = Array(third.entries).map(\.path)
+        #expect(paths.contains("share/sub/new/deeper/deep.txt"))
+        #expect(paths.contains("share/other/c.txt"))
+        #expect(!paths.contains { $0.hasPrefix("share/other/gone") })
+
+        // Nothing changed: the same generation; and a full rescan of the
+        // tree agrees with the patched catalog, entry for entry.
+        let (idle, idleChanged) = try await source.rescan(directories: ["share/sub"])
+        #expect(!idleChanged)
+        #expect(idle.generation == third.generation)
+        let (full, fullChanged) = try await source.rescan()
+        #expect(!fullChanged)
+        #expect(Array(full.entries) == Array(third.entries))
+    }
 }

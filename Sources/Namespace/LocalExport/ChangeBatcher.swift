@@ -16,6 +16,16 @@ public struct ChangeBatch: Equatable, Sendable {
     }
 }
 
+extension ChangeBatch {
+    /// Adds `other`'s changes to this batch's (batches waiting for a rescan
+    /// still under way).
+    public mutating func merge(_ other: ChangeBatch) {
+        self.directories.formUnion(other.directories)
+        self.overflowed = self.overflowed || other.overflowed
+        self.eventCount += other.eventCount
+    }
+}
+
 /// Gathers inotify events into batches, so that a burst of writes costs one
 /// rescan and one catalog generation rather than one per file.
 ///

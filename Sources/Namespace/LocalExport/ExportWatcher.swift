@@ -31,8 +31,10 @@ public final class ExportWatcher: Sendable {
 
     private struct State {
         var directories: [Int32: String] = [:]
-        var refusedForLimit = 0
-        var failed = 0
+        /// By path: an incremental rescan tries a refused directory again
+        /// (the parent of a changed one) and must not count it twice.
+        var refusedForLimit: Set<String> = []
+        var failed: Set<String> = []
         /// Watches (re)added by the scan under way.
         var seen: Set<Int32> = []
         var thread: NIOThreadPool?
@@ -71,10 +73,12 @@ public final class ExportWatcher: Sendable {
             if wd >= 0 {
                 state.directories[wd] = path
                 state.seen.insert(wd)
+                state.refusedForLimit.remove(path)
+                state.failed.remove(path)
             } else if code == ENOSPC {
-                state.refusedForLimit += 1
+                state.refusedForLimit.insert(path)
             } else {
-                state.failed += 1
+                state.failed.insert(path)
             }
         }
     }
@@ -83,8 +87,8 @@ public final class ExportWatcher: Sendable {
     /// says what that scan could watch.
     public func beginScan() {
         self.state.withLockedValue {
-            $0.refusedForLimit = 0
-            $0.failed = 0
+            $0.refusedForLimit = []
+            $0.failed = []
             $0.seen = []
         }
     }
@@ -100,9 +104,25 @@ public final class ExportWatcher: Sendable {
         for watch in stale { inotify_rm_watch(self.descriptor, watch) }
     }
 
+    /// Removes the watches still standing for directories under `paths`
+    /// (deleted or moved out of the exports); a directory moved within the
+    /// exports was watched again under its new path, and keeps its watch.
+    public func unwatch(under paths: [String]) {
+        guard !paths.isEmpty else { return }
+        let roots = Set(paths)
+        let stale = self.state.withLockedValue { state -> [Int32] in
+            let stale = state.directories.filter { LocalExportIndex.isUnder($0.value, anyOf: roots) }.map(\.key)
+            for watch in stale { state.directories[watch] = nil }
+            state.refusedForLimit = state.refusedForLimit.filter { !LocalExportIndex.isUnder($0, anyOf: roots) }
+            state.failed = state.failed.filter { !LocalExportIndex.isUnder($0, anyOf: roots) }
+            return stale
+        }
+        for watch in stale { inotify_rm_watch(self.descriptor, watch) }
+    }
+
     public var coverage: Coverage {
         self.state.withLockedValue {
-            Coverage(watched: $0.directories.count, refusedForLimit: $0.refusedForLimit, failed: $0.failed)
+            Coverage(watched: $0.directories.count, refusedForLimit: $0.refusedForLimit.count, failed: $0.failed.count)
         }
     }
 

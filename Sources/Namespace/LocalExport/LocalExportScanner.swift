@@ -11,9 +11,19 @@ import Musl
 /// Blocking: run it on a thread pool. The walk never follows symlinks (they
 /// are offered as symlinks), skips what cannot be offered (devices, sockets,
 /// FIFOs, names that are not UTF-8) and counts what it skipped.
+///
+/// Entries come out directory by directory, each directory's own entries
+/// side by side, and `directories` says where: a later batch of changes
+/// lists only the directories it names again (`scan(_:directories:…)`) and
+/// the export's catalog is patched group by group.
 public struct LocalExportScanner: Sendable {
     public struct Result: Sendable {
-        public var entries: [CatalogEntry]
+        public var entries: CatalogEntries
+        /// Where each listed directory's own entries lie in `entries`, by
+        /// path; "" holds the export roots themselves.
+        public var directories: [String: Range<Int>]
+        /// Directories asked for that are gone (or no longer directories).
+        public var gone: [String]
         public var skipped: Int
         public var truncated: Bool
     }
@@ -28,85 +38,167 @@ public struct LocalExportScanner: Sendable {
     /// descriptor and path before it is read (the export watcher watches
     /// it there, so nothing created after the read goes unreported).
     public func scan(_ roots: [ExportRoot], onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil) -> Result {
-        var result = Result(entries: [], skipped: 0, truncated: false)
-        for root in roots {
-            var info = stat()
-            guard fstat(root.descriptor, &info) == 0 else {
-                result.skipped += 1
-                continue
-            }
-            result.entries.append(Self.entry(path: root.name, info: info, target: nil))
+        var walk = Walk(maximumEntries: self.maximumEntries)
+        // In LocalExportIndex's order, so the index takes the entries as
+        // they are instead of copying them into order.
+        let present = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
+        for root in present {
             // A fresh open file description: a dup() would share the
             // directory offset with the root descriptor across scans.
             let copy = openat(root.descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard copy >= 0 else {
-                result.skipped += 1
+                walk.skipped += 1
                 continue
             }
-            self.walk(directory: copy, prefix: root.name, into: &result) { descriptor, path in
+            walk.walk(directory: copy, prefix: root.name, descend: { _ in true }) { descriptor, path in
                 onDirectory?(root, descriptor, path)
             }
+            if walk.truncated { break }
         }
-        return result
+        return walk.result
     }
 
-    /// Walks one directory; takes ownership of `directory`.
-    private func walk(directory: CInt, prefix: String, into result: inout Result, onDirectory: (CInt, String) -> Void) {
-        onDirectory(directory, prefix)
-        guard let stream = fdopendir(directory) else {
-            close(directory)
-            result.skipped += 1
-            return
+    /// Lists the directories at `paths` again, each on its own, and walks
+    /// whole every subdirectory in them that `isKnown` does not know (a new
+    /// tree, or one moved in). "" lists the export roots themselves.
+    /// `onDirectory` as in `scan`: a new directory is watched before it is
+    /// read, so files created in it meanwhile are either read or reported.
+    public func scan(
+        _ roots: [ExportRoot], directories paths: some Sequence<String>, isKnown: (String) -> Bool,
+        onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil
+    ) -> Result {
+        var walk = Walk(maximumEntries: self.maximumEntries)
+        let byName = Dictionary(roots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for path in paths {
+            if path.isEmpty {
+                _ = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
+                continue
+            }
+            let slash = path.firstIndex(of: "/")
+            guard let root = byName[String(path[..<(slash ?? path.endIndex)])] else {
+                walk.gone.append(path)
+                continue
+            }
+            let descriptor: CInt
+            if let slash {
+                descriptor = p2pfs_open_beneath(root.descriptor, String(path[path.index(after: slash)...]), O_RDONLY | O_DIRECTORY)
+            } else {
+                descriptor = openat(root.descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            }
+            guard descriptor >= 0 else {
+                walk.gone.append(path)
+                continue
+            }
+            walk.walk(directory: descriptor, prefix: path, descend: { !isKnown($0) }) { descriptor, path in
+                onDirectory?(root, descriptor, path)
+            }
+            if walk.truncated { break }
         }
-        defer { closedir(stream) }
-        var subdirectories: [String] = []
-        while let item = readdir(stream) {
-            if result.entries.count >= self.maximumEntries {
-                result.truncated = true
-                return
-            }
-            let name: String? = withUnsafePointer(to: &item.pointee.d_name) { tuple in
-                tuple.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(validatingCString: $0) }
-            }
-            guard let name else {
-                result.skipped += 1
-                continue
-            }
-            if name == "." || name == ".." { continue }
-            guard NamespacePath.isValidName(name) else {
-                result.skipped += 1
-                continue
-            }
-            var info = stat()
-            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-                result.skipped += 1
-                continue
-            }
-            let path = prefix + "/" + name
-            switch info.st_mode & S_IFMT {
-            case S_IFREG:
-                result.entries.append(Self.entry(path: path, info: info, target: nil))
-            case S_IFDIR:
-                result.entries.append(Self.entry(path: path, info: info, target: nil))
-                subdirectories.append(name)
-            case S_IFLNK:
-                guard let target = Self.readLink(directory: directory, name: name) else {
-                    result.skipped += 1
+        return walk.result
+    }
+
+    /// A walk under way, appending each directory's entries as one group.
+    struct Walk {
+        let maximumEntries: Int
+        var builder = CatalogEntries.Builder()
+        var directories: [String: Range<Int>] = [:]
+        var gone: [String] = []
+        var skipped = 0
+        var truncated = false
+
+        init(maximumEntries: Int) {
+            self.maximumEntries = maximumEntries
+        }
+
+        var result: Result {
+            Result(entries: self.builder.build(), directories: self.directories, gone: self.gone, skipped: self.skipped, truncated: self.truncated)
+        }
+
+        /// Appends the roots' own entries as the group ""; returns the roots
+        /// that could be read.
+        mutating func listRoots(_ roots: [ExportRoot]) -> [ExportRoot] {
+            let first = self.builder.count
+            var present: [ExportRoot] = []
+            for root in roots {
+                var info = stat()
+                guard fstat(root.descriptor, &info) == 0 else {
+                    self.skipped += 1
                     continue
                 }
-                result.entries.append(Self.entry(path: path, info: info, target: target))
-            default:
-                result.skipped += 1
+                self.builder.append(LocalExportScanner.entry(path: root.name, info: info, target: nil))
+                present.append(root)
             }
+            self.directories[""] = first..<self.builder.count
+            return present
         }
-        for name in subdirectories {
-            let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard child >= 0 else {
-                result.skipped += 1
-                continue
+
+        /// Lists one directory, then walks the subdirectories `descend`
+        /// accepts; takes ownership of `directory`.
+        mutating func walk(
+            directory: CInt, prefix: String, descend: (String) -> Bool, onDirectory: (CInt, String) -> Void
+        ) {
+            onDirectory(directory, prefix)
+            guard let stream = fdopendir(directory) else {
+                close(directory)
+                self.skipped += 1
+                return
             }
-            self.walk(directory: child, prefix: prefix + "/" + name, into: &result, onDirectory: onDirectory)
-            if result.truncated { return }
+            defer { closedir(stream) }
+            var subdirectories: [String] = []
+            let first = self.builder.count
+            while let item = readdir(stream) {
+                if self.builder.count >= self.maximumEntries {
+                    self.truncated = true
+                    break
+                }
+                let name: String? = withUnsafePointer(to: &item.pointee.d_name) { tuple in
+                    tuple.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(validatingCString: $0) }
+                }
+                guard let name else {
+                    self.skipped += 1
+                    continue
+                }
+                if name == "." || name == ".." { continue }
+                guard NamespacePath.isValidName(name) else {
+                    self.skipped += 1
+                    continue
+                }
+                var info = stat()
+                guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    self.skipped += 1
+                    continue
+                }
+                let path = prefix + "/" + name
+                switch info.st_mode & S_IFMT {
+                case S_IFREG:
+                    self.builder.append(LocalExportScanner.entry(path: path, info: info, target: nil))
+                case S_IFDIR:
+                    self.builder.append(LocalExportScanner.entry(path: path, info: info, target: nil))
+                    subdirectories.append(name)
+                case S_IFLNK:
+                    guard let target = LocalExportScanner.readLink(directory: directory, name: name) else {
+                        self.skipped += 1
+                        continue
+                    }
+                    self.builder.append(LocalExportScanner.entry(path: path, info: info, target: target))
+                default:
+                    self.skipped += 1
+                }
+            }
+            self.directories[prefix] = first..<self.builder.count
+            if self.truncated { return }
+            subdirectories.sort { LocalExportIndex.precedes($0, $1) }
+            for name in subdirectories {
+                let path = prefix + "/" + name
+                guard descend(path) else { continue }
+                let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard child >= 0 else {
+                    self.skipped += 1
+                    continue
+                }
+                self.walk(directory: child, prefix: path, descend: descend, onDirectory: onDirectory)
+                if self.truncated { return }
+            }
         }
     }
 

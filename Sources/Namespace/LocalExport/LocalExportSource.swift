@@ -16,6 +16,8 @@ public final class LocalExportSource: Sendable {
     private let threadPool: NIOThreadPool
     private let scanner: LocalExportScanner
     private let latest: NIOLockedValueBox<SourceCatalog?>
+    /// The last scan by directory, which incremental rescans patch.
+    private let index = NIOLockedValueBox<LocalExportIndex?>(nil)
     private let scanDuration = Timer(label: "p2pfs_export_scan_duration_seconds")
     /// Watches the exports' directories as rescans meet them (nil: periodic
     /// rescans only). Watches of a root that is no longer offered go at the
@@ -70,23 +72,68 @@ public final class LocalExportSource: Sendable {
         self.latest.withLockedValue { $0 }
     }
 
-    /// Scans the exports; returns the catalog and whether it changed.
+    /// Scans the exports in full; returns the catalog and whether it
+    /// changed. After a queue overflow, at start-up, and for exports no
+    /// watcher covers.
     public func rescan() async throws -> (catalog: SourceCatalog, changed: Bool) {
         let scanner = self.scanner
         let exports = self.exports.withLockedValue { $0 }
         let (roots, reader, unwatchable) = (exports.roots, exports.reader, exports.unwatchable)
         let started = ContinuousClock.now
         let watcher = self.watcher
-        let entries = try await self.threadPool.runIfActive {
+        let index = try await self.threadPool.runIfActive {
             watcher?.beginScan()
             defer { watcher?.endScan() }
             let result = scanner.scan(roots) { root, descriptor, path in
                 if unwatchable[root.name] == nil { watcher?.watch(directory: descriptor, path: path) }
             }
-            return CatalogEntries(result.entries)
+            return LocalExportIndex(result)
         }
+        self.recordDuration(since: started)
+        return self.publish(index, reader: reader)
+    }
+
+    /// Lists again only the directories a batch of changes named (and
+    /// their parents, and any new subtree in them), patches the catalog and
+    /// moves the generation once if anything differs. Falls back to a full
+    /// rescan before the first scan or after the roots changed.
+    public func rescan(directories: some Collection<String>) async throws -> (catalog: SourceCatalog, changed: Bool) {
+        let scanner = self.scanner
+        let exports = self.exports.withLockedValue { $0 }
+        let (roots, reader, unwatchable) = (exports.roots, exports.reader, exports.unwatchable)
+        guard let previous = self.index.withLockedValue({ $0 }), let catalog = self.catalog,
+            (catalog.reader as AnyObject) === reader
+        else {
+            return try await self.rescan()
+        }
+        guard !directories.isEmpty else { return (catalog, false) }
+        let started = ContinuousClock.now
+        let watcher = self.watcher
+        let wanted = previous.directoriesToList(for: directories)
+        let index = try await self.threadPool.runIfActive { () -> LocalExportIndex in
+            let result = scanner.scan(roots, directories: wanted.sorted(), isKnown: previous.isKnown) { root, descriptor, path in
+                if unwatchable[root.name] == nil { watcher?.watch(directory: descriptor, path: path) }
+            }
+            let (index, removed) = previous.patched(with: result)
+            // Watches of directories deleted or moved out; one moved
+            // within the exports was watched again under its new path.
+            watcher?.unwatch(under: removed)
+            return index
+        }
+        if index.entries.count > scanner.maximumEntries { return try await self.rescan() }
+        self.recordDuration(since: started)
+        return self.publish(index, reader: reader)
+    }
+
+    private func recordDuration(since started: ContinuousClock.Instant) {
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         self.scanDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    /// Makes `index` the catalog, under a new generation if it differs.
+    private func publish(_ index: LocalExportIndex, reader: LocalExportReader) -> (catalog: SourceCatalog, changed: Bool) {
+        self.index.withLockedValue { $0 = index }
+        let entries = index.entries
         return self.latest.withLockedValue { latest in
             if let previous = latest, previous.entries == entries, (previous.reader as AnyObject) === reader {
                 return (previous, false)

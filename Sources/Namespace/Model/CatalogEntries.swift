@@ -90,6 +90,42 @@ public struct CatalogEntries: RandomAccessCollection, Sendable, Equatable, Expre
             }
         }
 
+        /// Appends `other`'s entries in `range` column by column, without
+        /// materialising them: how a local export's catalog is patched,
+        /// copying the directories a batch did not touch as they are. The
+        /// digest comes out as if each entry had been appended alone.
+        public mutating func append(contentsOf other: CatalogEntries, range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            let storage = other.storage
+            let start = range.lowerBound == 0 ? 0 : Int(storage.pathEnds[range.lowerBound - 1])
+            let end = Int(storage.pathEnds[range.upperBound - 1])
+            let firstIndex = self.count
+            let shift = Int64(self.pathBytes.count) - Int64(start)
+            self.pathBytes.append(contentsOf: storage.pathBytes[start..<end])
+            self.pathEnds.append(contentsOf: storage.pathEnds[range].lazy.map { UInt32(Int64($0) + shift) })
+            self.kinds.append(contentsOf: storage.kinds[range])
+            self.modes.append(contentsOf: storage.modes[range])
+            self.sizes.append(contentsOf: storage.sizes[range])
+            self.mtimeSeconds.append(contentsOf: storage.mtimeSeconds[range])
+            self.mtimeNanoseconds.append(contentsOf: storage.mtimeNanoseconds[range])
+            storage.pathBytes.withUnsafeBufferPointer { bytes in
+                var pathStart = start
+                for position in range {
+                    let pathEnd = Int(storage.pathEnds[position])
+                    self.digest.add(UnsafeBufferPointer(rebasing: bytes[pathStart..<pathEnd]))
+                    pathStart = pathEnd
+                    self.digest.add(UInt64(storage.kinds[position].rawValue) << 16 | UInt64(storage.modes[position]))
+                    self.digest.add(storage.sizes[position])
+                    self.digest.add(UInt64(bitPattern: storage.mtimeSeconds[position]))
+                    self.digest.add(UInt64(storage.mtimeNanoseconds[position]))
+                    if !storage.symlinkTargets.isEmpty, let target = storage.symlinkTargets[Int32(position)] {
+                        self.symlinkTargets[Int32(firstIndex + position - range.lowerBound)] = target
+                        self.digest.add(target.utf8)
+                    }
+                }
+            }
+        }
+
         public consuming func build() -> CatalogEntries {
             CatalogEntries(storage: Storage(self))
         }
@@ -137,6 +173,12 @@ public struct CatalogEntries: RandomAccessCollection, Sendable, Equatable, Expre
         let end = Int(self.storage.pathEnds[position])
         let start = position == 0 ? 0 : Int(self.storage.pathEnds[position - 1])
         return start..<end
+    }
+
+    /// How many path bytes the entries in `range` hold.
+    func pathBytes(in range: Range<Int>) -> Int {
+        guard !range.isEmpty else { return 0 }
+        return self.pathRange(at: range.upperBound - 1).upperBound - self.pathRange(at: range.lowerBound).lowerBound
     }
 
     /// Runs `body` on the UTF-8 bytes of path `position`.
