@@ -1,6 +1,7 @@
 import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
@@ -14,9 +15,19 @@ import Musl
 /// Rebuilds run on a thread of their own, never on an event loop: merging a
 /// million entries takes a noticeable fraction of a second. Changes that
 /// arrive during a rebuild are coalesced into one more rebuild.
+///
+/// Replicas (a regular file at one path, one size and mtime, on several
+/// nodes) are merged into one file only when their content hashes agree.
+/// The merge looks hashes up in `replicaHashes` and never waits for one;
+/// the hashes it lacked are asked of their owners by a `ReplicaVerifier`
+/// after the rebuild, and each answer triggers another rebuild. Hashes no
+/// merge looked up any more are dropped, which bounds the table by the
+/// replicas the namespace has and makes a node that comes back be asked
+/// again.
 public final class NamespaceStore: Sendable {
     private struct State {
         var catalogs: [NodeID: SourceCatalog] = [:]
+        var replicaHashes: [ReplicaKey: ReplicaHash] = [:]
         var snapshot: NamespaceSnapshot
         var isDirty = false
         var isRebuilding = false
@@ -30,13 +41,37 @@ public final class NamespaceStore: Sendable {
     private let clock: @Sendable () -> Timestamp
     /// `p2pfs_namespace_entries`: nodes of the current snapshot.
     private let entriesGauge = Gauge(label: "p2pfs_namespace_entries")
+    /// Set once in `init`: it records into this store.
+    private let verifier = NIOLockedValueBox<ReplicaVerifier?>(nil)
 
-    public init(logger: Logger, clock: @escaping @Sendable () -> Timestamp = Timestamp.now) {
+    /// - Parameter eventLoopGroup: where replicas' content hashes are asked
+    ///   for (the daemon's group; NIO's shared one when not given).
+    public init(
+        logger: Logger, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
+        eventLoopGroup: (any EventLoopGroup)? = nil
+    ) {
         self.state = NIOLockedValueBox(State(snapshot: .empty(now: clock())))
         self.thread = NIOThreadPool(numberOfThreads: 1)
         self.thread.start()
         self.logger = logger
         self.clock = clock
+        let verifier = ReplicaVerifier(eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton, logger: logger) {
+            [weak self] key, hash in
+            self?.recordReplicaHash(hash, for: key)
+        }
+        self.verifier.withLockedValue { $0 = verifier }
+    }
+
+    /// What is known of replicas' content hashes now.
+    public var replicaHashes: [ReplicaKey: ReplicaHash] {
+        self.state.withLockedValue { $0.replicaHashes }
+    }
+
+    /// Records a replica's content hash; the next merge uses it.
+    public func recordReplicaHash(_ hash: ReplicaHash, for key: ReplicaKey) {
+        self.changeIf { state in
+            state.replicaHashes.updateValue(hash, forKey: key) != hash
+        }
     }
 
     public func shutdown() async {
@@ -118,12 +153,15 @@ public final class NamespaceStore: Sendable {
 
     private func rebuildUntilClean() {
         while true {
-            let (catalogs, previous) = self.state.withLockedValue { state in
+            let (catalogs, previous, hashes) = self.state.withLockedValue { state in
                 state.isDirty = false
-                return (Array(state.catalogs.values), state.snapshot)
+                return (Array(state.catalogs.values), state.snapshot, state.replicaHashes)
             }
             let started = ContinuousClock.now
-            let snapshot = NamespaceMerger().merge(catalogs, generation: previous.generation + 1, previous: previous, now: self.clock())
+            let outcome = NamespaceMerger().mergeReplicas(
+                catalogs, generation: previous.generation + 1, previous: previous, now: self.clock(), replicaHashes: hashes
+            )
+            let snapshot = outcome.snapshot
             self.logger.debug(
                 "namespace rebuilt",
                 metadata: [
@@ -132,8 +170,14 @@ public final class NamespaceStore: Sendable {
                 ]
             )
             self.entriesGauge.record(snapshot.count)
+            self.verifier.withLockedValue { $0 }?.verify(outcome.unconfirmed)
             let waiters = self.state.withLockedValue { state -> [CheckedContinuation<NamespaceSnapshot, Never>]? in
                 state.snapshot = snapshot
+                // Hashes this merge had and did not look up are no longer
+                // needed (ones recorded meanwhile are kept for the next).
+                for key in hashes.keys where !outcome.consulted.contains(key) && state.replicaHashes[key] == hashes[key] {
+                    state.replicaHashes.removeValue(forKey: key)
+                }
                 guard !state.isDirty else { return nil }
                 state.isRebuilding = false
                 defer { state.waiters = [] }

@@ -87,7 +87,7 @@ public final class Daemon: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.threadPool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
         self.threadPool.start()
-        self.store = configuration.presentsNamespace ? NamespaceStore(logger: logger) : nil
+        self.store = configuration.presentsNamespace ? NamespaceStore(logger: logger, eventLoopGroup: self.group) : nil
         if roots.isEmpty {
             self.localSource = nil
         } else {

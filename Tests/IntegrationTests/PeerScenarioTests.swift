@@ -92,6 +92,21 @@ final class PeerScenarioTests {
         throw TestFailure("\(path) on \(client.name) shows \(last), expected \(expected.sorted()) within \(timeout)s")
     }
 
+    /// Waits until `p2pfs ls` of `directory` lists `name` as held by
+    /// `holders` (comma-separated node names, as the listing prints them).
+    func waitForHolders(_ holders: String, of name: String, in directory: String, on client: TestNetwork.Host, timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = "nothing yet"
+        while Date() < deadline {
+            let ls = try self.network.run(client, [TestEnvironment.p2pfs, "ls", directory, "--nfs", "127.0.0.1:2049"])
+            let line = ls.text.split(separator: "\n").first { $0.split(separator: " ").contains(Substring(name)) }
+            if let line, line.hasSuffix(" " + holders) { return }
+            last = line.map(String.init) ?? ls.text + ls.stderr
+            usleep(200_000)
+        }
+        throw TestFailure("\(directory)/\(name) on \(client.name): \(last), expected holders \(holders) within \(timeout)s")
+    }
+
     /// One client session on `client`'s NFS server, mounted, holding the
     /// handle of `path` (looked up now, before whatever the test does next).
     func session(on client: TestNetwork.Host, holding path: String) throws -> NFSSession {
@@ -251,8 +266,12 @@ final class PeerScenarioTests {
         try self.start(b, exports: ["movies": exportB], peers: [a])
         try self.start(c, peers: [a, b], client: true)
         try self.waitForNames(["Shared"], in: "/movies", on: c)
-        let ls = try self.network.run(c, [TestEnvironment.p2pfs, "ls", "/movies", "--nfs", "127.0.0.1:2049"])
-        #expect(ls.text.split(separator: "\n").contains { $0.contains("Shared") && $0.hasSuffix("a,b") }, "\(ls.text)")
+        // Both sources once their content hashes agree.
+        try self.waitForHolders("a,b", of: "Shared", in: "/movies", on: c)
+        #expect(try self.names(in: "/movies", on: c) == ["Shared"])
+        // A Bool: a failed comparison of megabytes would be diffed for ever.
+        let whole = try self.read("/movies/Shared", on: c).stdout == shared
+        #expect(whole, "Shared is not the shared file")
 
         nodeA.kill9()
         let read = try self.read("/movies/Shared", on: c)
@@ -279,6 +298,40 @@ final class PeerScenarioTests {
         try self.waitForNames(["Notes", "Notes@a"], in: "/docs", on: c)
         #expect(try self.read("/docs/Notes", on: c).stdout == Data("newer version from b\n".utf8))
         #expect(try self.read("/docs/Notes@a", on: c).stdout == Data("version from a\n".utf8))
+    }
+
+    @Test func differentFilesWithTheSameSizeAndMtimeAreTwoNames() throws {
+        // Several blocks each, so a read mixing the two would show.
+        let fromA = Self.randomData(300_000, seed: 11)
+        let fromB = Self.randomData(300_000, seed: 12)
+        let a = try self.network.addHost("a")
+        let b = try self.network.addHost("b")
+        let c = try self.network.addHost("c")
+        let exportA = try self.makeExport("a", files: ["Report": fromA])
+        let exportB = try self.makeExport("b", files: ["Report": fromB])
+        let mtime = Date(timeIntervalSince1970: 1_700_000_000)
+        for export in [exportA, exportB] {
+            try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: export.appendingPathComponent("Report").path)
+        }
+        try self.start(a, exports: ["docs": exportA])
+        try self.start(b, exports: ["docs": exportB], peers: [a])
+        try self.start(c, peers: [a, b], client: true)
+        // Equal size and mtime, different hashes: variants, the tie going
+        // to the first node name.
+        try self.waitForNames(["Report", "Report@b"], in: "/docs", on: c, timeout: 30)
+        try self.waitForHolders("a", of: "Report", in: "/docs", on: c)
+        try self.waitForHolders("b", of: "Report@b", in: "/docs", on: c)
+        for _ in 0..<2 {
+            // Bools: a failed comparison of 300 KB would be diffed for ever.
+            let readA = try self.read("/docs/Report", on: c)
+            let isA = readA.stdout == fromA
+            #expect(readA.succeeded, "\(readA.stderr)")
+            #expect(isA, "Report is not a's file (\(readA.stdout.count) bytes)")
+            let readB = try self.read("/docs/Report@b", on: c)
+            let isB = readB.stdout == fromB
+            #expect(readB.succeeded, "\(readB.stderr)")
+            #expect(isB, "Report@b is not b's file (\(readB.stdout.count) bytes)")
+        }
     }
 
     @Test func tenThousandFileCatalogArrivesWhole() throws {

@@ -5,8 +5,12 @@ import Testing
 @Suite struct NamespaceMergerTests {
     let merger = NamespaceMerger()
 
-    func merge(_ catalogs: [SourceCatalog], previous: NamespaceSnapshot? = nil, now: Int64 = 5000) -> NamespaceSnapshot {
-        self.merger.merge(catalogs, generation: (previous?.generation ?? 0) + 1, previous: previous, now: Timestamp(seconds: now))
+    func merge(
+        _ catalogs: [SourceCatalog], previous: NamespaceSnapshot? = nil, now: Int64 = 5000, hashes: [ReplicaKey: ReplicaHash] = [:]
+    ) -> NamespaceSnapshot {
+        self.merger.merge(
+            catalogs, generation: (previous?.generation ?? 0) + 1, previous: previous, now: Timestamp(seconds: now), replicaHashes: hashes
+        )
     }
 
     func names(_ snapshot: NamespaceSnapshot, _ path: String) throws -> [String] {
@@ -25,29 +29,38 @@ import Testing
     }
 
     @Test func identicalFilesBecomeOneFileWithSeveralSources() throws {
-        let snapshot = self.merge([
-            catalog("b", id: 2, [file("movies/Shared", size: 7, mtime: 42)]),
-            catalog("a", id: 1, [file("movies/Shared", size: 7, mtime: 42)]),
-        ])
+        let snapshot = self.merge(
+            [
+                catalog("b", id: 2, [file("movies/Shared", size: 7, mtime: 42)]),
+                catalog("a", id: 1, [file("movies/Shared", size: 7, mtime: 42)]),
+            ],
+            hashes: hashes(of: "movies/Shared", size: 7, mtime: 42, [1: 0xAA, 2: 0xAA])
+        )
         #expect(try self.names(snapshot, "movies") == ["Shared"])
         let shared = try snapshot.lookup(path: "movies/Shared")
         #expect(snapshot.sources(of: shared).map(\.origin.name) == ["a", "b"])
     }
 
     @Test func localSourcesAreTriedFirst() throws {
-        let snapshot = self.merge([
-            catalog("a", id: 1, [file("f", size: 7, mtime: 42)]),
-            catalog("z", id: 9, local: true, [file("f", size: 7, mtime: 42)]),
-        ])
+        let snapshot = self.merge(
+            [
+                catalog("a", id: 1, [file("f", size: 7, mtime: 42)]),
+                catalog("z", id: 9, local: true, [file("f", size: 7, mtime: 42)]),
+            ],
+            hashes: hashes(of: "f", size: 7, mtime: 42, [1: 0x11, 9: 0x11])
+        )
         #expect(snapshot.sources(of: try snapshot.lookup(path: "f")).map(\.origin.name) == ["z", "a"])
     }
 
     @Test func conflictingVersionsKeepTheNewestUnderTheName() throws {
-        let snapshot = self.merge([
-            catalog("a", id: 1, [file("docs/Notes", size: 10, mtime: 100)]),
-            catalog("b", id: 2, [file("docs/Notes", size: 20, mtime: 200)]),
-            catalog("c", id: 3, [file("docs/Notes", size: 10, mtime: 100)]),
-        ])
+        let snapshot = self.merge(
+            [
+                catalog("a", id: 1, [file("docs/Notes", size: 10, mtime: 100)]),
+                catalog("b", id: 2, [file("docs/Notes", size: 20, mtime: 200)]),
+                catalog("c", id: 3, [file("docs/Notes", size: 10, mtime: 100)]),
+            ],
+            hashes: hashes(of: "docs/Notes", size: 10, mtime: 100, [1: 0x10, 3: 0x10])
+        )
         #expect(try self.names(snapshot, "docs") == ["Notes", "Notes@a"])
         #expect(try snapshot.lookup(path: "docs/Notes").size == 20)
         let variant = try snapshot.lookup(path: "docs/Notes@a")
@@ -188,10 +201,13 @@ import Testing
 
     @Test func readFailsOverToTheNextSource() throws {
         let bytes: [UInt8] = Array("hello world".utf8)
-        let snapshot = self.merge([
-            catalog("a", id: 1, reader: InMemoryReader(files: [:], failure: .ioError("a is down")), [file("f", size: 11, mtime: 5)]),
-            catalog("b", id: 2, reader: InMemoryReader(files: ["f": bytes]), [file("f", size: 11, mtime: 5)]),
-        ])
+        let snapshot = self.merge(
+            [
+                catalog("a", id: 1, reader: InMemoryReader(files: [:], failure: .ioError("a is down")), [file("f", size: 11, mtime: 5)]),
+                catalog("b", id: 2, reader: InMemoryReader(files: ["f": bytes]), [file("f", size: 11, mtime: 5)]),
+            ],
+            hashes: hashes(of: "f", size: 11, mtime: 5, [1: 0x42, 2: 0x42])
+        )
         let loop = EmbeddedEventLoop()
         let result = try snapshot.read(try snapshot.lookup(path: "f"), offset: 6, count: 100, eventLoop: loop).wait()
         #expect(Array(result.data.readableBytesView) == Array("world".utf8))
@@ -207,4 +223,68 @@ import Testing
             try snapshot.read(try snapshot.lookup(path: "f"), offset: 0, count: 1, eventLoop: loop).wait()
         }
     }
+
+    // MARK: Replicas: same path, size and mtime; one file only by hash
+
+    func sameLooking() -> [SourceCatalog] {
+        [
+            catalog("a", id: 1, [file("docs/Report", size: 7, mtime: 42)]),
+            catalog("b", id: 2, [file("docs/Report", size: 7, mtime: 42)]),
+        ]
+    }
+
+    func outcome(_ catalogs: [SourceCatalog], hashes: [ReplicaKey: ReplicaHash]) -> NamespaceMerger.Outcome {
+        self.merger.mergeReplicas(catalogs, generation: 1, previous: nil, now: Timestamp(seconds: 5000), replicaHashes: hashes)
+    }
+
+    @Test func equalHashesMakeOneFileWithTwoSources() throws {
+        let outcome = self.outcome(self.sameLooking(), hashes: hashes(of: "docs/Report", size: 7, mtime: 42, [1: 0x5A, 2: 0x5A]))
+        let snapshot = outcome.snapshot
+        #expect(try self.names(snapshot, "docs") == ["Report"])
+        #expect(snapshot.sources(of: try snapshot.lookup(path: "docs/Report")).map(\.origin.name) == ["a", "b"])
+        #expect(outcome.unconfirmed.isEmpty)
+        #expect(outcome.consulted == Set(hashes(of: "docs/Report", size: 7, mtime: 42, [1: 0, 2: 0]).keys))
+    }
+
+    @Test func differentHashesMakeTwoNames() throws {
+        let snapshot = self.outcome(self.sameLooking(), hashes: hashes(of: "docs/Report", size: 7, mtime: 42, [1: 0x5A, 2: 0x5B])).snapshot
+        #expect(try self.names(snapshot, "docs") == ["Report", "Report@b"])
+        #expect(snapshot.sources(of: try snapshot.lookup(path: "docs/Report")).map(\.origin.name) == ["a"])
+        let variant = try snapshot.lookup(path: "docs/Report@b")
+        #expect(snapshot.sources(of: variant).map(\.origin.name) == ["b"])
+        #expect(snapshot.sources(of: variant).map(\.path) == ["docs/Report"])
+    }
+
+    @Test func anUnavailableHashMakesTwoNames() throws {
+        var known = hashes(of: "docs/Report", size: 7, mtime: 42, [1: 0x5A])
+        known[ReplicaKey(origin: NodeID(high: 0, low: 2), path: "docs/Report", version: FileVersion(size: 7, mtime: Timestamp(seconds: 42)))] =
+            .unavailable
+        let snapshot = self.outcome(self.sameLooking(), hashes: known).snapshot
+        #expect(try self.names(snapshot, "docs") == ["Report", "Report@b"])
+        #expect(snapshot.sources(of: try snapshot.lookup(path: "docs/Report")).map(\.origin.name) == ["a"])
+        #expect(snapshot.sources(of: try snapshot.lookup(path: "docs/Report@b")).map(\.origin.name) == ["b"])
+    }
+
+    @Test func unknownHashesShowOneSourceAndAreAskedFor() throws {
+        let outcome = self.outcome(self.sameLooking(), hashes: [:])
+        #expect(try self.names(outcome.snapshot, "docs") == ["Report"])
+        #expect(outcome.snapshot.sources(of: try outcome.snapshot.lookup(path: "docs/Report")).map(\.origin.name) == ["a"])
+        #expect(Set(outcome.unconfirmed.map(\.key)) == Set(hashes(of: "docs/Report", size: 7, mtime: 42, [1: 0, 2: 0]).keys))
+    }
+
+    @Test func aFileOfOneSourceNeedsNoHash() throws {
+        let outcome = self.outcome([catalog("a", id: 1, [file("docs/Report", size: 7, mtime: 42)])], hashes: [:])
+        #expect(outcome.consulted.isEmpty)
+        #expect(outcome.unconfirmed.isEmpty)
+    }
+}
+
+/// Hashes of `path` at one version on nodes `low id: first byte`.
+func hashes(of path: String, size: UInt64, mtime: Int64, _ nodes: [UInt64: UInt8]) -> [ReplicaKey: ReplicaHash] {
+    var table: [ReplicaKey: ReplicaHash] = [:]
+    for (id, byte) in nodes {
+        let key = ReplicaKey(origin: NodeID(high: 0, low: id), path: path, version: FileVersion(size: size, mtime: Timestamp(seconds: mtime)))
+        table[key] = .known(ContentHash(bytes: [byte] + [UInt8](repeating: 0, count: 31))!)
+    }
+    return table
 }

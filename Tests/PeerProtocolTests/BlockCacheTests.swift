@@ -4,8 +4,8 @@ import PeerProtocol
 import Testing
 
 @Suite struct BlockCacheTests {
-    func file(_ path: String, size: UInt64 = 100) -> BlockCache.File {
-        BlockCache.File(path: path, version: FileVersion(size: size, mtime: Timestamp(seconds: 1)))
+    func file(_ path: String, size: UInt64 = 100, node: NodeID = NodeID(high: 0, low: 1)) -> BlockCache.File {
+        BlockCache.File(node: node, path: path, version: FileVersion(size: size, mtime: Timestamp(seconds: 1)))
     }
 
     func run(_ bytes: Int, fill: UInt8 = 0, eof: Bool = false) -> BlockCache.Run {

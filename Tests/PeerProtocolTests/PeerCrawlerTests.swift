@@ -23,11 +23,19 @@ final class CrawlPeer: Sendable {
         }
     }
 
+    /// What HASH answers: a stand-in for SHA-256 good enough for files of
+    /// a few bytes (the bytes themselves, zero-padded), equal exactly when
+    /// the contents are.
+    static func hashes(_ files: [String: [UInt8]]) -> [String: ContentHash] {
+        files.mapValues { ContentHash(bytes: $0 + [UInt8](repeating: 0, count: 32 - $0.count))! }
+    }
+
     init(_ name: String, id: UInt64, files: [String: [UInt8]]) async throws {
         let identity = NodeIdentity(id: NodeID(high: 0xC0, low: id), name: name)
         let reader = MemoryFiles()
         reader.state.withLockedValue {
             $0.files = files
+            $0.hashes = Self.hashes(files)
             $0.version = FileVersion(size: 0, mtime: Timestamp(seconds: 100))
         }
         let catalog = NIOLockedValueBox((generation: UInt64(1), entries: Self.entries(files)))
@@ -64,7 +72,10 @@ final class CrawlPeer: Sendable {
     }
 
     func setFiles(_ files: [String: [UInt8]], generation: UInt64) {
-        self.files.state.withLockedValue { $0.files = files }
+        self.files.state.withLockedValue {
+            $0.files = files
+            $0.hashes = Self.hashes(files)
+        }
         self.catalog.withLockedValue { $0 = (generation, Self.entries(files)) }
     }
 }
@@ -102,6 +113,19 @@ final class CrawlPeer: Sendable {
         return Crawl(crawler: crawler, store: store, directory: directory)
     }
 
+    /// The namespace once `done` holds for it: replicas' hashes are asked
+    /// for after a merge, and the merge that uses them follows.
+    static func waitFor(
+        _ store: NamespaceStore, timeout: Duration = .seconds(30), _ done: (NamespaceSnapshot) throws -> Bool
+    ) async throws -> NamespaceSnapshot {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let snapshot = await store.settled()
+            if try done(snapshot) || ContinuousClock.now > deadline { return snapshot }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     static func paths(_ snapshot: NamespaceSnapshot) throws -> [String] {
         try snapshot.children(of: snapshot.lookup(path: "share")).map { "share/\($0.name)" }.sorted()
     }
@@ -127,7 +151,7 @@ final class CrawlPeer: Sendable {
         defer { Task { await crawl.store.shutdown() } }
 
         await crawl.crawler.crawlRound()
-        let snapshot = await crawl.store.settled()
+        let snapshot = try await Self.waitFor(crawl.store) { $0.sources(of: try $0.lookup(path: "share/common")).count == 2 }
 
         let known = await crawl.crawler.knownNodes
         #expect(Set(known.keys) == [b.identity.id, c.identity.id, d.identity.id])
@@ -141,6 +165,25 @@ final class CrawlPeer: Sendable {
         // What `p2pfs peers` shows: the three, alive.
         #expect(crawl.directory.entries.map(\.info.identity.name) == ["b", "c", "d"])
         #expect(crawl.directory.entries.allSatisfy { $0.state == .alive })
+    }
+
+    /// Two nodes' files at one path with the same size and mtime but other
+    /// bytes: their hashes differ, so they are two names, each read from
+    /// its own node.
+    @Test func lookAlikeFilesOfTwoNodesAreVariants() async throws {
+        let b = try await CrawlPeer("b", id: 2, files: ["share/common": [7, 7, 7]])
+        let c = try await CrawlPeer("c", id: 3, files: ["share/common": [8, 8, 8]])
+        defer { Task { for peer in [b, c] { await peer.server.close() } } }
+        b.knows([c])
+        let crawl = Self.crawler(seeds: [b.address], expiry: .seconds(3600))
+        defer { Task { await crawl.store.shutdown() } }
+        await crawl.crawler.crawlRound()
+        let snapshot = try await Self.waitFor(crawl.store) { try Self.paths($0).count == 2 }
+        #expect(try Self.paths(snapshot) == ["share/common", "share/common@c"])
+        #expect(snapshot.sources(of: try snapshot.lookup(path: "share/common")).map(\.origin.name) == ["b"])
+        #expect(snapshot.sources(of: try snapshot.lookup(path: "share/common@c")).map(\.origin.name) == ["c"])
+        #expect(try await Self.read(snapshot, "share/common") == [7, 7, 7])
+        #expect(try await Self.read(snapshot, "share/common@c") == [8, 8, 8])
     }
 
     /// A node whose catalog changed is fetched again on the next round; one

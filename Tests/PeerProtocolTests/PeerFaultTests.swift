@@ -614,7 +614,12 @@ private final class FakePeerHandler: ChannelInboundHandler {
             SourceCatalog(origin: NodeIdentity(id: bad.id, name: "a"), generation: 1, entries: [entry], reader: badClient.reader, isLocal: false),
             SourceCatalog(origin: NodeIdentity(id: good.id, name: "b"), generation: 1, entries: [entry], reader: goodClient.reader, isLocal: false),
         ]
-        let snapshot = NamespaceMerger().merge(catalogs, generation: 1, previous: nil, now: Timestamp(seconds: 5_000))
+        // Replicas only once their owners' hashes agree: say they did.
+        let digest = ContentHash(bytes: [UInt8](repeating: 0x5A, count: 32))!
+        let confirmed = Dictionary(
+            uniqueKeysWithValues: [bad.id, good.id].map { (ReplicaKey(origin: $0, path: "share/f", version: Self.v1.version), ReplicaHash.known(digest)) }
+        )
+        let snapshot = NamespaceMerger().merge(catalogs, generation: 1, previous: nil, now: Timestamp(seconds: 5_000), replicaHashes: confirmed)
         let node = try snapshot.lookup(path: "share/f")
         #expect(snapshot.sources(of: node).map(\.origin.name) == ["a", "b"])
         bad.fault = fault
@@ -646,7 +651,7 @@ private final class FakePeerHandler: ChannelInboundHandler {
                 origin: NodeIdentity(id: peer.id, name: name), generation: 1, entries: [entry], reader: Self.client(for: peer).reader, isLocal: false
             )
         }
-        let bothFaulty = NamespaceMerger().merge(fresh, generation: 1, previous: nil, now: Timestamp(seconds: 5_000))
+        let bothFaulty = NamespaceMerger().merge(fresh, generation: 1, previous: nil, now: Timestamp(seconds: 5_000), replicaHashes: confirmed)
         let (both, elapsed) = await Self.read(bothFaulty, try bothFaulty.lookup(path: "share/f"), offset: 50_000, count: 20_000)
         switch both {
         case .success(let read):

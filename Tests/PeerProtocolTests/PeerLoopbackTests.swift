@@ -15,6 +15,8 @@ final class MemoryFiles: FileReader, Sendable {
         var version = FileVersion(size: 0, mtime: Timestamp(seconds: 1))
         var reads: [(path: String, offset: UInt64, count: Int)] = []
         var delay: TimeAmount?
+        /// What HASH answers for a path (at `version`).
+        var hashes: [String: ContentHash] = [:]
     }
 
     let state = NIOLockedValueBox(State())
@@ -38,6 +40,16 @@ final class MemoryFiles: FileReader, Sendable {
     }
 
     var reads: [(path: String, offset: UInt64, count: Int)] { self.state.withLockedValue { $0.reads } }
+}
+
+extension MemoryFiles: ContentHasher {
+    func contentHash(path: String, expected: FileVersion, eventLoop: any EventLoop) -> EventLoopFuture<ContentHash> {
+        let (bytes, version, hash) = self.state.withLockedValue { ($0.files[path], $0.version, $0.hashes[path]) }
+        guard let bytes, let hash else { return eventLoop.makeFailedFuture(ContentHashError.file(.stale)) }
+        let found = FileVersion(size: UInt64(bytes.count), mtime: version.mtime)
+        guard found == expected else { return eventLoop.makeFailedFuture(ContentHashError.changed(found)) }
+        return eventLoop.makeSucceededFuture(hash)
+    }
 }
 
 /// A peer-protocol server on 127.0.0.1 serving `MemoryFiles`.
@@ -187,11 +199,35 @@ final class LoopbackPeer: Sendable {
             let result = try await read.get()
             #expect(Array(result.data.readableBytesView) == Array(content[index * 8192..<index * 8192 + 4096]))
         }
-        let file = BlockCache.File(path: "f", version: version)
+        let file = BlockCache.File(node: reader.node, path: "f", version: version)
         let blocks = cache.get(file, 0...127).compactMap { $0 }
         #expect(blocks.count == 64)
         for block in blocks {
             #expect(block.run.data.storageCapacity <= 2 * 4096 + 4096, "a 4 KiB block keeps \(block.run.data.storageCapacity) bytes alive")
+        }
+    }
+
+    @Test func hashIsAskedOfTheOwner() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        let digest = ContentHash(bytes: (0..<32).map { UInt8($0 * 3) })!
+        peer.files.state.withLockedValue {
+            $0.files["f"] = Array(repeating: 1, count: 100)
+            $0.hashes["f"] = digest
+        }
+        let reader = peer.makeReader()
+        let loop = LoopbackPeer.group.next()
+        let version = FileVersion(size: 100, mtime: Timestamp(seconds: 1))
+        #expect(try await reader.contentHash(path: "f", expected: version, eventLoop: loop).get() == digest)
+        // The owner's file is not at the version asked about.
+        await #expect(throws: PeerClientError.status(.changed)) {
+            try await reader.contentHash(path: "f", expected: FileVersion(size: 100, mtime: Timestamp(seconds: 2)), eventLoop: loop).get()
+        }
+        await #expect(throws: PeerClientError.status(.stale)) {
+            try await reader.contentHash(path: "gone", expected: version, eventLoop: loop).get()
+        }
+        await #expect(throws: PeerClientError.status(.invalid)) {
+            try await reader.contentHash(path: "../f", expected: version, eventLoop: loop).get()
         }
     }
 

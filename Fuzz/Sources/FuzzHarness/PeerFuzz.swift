@@ -26,11 +26,12 @@ import XDR
 ///
 ///    On a closed network a connection that did not complete the handshake
 ///    must get nothing but the handshake: PEER_DENIED for CHANGES, CATALOG,
-///    PEERS and READ, and a HELLO reply without name, addresses or generations.
+///    PEERS, READ and HASH, and a HELLO reply without name, addresses or generations.
 public enum PeerFuzz {
     public enum Message: UInt8, CaseIterable {
         case helloArguments, helloReply, authenticateArguments, changesArguments, changesReply
         case catalogArguments, catalogResult, peersReply, readArguments, readResult, nodeInfo
+        case hashArguments, hashResult
     }
 
     public static let networkKey = FuzzPeers.networkKey
@@ -66,6 +67,8 @@ public enum PeerFuzz {
         case .peersReply: try Self.roundTrip(PeersReply.self, bytes)
         case .readArguments: try Self.roundTrip(ReadArguments.self, bytes)
         case .nodeInfo: try Self.roundTrip(NodeInfo.self, bytes)
+        case .hashArguments: try Self.roundTrip(HashArguments.self, bytes)
+        case .hashResult: try Self.roundTrip(HashResult.self, bytes)
         case .catalogResult:
             try Self.roundTrip(CatalogResult.self, bytes)
             var bytes = bytes
@@ -290,6 +293,13 @@ public enum PeerFuzz {
                 if let args = try? ReadArguments(xdr: &arguments) {
                     try fuzzCheck(data.data.readableBytes <= min(Int(args.count), PeerLimits.maximumReadSize), "READ of \(args.count) bytes sent \(data.data.readableBytes)")
                 }
+            }
+        case .hash:
+            switch try results.decode({ try HashResult(xdr: &$0) }) {
+            case .failed(let status):
+                try fuzzCheck(authorized || status == .denied, "HASH answered \(status) without the handshake")
+            case .ok:
+                try fuzzCheck(authorized, "HASH told a hash without the handshake")
             }
         }
         try results.end()

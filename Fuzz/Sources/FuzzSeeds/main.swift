@@ -696,6 +696,8 @@ do {
     input.rest(bytes { reply.encodeHead(into: &$0); $0.writeXDRFixedOpaque(reply.data) })
     save("peer", "read-result", input.bytes)
 }
+save("peer", "hash-arguments", peerMessage(.hashArguments, HashArguments(path: "shared.txt", version: FileVersion(size: 99, mtime: Timestamp(seconds: 9000, nanoseconds: 5)))))
+save("peer", "hash-result", peerMessage(.hashResult, HashResult.ok(ContentHash(bytes: (0..<32).map { UInt8($0) })!)))
 save("peer", "node-info", peerMessage(.nodeInfo, NodeInfo(identity: gamma.identity, roles: [.server, .client], addresses: [PeerAddress(host: "fe80::1", port: 17476), PeerAddress(host: "192.0.2.3", port: 1)])))
 
 func peerCalls(flags: UInt8, _ calls: [(kind: UInt8, procedure: PeerProcedure?, arguments: ByteBuffer)]) -> [UInt8] {
@@ -723,6 +725,11 @@ let peerSession: [(kind: UInt8, procedure: PeerProcedure?, arguments: ByteBuffer
     (0, .read, bytes { ReadArguments(path: "movies/KillBill.mkv", offset: 1000, count: 4096).encode(into: &$0) }),
     (0, .read, bytes { ReadArguments(path: "../etc/passwd", offset: 0, count: 10).encode(into: &$0) }),
 ]
+// HASH, before and after the handshake on a closed network.
+let hashCall: (kind: UInt8, procedure: PeerProcedure?, arguments: ByteBuffer) = (
+    0, .hash, bytes { HashArguments(path: "shared.txt", version: FileVersion(size: 99, mtime: Timestamp(seconds: 9000))).encode(into: &$0) }
+)
+save("peer", "session-hash", peerCalls(flags: 1, [hashCall, (2, nil, ByteBuffer()), hashCall]))
 save("peer", "session-open", peerCalls(flags: 4, peerSession))
 save("peer", "session-no-catalog", peerCalls(flags: 2, peerSession))
 save("peer", "session-closed-denied", peerCalls(flags: 1, peerSession + [(0, .hello, helloWithChallenge), (0, .authenticate, bytes { AuthenticateArguments(proof: [UInt8](repeating: 0, count: 32)).encode(into: &$0) })]))

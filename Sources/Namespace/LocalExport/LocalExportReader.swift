@@ -22,13 +22,16 @@ public final class LocalExportReader: FileReader {
     static let maximumOpenFiles = 64
 
     private let roots: [String: ExportRoot]
-    private let threadPool: NIOThreadPool
+    let threadPool: NIOThreadPool
+    /// Content hashes for HASH (`LocalExportReader+ContentHasher.swift`).
+    public let hashes: ContentHashCache
     private let allocator = ByteBufferAllocator()
     private let openFiles = NIOLockedValueBox<[String: OpenFile]>([:])
 
     public init(roots: [ExportRoot], threadPool: NIOThreadPool) {
         self.roots = Dictionary(uniqueKeysWithValues: roots.map { ($0.name, $0) })
         self.threadPool = threadPool
+        self.hashes = ContentHashCache(threadPool: threadPool)
     }
 
     public func read(
@@ -78,6 +81,20 @@ public final class LocalExportReader: FileReader {
         if let cached = self.openFiles.withLockedValue({ $0[path] }), now - cached.openedAt < Self.descriptorLifetime {
             return cached
         }
+        let file = try self.openRegularFile(path, now: now)
+        self.openFiles.withLockedValue { files in
+            if files.count >= Self.maximumOpenFiles {
+                files = files.filter { now - $0.value.openedAt < Self.descriptorLifetime }
+                if files.count >= Self.maximumOpenFiles { files.removeAll() }
+            }
+            files[path] = file
+        }
+        return file
+    }
+
+    /// Opens `path` afresh (no reused descriptor), refusing anything but a
+    /// regular file beneath its export.
+    func openRegularFile(_ path: String, now: ContinuousClock.Instant = .now) throws -> OpenFile {
         guard let slash = path.firstIndex(of: "/"), let root = self.roots[String(path[..<slash])] else {
             throw self.roots[path] != nil ? FileSystemError.isDirectory : FileSystemError.stale
         }
@@ -92,15 +109,7 @@ public final class LocalExportReader: FileReader {
             close(descriptor)
             throw FileSystemError.isDirectory
         }
-        let file = OpenFile(descriptor: descriptor, openedAt: now)
-        self.openFiles.withLockedValue { files in
-            if files.count >= Self.maximumOpenFiles {
-                files = files.filter { now - $0.value.openedAt < Self.descriptorLifetime }
-                if files.count >= Self.maximumOpenFiles { files.removeAll() }
-            }
-            files[path] = file
-        }
-        return file
+        return OpenFile(descriptor: descriptor, openedAt: now)
     }
 
     static func error(_ code: Int32, path: String) -> FileSystemError {

@@ -4,8 +4,14 @@
 /// catalogs:
 /// - Directories are unions: a directory holds the children every source
 ///   offers under that path.
-/// - A file offered by several sources with the same size and mtime is one
-///   file with several sources; reads fail over between them.
+/// - A regular file offered by several sources with the same size and
+///   mtime is one file with several sources (reads fail over between them)
+///   only once their owners' content hashes (HASH, SHA-256) are known and
+///   equal. Until then only the first source is used and the others are
+///   left out (`unconfirmed` asks for their hashes; the next merge uses
+///   them): a name does not appear only to vanish a moment later, and no
+///   read mixes blocks of two contents. Different hashes make variants, as
+///   different versions do; so does a hash its owner cannot tell.
 /// - A path offered with different content keeps its name for the newest
 ///   version (latest mtime, then larger size, then the lexicographically
 ///   smallest node name); each other version appears beside it as
@@ -20,22 +26,44 @@
 public struct NamespaceMerger: Sendable {
     public init() {}
 
+    /// A merge's snapshot, and what it learnt about replicas.
+    public struct Outcome: Sendable {
+        public var snapshot: NamespaceSnapshot
+        /// Every replica whose hash the merge looked up (hashes of others
+        /// are no longer needed).
+        public var consulted: Set<ReplicaKey>
+        /// Replicas whose hash was looked up and not known: to be asked.
+        public var unconfirmed: [ReplicaCandidate]
+    }
+
     public func merge(
         _ unorderedCatalogs: [SourceCatalog],
         generation: UInt64,
         previous: NamespaceSnapshot?,
-        now: Timestamp
+        now: Timestamp,
+        replicaHashes: [ReplicaKey: ReplicaHash] = [:]
     ) -> NamespaceSnapshot {
+        self.mergeReplicas(unorderedCatalogs, generation: generation, previous: previous, now: now, replicaHashes: replicaHashes).snapshot
+    }
+
+    public func mergeReplicas(
+        _ unorderedCatalogs: [SourceCatalog],
+        generation: UInt64,
+        previous: NamespaceSnapshot?,
+        now: Timestamp,
+        replicaHashes: [ReplicaKey: ReplicaHash]
+    ) -> Outcome {
         // Fixed order: local sources first, then by node name and id.
         let catalogs = unorderedCatalogs.sorted { a, b in
             if a.isLocal != b.isLocal { return a.isLocal }
             if a.origin.name != b.origin.name { return a.origin.name < b.origin.name }
             return a.origin.id < b.origin.id
         }
-        var builder = MergeBuilder(catalogs: catalogs)
+        var builder = MergeBuilder(catalogs: catalogs, replicaHashes: replicaHashes)
         builder.addEveryEntry()
         builder.resolveConflicts()
-        return builder.assemble(generation: generation, previous: previous, now: now)
+        let snapshot = builder.assemble(generation: generation, previous: previous, now: now)
+        return Outcome(snapshot: snapshot, consulted: builder.consulted, unconfirmed: builder.unconfirmed)
     }
 }
 
@@ -71,9 +99,13 @@ private struct MergeBuilder {
     /// Refs after conflict resolution, for nodes whose list changed.
     var resolved: [Int32: [SourceRef]] = [:]
     var maximumSalt: UInt64 = 0
+    let replicaHashes: [ReplicaKey: ReplicaHash]
+    var consulted: Set<ReplicaKey> = []
+    var unconfirmed: [ReplicaCandidate] = []
 
-    init(catalogs: [SourceCatalog]) {
+    init(catalogs: [SourceCatalog], replicaHashes: [ReplicaKey: ReplicaHash]) {
         self.catalogs = catalogs
+        self.replicaHashes = replicaHashes
         let total = catalogs.reduce(0) { $0 + $1.entries.count }
         self.nodes = [Node(fileID: .root, parent: 0, kind: .directory)]
         self.nodes.reserveCapacity(total + 1)
@@ -214,8 +246,9 @@ private struct MergeBuilder {
         }
     }
 
-    /// Groups refs by content (kind, size, mtime, symlink target), newest first.
-    func versions(of refs: [SourceRef]) -> [[SourceRef]] {
+    /// Groups refs by content (kind, size, mtime, symlink target, and for
+    /// regular files of several sources their content hashes), newest first.
+    mutating func versions(of refs: [SourceRef]) -> [[SourceRef]] {
         struct Key: Hashable {
             var kind: FileKind
             var version: FileVersion
@@ -231,13 +264,52 @@ private struct MergeBuilder {
             if byKey[key] == nil { order.append(key) }
             byKey[key, default: []].append(ref)
         }
-        let holder = { (key: Key) in byKey[key]!.map { self.catalogs[Int($0.catalog)].origin.name }.min()! }
-        order.sort { a, b in
+        var groups: [(version: FileVersion, holder: NodeIdentity, refs: [SourceRef])] = []
+        for key in order {
+            let group = byKey[key]!
+            let split = key.kind == .regular && group.count > 1 ? self.splitByContentHash(group) : [group]
+            for refs in split {
+                let holder = refs.map { self.catalogs[Int($0.catalog)].origin }.min { ($0.name, $0.id) < ($1.name, $1.id) }!
+                groups.append((key.version, holder, refs))
+            }
+        }
+        groups.sort { a, b in
             if a.version.mtime != b.version.mtime { return a.version.mtime > b.version.mtime }
             if a.version.size != b.version.size { return a.version.size > b.version.size }
-            return holder(a) < holder(b)
+            return (a.holder.name, a.holder.id) < (b.holder.name, b.holder.id)
         }
-        return order.map { byKey[$0]! }
+        return groups.map(\.refs)
+    }
+
+    /// Splits refs that agree on size and mtime by their owners' content
+    /// hashes: equal hashes are one file, a hash its owner could not tell
+    /// stands alone. Refs whose hash is not known yet are left out (and
+    /// asked for), except the first when nothing else is known, so the file
+    /// shows from one source until the hashes arrive.
+    mutating func splitByContentHash(_ group: [SourceRef]) -> [[SourceRef]] {
+        var byHash: [ContentHash: [SourceRef]] = [:]
+        var hashOrder: [ContentHash] = []
+        var alone: [[SourceRef]] = []
+        var pending: [SourceRef] = []
+        for ref in group {
+            let catalog = self.catalogs[Int(ref.catalog)]
+            let key = ReplicaKey(
+                origin: catalog.origin.id, path: catalog.entries.path(at: Int(ref.entry)), version: catalog.entries.version(at: Int(ref.entry))
+            )
+            self.consulted.insert(key)
+            switch self.replicaHashes[key] {
+            case .known(let hash):
+                if byHash[hash] == nil { hashOrder.append(hash) }
+                byHash[hash, default: []].append(ref)
+            case .unavailable:
+                alone.append([ref])
+            case nil:
+                pending.append(ref)
+                self.unconfirmed.append(ReplicaCandidate(key: key, reader: catalog.reader))
+            }
+        }
+        let split = hashOrder.map { byHash[$0]! } + alone
+        return split.isEmpty ? [[pending[0]]] : split
     }
 
     /// Adds `NAME@node` beside `node` for another version of its content.

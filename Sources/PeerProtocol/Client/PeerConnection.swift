@@ -188,6 +188,16 @@ public final class PeerConnection: Sendable {
         }
     }
 
+    /// Asks for a file's content hash (HASH).
+    public func hash(_ arguments: HashArguments, timeout: TimeAmount) -> EventLoopFuture<ContentHash> {
+        self.call(.hash, arguments, timeout: timeout) { buffer -> ContentHash in
+            switch try HashResult(xdr: &buffer) {
+            case .ok(let hash): return hash
+            case .failed(let status): throw PeerClientError.status(status)
+            }
+        }
+    }
+
     private func call<Arguments: XDREncodable, Result: Sendable>(
         _ procedure: PeerProcedure,
         _ arguments: Arguments?,

@@ -8,6 +8,7 @@ public enum PeerProcedure: UInt32, Sendable, CaseIterable {
     case catalog = 4
     case peers = 5
     case read = 6
+    case hash = 7
 
     public static let program: UInt32 = 0x2050_3246
     public static let version: UInt32 = 1

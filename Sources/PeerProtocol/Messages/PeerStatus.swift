@@ -25,6 +25,14 @@ extension PeerStatus {
         }
     }
 
+    /// HASH's refusals: a file not at the version asked about is CHANGED.
+    public init(_ error: ContentHashError) {
+        switch error {
+        case .changed: self = .changed
+        case .file(let error): self.init(error)
+        }
+    }
+
     /// What a reader of a forwarded file makes of a peer's refusal.
     public var fileSystemError: FileSystemError {
         switch self {

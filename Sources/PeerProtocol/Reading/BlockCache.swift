@@ -6,8 +6,10 @@ import NIOCore
 
 /// A bounded, least-recently-used cache of file blocks read from peers.
 ///
-/// Blocks are keyed by path *and version* (size, mtime): bytes of two
-/// versions of a file never mix, and a changed file simply misses. A block
+/// Blocks are keyed by node, path *and version* (size, mtime): bytes of two
+/// versions of a file never mix, a changed file simply misses, and two
+/// nodes' files that only look alike (same path, size and mtime, different
+/// content) never share a block. A block
 /// is a range of the buffer a peer's READ reply arrived in, so a run of
 /// blocks fetched together can later be served as one slice, uncopied.
 ///
@@ -22,14 +24,18 @@ import NIOCore
 public final class BlockCache: Sendable {
     /// A file version, hashed once per read rather than once per block.
     public struct File: Hashable, Sendable {
+        public let node: NodeID
         public let path: String
         public let version: FileVersion
         let fingerprint: UInt64
 
-        public init(path: String, version: FileVersion) {
+        public init(node: NodeID, path: String, version: FileVersion) {
+            self.node = node
             self.path = path
             self.version = version
             var hash = FileID(path: path).rawValue
+            hash = (hash ^ node.high) &* 0x9E37_79B9_7F4A_7C15
+            hash = (hash ^ node.low) &* 0x9E37_79B9_7F4A_7C15
             hash = (hash ^ version.size) &* 0x9E37_79B9_7F4A_7C15
             hash = (hash ^ UInt64(bitPattern: version.mtime.seconds)) &* 0x9E37_79B9_7F4A_7C15
             hash = (hash ^ UInt64(version.mtime.nanoseconds)) &* 0x9E37_79B9_7F4A_7C15
@@ -37,7 +43,7 @@ public final class BlockCache: Sendable {
         }
 
         public static func == (lhs: File, rhs: File) -> Bool {
-            lhs.fingerprint == rhs.fingerprint && lhs.version == rhs.version && lhs.path == rhs.path
+            lhs.fingerprint == rhs.fingerprint && lhs.version == rhs.version && lhs.node == rhs.node && lhs.path == rhs.path
         }
 
         public func hash(into hasher: inout Hasher) {

@@ -22,11 +22,16 @@ public final class ForwardedFileReader: FileReader {
         /// How long one peer READ may take before the read fails (or fails
         /// over to another source).
         public var timeout: TimeAmount
+        /// How long the owner may take to hash a file (HASH reads it whole).
+        public var hashTimeout: TimeAmount
 
-        public init(blockSize: Int = 16 * 1024, readAhead: Int = 2 << 20, timeout: TimeAmount = .seconds(3)) {
+        public init(
+            blockSize: Int = 16 * 1024, readAhead: Int = 2 << 20, timeout: TimeAmount = .seconds(3), hashTimeout: TimeAmount = .seconds(120)
+        ) {
             self.blockSize = blockSize
             self.readAhead = readAhead
             self.timeout = timeout
+            self.hashTimeout = hashTimeout
         }
     }
 
@@ -87,7 +92,7 @@ public final class ForwardedFileReader: FileReader {
         guard count > 0, offset < expected.size else {
             return eventLoop.makeSucceededFuture(FileReadResult(data: ByteBuffer(), isEndOfFile: true, version: expected))
         }
-        let file = BlockCache.File(path: path, version: expected)
+        let file = BlockCache.File(node: self.node, path: path, version: expected)
         let end = min(offset + UInt64(count), expected.size)
         let first = offset / blockSize
         let last = (end - 1) / blockSize
@@ -271,7 +276,7 @@ public final class ForwardedFileReader: FileReader {
                 switch result {
                 case .success(let data):
                     self.bytesCounter.increment(by: data.data.readableBytes)
-                    self.cache.put(BlockCache.File(path: file.path, version: data.version), first: run.lowerBound, blockSize: blockSize, run: data)
+                    self.cache.put(BlockCache.File(node: self.node, path: file.path, version: data.version), first: run.lowerBound, blockSize: blockSize, run: data)
                 case .failure:
                     self.errorsCounter.increment()
                 }
@@ -313,5 +318,15 @@ public final class ForwardedFileReader: FileReader {
         case let error as PeerClientError: .ioError(error.description)
         default: .ioError("\(error)")
         }
+    }
+}
+
+/// HASH on the asker's side: the owner hashes, this only asks.
+extension ForwardedFileReader: ContentHasher {
+    public func contentHash(path: String, expected: FileVersion, eventLoop: any EventLoop) -> EventLoopFuture<ContentHash> {
+        let timeout = self.configuration.hashTimeout
+        return self.pool.connection(for: self.node).flatMap { connection in
+            connection.hash(HashArguments(path: path, version: expected), timeout: timeout)
+        }.hop(to: eventLoop)
     }
 }

@@ -10,7 +10,7 @@ import XDR
 /// On a closed network (`access` holds a network key) a connection gets
 /// nothing but the handshake until it has proved the key: HELLO answers only
 /// the proof and a challenge (PEER_DENIED without a challenge), and CHANGES,
-/// CATALOG, PEERS and READ answer PEER_DENIED.
+/// CATALOG, PEERS, READ and HASH answer PEER_DENIED.
 public struct PeerProgram: RPCProgram {
     public let program = PeerProcedure.program
     public let versions = PeerProcedure.version...PeerProcedure.version
@@ -48,7 +48,7 @@ public struct PeerProgram: RPCProgram {
             return .done(.procedureUnavailable)
         }
         switch procedure {
-        case .changes, .catalog, .peers, .read:
+        case .changes, .catalog, .peers, .read, .hash:
             guard self.access.isAuthorized(context) else {
                 // Before the handshake: decode nothing, reveal nothing.
                 return .done(Self.statusOnly(.denied, context: context))
@@ -73,6 +73,8 @@ public struct PeerProgram: RPCProgram {
                 return .done(self.peers(context: context))
             case .read:
                 return self.read(try ReadArguments(xdr: &arguments), context: context)
+            case .hash:
+                return self.hash(try HashArguments(xdr: &arguments), context: context)
             }
         } catch {
             context.logger.debug("malformed peer call", metadata: ["procedure": "\(procedure)", "error": "\(error)"])
@@ -218,6 +220,28 @@ public struct PeerProgram: RPCProgram {
                 return .success(RPCResultBody(head: head, bulk: .byteBuffer(result.data)))
             }.recover { error in
                 let status = (error as? FileSystemError).map(PeerStatus.init) ?? .io
+                return Self.statusOnly(status, context: context)
+            }
+        )
+    }
+
+    /// The SHA-256 of a file this node offers, if it is still at the
+    /// version the caller's catalog holds. Hashing runs on the reader's
+    /// thread pool (and is cached there); this only waits for it.
+    private func hash(_ arguments: HashArguments, context: RPCCallContext) -> RPCResponse {
+        guard NamespacePath.isValidPath(arguments.path) else {
+            return .done(Self.statusOnly(.invalid, context: context))
+        }
+        guard let hasher = self.catalog()?.reader as? any ContentHasher else {
+            return .done(Self.statusOnly(.noEntry, context: context))
+        }
+        return .pending(
+            hasher.contentHash(path: arguments.path, expected: arguments.version, eventLoop: context.eventLoop).map { hash in
+                var head = context.makeResultBuffer(capacity: 40)
+                HashResult.ok(hash).encode(into: &head)
+                return RPCOutcome.success(RPCResultBody(head: head))
+            }.recover { error in
+                let status = (error as? ContentHashError).map(PeerStatus.init) ?? .io
                 return Self.statusOnly(status, context: context)
             }
         )
