@@ -925,10 +925,12 @@ class LinkedWorkloads:
             return False
         return True
 
-    def forwarded_rounds(self, wid, near, peer_port, reference_url, reference_label, read_args, timeout):
+    def forwarded_rounds(self, row, near, peer_port, reference_url, reference_label, read_args, timeout):
         """Rounds of: a fresh p2pfs client node in `near` forwarding a first
         read to the source node in the sandbox, and the same read from the
-        reference URL, alternating which goes first. Returns the samples."""
+        reference URL, alternating which goes first. Fills row.samples; a
+        failed run marks its column FAIL (no median of fewer rounds)."""
+        wid = row.id
         a = self.a
         port = 2060
         url = nfs_url(port)
@@ -958,10 +960,11 @@ class LinkedWorkloads:
                 if rc != 0 or res is None or "mib_s" not in res or res.get("mismatches"):
                     self.failures += 1
                     log(f"{wid} {who} round {rnd + 1} FAILED (exit {rc}): {err.splitlines()[-3:] if err else ''}")
+                    row.cells[key] = "FAIL"
                     continue
                 samples[key].append(float(res["mib_s"]))
                 log(f"{wid} round {rnd + 1} {who}: mib_s={res['mib_s']}")
-        return samples
+        row.samples = samples
 
     def start_proxy(self, near):
         """Starts rpcbind and the Ganesha proxy in `near`; returns its URL."""
@@ -1011,9 +1014,8 @@ class LinkedWorkloads:
                 "--export", f"{EXPORT_NAME}={self.data}", "--listen", f"{LINK_FAR}:{peer_port}",
                 "--rescan-interval", "3600", "--log-level", "warning"])
             read = ["seqread", "--file", "big.bin", "--block", str(a.seq_block), "--inflight", str(a.seq_inflight)]
-            samples = self.forwarded_rounds("fwdproxy", near, peer_port, proxy_url, "ganesha-proxy", read,
-                                            60 + a.file_size / (5 << 20))
-            row.samples = samples
+            self.forwarded_rounds(row, near, peer_port, proxy_url, "ganesha-proxy", read,
+                                  60 + a.file_size / (5 << 20))
         except BenchError as e:
             self.failures += 1
             row.cells["p2pfs"] = row.cells["ganesha"] = "FAIL"
@@ -1049,8 +1051,7 @@ class LinkedWorkloads:
             direct = f"nfs://{LINK_FAR}/{EXPORT_NAME}?nfsport={a.ganesha_port}&mountport={a.ganesha_mount_port}"
             read = ["seqread", "--file", "big.bin", "--block", str(a.seq_block), "--inflight", str(a.seq_inflight),
                     "--bytes", str(size)]
-            row.samples = self.forwarded_rounds("shaped", near, peer_port, direct, "ganesha-direct", read,
-                                                60 + size / (5 << 20))
+            self.forwarded_rounds(row, near, peer_port, direct, "ganesha-direct", read, 60 + size / (5 << 20))
         except BenchError as e:
             self.failures += 1
             row.cells["p2pfs"] = row.cells["ganesha"] = "FAIL"
