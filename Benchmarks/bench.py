@@ -767,7 +767,9 @@ class Goal:
     def measure(self):
         if self.value is None:
             return None
-        if self.reference is not None:
+        if self.reference_label is not None:
+            # A ratio without its reference (e.g. the local seqread was not
+            # run) is unknown, not the raw value compared with a ratio target.
             return self.value / self.reference if self.reference else None
         return self.value
 
