@@ -122,6 +122,38 @@ import Glibc
         #expect(read.data.readableBytesView.elementsEqual(fixture.content[(1 << 20)..<((1 << 20) + 65_536)]))
     }
 
+    @Test func largeReadsOfOneLoopTurnGoInlineOneAtATime() async throws {
+        let fixture = try Fixture(size: 4 << 20)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        _ = try await Self.read(reader, offset: 0, count: 1)        // opens the descriptor
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // Three 1 MiB reads and one small one issued in the same turn of the
+        // loop, as a burst of requests from one client would be.
+        let futures = try await loop.submit { () -> [EventLoopFuture<FileReadResult>] in
+            [0, 1, 2].map { index in
+                reader.read(path: "share/data.bin", expected: FileVersion(size: 0, mtime: .zero),
+                            offset: UInt64(index) << 20, count: 1 << 20, eventLoop: loop)
+            } + [reader.read(path: "share/data.bin", expected: FileVersion(size: 0, mtime: .zero),
+                             offset: 3 << 20, count: 4096, eventLoop: loop)]
+        }.get()
+        var results: [FileReadResult] = []
+        for future in futures { results.append(try await future.get()) }
+        for index in 0..<3 {
+            #expect(results[index].data.readableBytesView.elementsEqual(fixture.content[(index << 20)..<((index + 1) << 20)]))
+        }
+        #expect(results[3].data.readableBytesView.elementsEqual(fixture.content[(3 << 20)..<((3 << 20) + 4096)]))
+        // At most one large read of the turn inline (none if the kernel
+        // refused it), the small one inline unless refused: the other two
+        // large ones on the pool whatever happens.
+        #expect(reader.counters.pooled >= 1 + 2)
+        #expect(reader.counters.inline <= 2)
+
+        // A later turn may copy a large read inline again.
+        let before = reader.counters.inline
+        _ = try await Self.readInline(reader, offset: 1 << 20, count: 1 << 20)
+        #expect(reader.counters.inline == before + 1)
+    }
+
     @Test func inlineCanBeTurnedOff() async throws {
         let fixture = try Fixture(size: 8192)
         let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, allowInline: false, descriptorLifetime: Self.lifetime)

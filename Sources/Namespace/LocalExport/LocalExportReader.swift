@@ -21,7 +21,9 @@ import Musl
 /// calling event loop with `RWF_NOWAIT`, which copies what the page cache
 /// holds and refuses rather than waits for the disk: for a client with one
 /// request in flight the two thread hops cost more than the copy. Only what
-/// would block goes to the pool.
+/// would block goes to the pool. Large reads go inline one per event-loop
+/// turn: the first of a burst (a client with many requests in flight)
+/// is copied inline, the rest on the pool's threads, in parallel.
 public final class LocalExportReader: FileReader {
     /// How long an open descriptor is reused before the path is opened again
     /// (so a file replaced by rename is noticed).
@@ -30,6 +32,8 @@ public final class LocalExportReader: FileReader {
     /// Reads larger than this always go to the pool, so a big copy never
     /// holds up an event loop's other connections.
     static let inlineReadLimit = 1 << 20
+    /// Reads up to this size go inline however many arrive at once.
+    static let smallReadLimit = 64 << 10
 
     /// Where a read was served, counted for tests and statistics.
     public struct Counters: Sendable, Equatable {
@@ -53,6 +57,8 @@ public final class LocalExportReader: FileReader {
     /// False once the kernel or file system refused RWF_NOWAIT.
     private let inlineSupported = Atomic<Bool>(true)
     private let allowInline: Bool
+    /// Event loops that copied a large read inline in their current turn.
+    private let loopsCopyingInline = NIOLockedValueBox<Set<ObjectIdentifier>>([])
 
     public var counters: Counters {
         Counters(inline: self.inlineReads.load(ordering: .relaxed), pooled: self.pooledReads.load(ordering: .relaxed))
@@ -75,7 +81,7 @@ public final class LocalExportReader: FileReader {
         eventLoop: any EventLoop
     ) -> EventLoopFuture<FileReadResult> {
         if self.allowInline, count <= Self.inlineReadLimit, self.inlineSupported.load(ordering: .relaxed),
-            let file = self.cachedFile(path)
+            let file = self.cachedFile(path), count <= Self.smallReadLimit || self.claimInlineTurn(eventLoop)
         {
             do {
                 if let result = try self.read(file, path: path, offset: offset, count: count, cachedOnly: true) {
@@ -90,6 +96,15 @@ public final class LocalExportReader: FileReader {
             self.pooledReads.add(1, ordering: .relaxed)
             return try self.read(try self.openFile(path), path: path, offset: offset, count: count, cachedOnly: false)!
         }
+    }
+
+    /// True for the first large read of this turn of `eventLoop`; the claim
+    /// is dropped by a task that runs once the turn's I/O is handled.
+    private func claimInlineTurn(_ eventLoop: any EventLoop) -> Bool {
+        let id = ObjectIdentifier(eventLoop)
+        guard self.loopsCopyingInline.withLockedValue({ $0.insert(id).inserted }) else { return false }
+        eventLoop.execute { self.loopsCopyingInline.withLockedValue { _ = $0.remove(id) } }
+        return true
     }
 
     /// Reads with fstat for the version. With `cachedOnly`, nil when any of
