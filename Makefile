@@ -10,7 +10,7 @@
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP_PACKAGES := zeroconf==0.154.0 prometheus_client==0.26.0
-APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs qemu-system-x86 busybox-static cpio kmod xz-utils zstd avahi-daemon avahi-utils dbus dpkg-dev lintian debootstrap
+APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs nfs-ganesha-proxy-v4 qemu-system-x86 busybox-static cpio kmod xz-utils zstd avahi-daemon avahi-utils dbus dpkg-dev lintian debootstrap
 
 .PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator deb
 

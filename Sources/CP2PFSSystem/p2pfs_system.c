@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #if defined(__GLIBC__)
@@ -113,3 +114,18 @@ long long p2pfs_filesystem_type(int fd) {
     return (long long)info.f_type;
 }
 #endif
+
+long long p2pfs_pread_cached(int fd, void *buffer, unsigned long long count, long long offset) {
+#if defined(__linux__) && defined(RWF_NOWAIT)
+    struct iovec vector = { .iov_base = buffer, .iov_len = (size_t)count };
+    ssize_t result = preadv2(fd, &vector, 1, (off_t)offset, RWF_NOWAIT);
+    if (result < 0 && (errno == EINVAL || errno == ENOSYS)) {
+        errno = EOPNOTSUPP;     /* the flag or the call is unknown here */
+    }
+    return result;
+#else
+    (void)fd; (void)buffer; (void)count; (void)offset;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}

@@ -33,4 +33,10 @@ int p2pfs_wakeup_descriptor(void);
 /// open as `fd`, or -1 with errno set.
 long long p2pfs_filesystem_type(int fd);
 
+/// preadv2 with RWF_NOWAIT: reads what the page cache holds without waiting
+/// for the disk. Returns the bytes read (possibly fewer than asked, 0 at end
+/// of file), or -1 with errno EAGAIN when the first byte is not cached, or
+/// EOPNOTSUPP where the kernel, the file system or the build cannot.
+long long p2pfs_pread_cached(int fd, void *buffer, unsigned long long count, long long offset);
+
 #endif

@@ -2,6 +2,7 @@ import CP2PFSSystem
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -15,11 +16,37 @@ import Musl
 /// symlinks (`p2pfs_open_beneath`), so a file swapped for a symlink between
 /// scan and read is refused rather than followed. Open descriptors are kept
 /// for a short while so sequential READs don't reopen the file each time.
+///
+/// A read of a file whose descriptor is open already is first tried on the
+/// calling event loop with `RWF_NOWAIT`, which copies what the page cache
+/// holds and refuses rather than waits for the disk: for a client with one
+/// request in flight the two thread hops cost more than the copy. Only what
+/// would block goes to the pool. Large reads go inline one per event-loop
+/// turn: the first of a burst (a client with many requests in flight)
+/// is copied inline, the rest on the pool's threads, in parallel.
 public final class LocalExportReader: FileReader {
     /// How long an open descriptor is reused before the path is opened again
     /// (so a file replaced by rename is noticed).
-    static let descriptorLifetime: Duration = .seconds(1)
+    private let descriptorLifetime: Duration
     static let maximumOpenFiles = 64
+    /// Reads larger than this always go to the pool, so a big copy never
+    /// holds up an event loop's other connections.
+    static let inlineReadLimit = 1 << 20
+    /// Reads up to this size go inline however many arrive at once.
+    static let smallReadLimit = 64 << 10
+
+    /// Where a read was served, counted for tests and statistics.
+    public struct Counters: Sendable, Equatable {
+        /// Served on the caller's event loop from the page cache.
+        public var inline: Int
+        /// Served on the thread pool.
+        public var pooled: Int
+
+        public init(inline: Int, pooled: Int) {
+            self.inline = inline
+            self.pooled = pooled
+        }
+    }
 
     private let roots: [String: ExportRoot]
     let threadPool: NIOThreadPool
@@ -27,11 +54,26 @@ public final class LocalExportReader: FileReader {
     public let hashes: ContentHashCache
     private let allocator = ByteBufferAllocator()
     private let openFiles = NIOLockedValueBox<[String: OpenFile]>([:])
+    private let inlineReads = Atomic<Int>(0)
+    private let pooledReads = Atomic<Int>(0)
+    /// False once the kernel or file system refused RWF_NOWAIT.
+    private let inlineSupported = Atomic<Bool>(true)
+    private let allowInline: Bool
+    /// Event loops that copied a large read inline in their current turn.
+    private let loopsCopyingInline = NIOLockedValueBox<Set<ObjectIdentifier>>([])
 
-    public init(roots: [ExportRoot], threadPool: NIOThreadPool) {
+    public var counters: Counters {
+        Counters(inline: self.inlineReads.load(ordering: .relaxed), pooled: self.pooledReads.load(ordering: .relaxed))
+    }
+
+    /// `allowInline: false` sends every read to the pool (for comparison).
+    public init(roots: [ExportRoot], threadPool: NIOThreadPool, allowInline: Bool = true,
+                descriptorLifetime: Duration = .seconds(1)) {
         self.roots = Dictionary(uniqueKeysWithValues: roots.map { ($0.name, $0) })
         self.threadPool = threadPool
         self.hashes = ContentHashCache(threadPool: threadPool)
+        self.allowInline = allowInline
+        self.descriptorLifetime = descriptorLifetime
     }
 
     public func read(
@@ -41,13 +83,37 @@ public final class LocalExportReader: FileReader {
         count: Int,
         eventLoop: any EventLoop
     ) -> EventLoopFuture<FileReadResult> {
-        self.threadPool.runIfActive(eventLoop: eventLoop) {
-            try self.readBlocking(path: path, offset: offset, count: count)
+        if self.allowInline, count <= Self.inlineReadLimit, self.inlineSupported.load(ordering: .relaxed),
+            let file = self.cachedFile(path), count <= Self.smallReadLimit || self.claimInlineTurn(eventLoop)
+        {
+            do {
+                if let result = try self.read(file, path: path, offset: offset, count: count, cachedOnly: true) {
+                    self.inlineReads.add(1, ordering: .relaxed)
+                    return eventLoop.makeSucceededFuture(result)
+                }
+            } catch {
+                return eventLoop.makeFailedFuture(error)
+            }
+        }
+        return self.threadPool.runIfActive(eventLoop: eventLoop) {
+            self.pooledReads.add(1, ordering: .relaxed)
+            return try self.read(try self.openFile(path), path: path, offset: offset, count: count, cachedOnly: false)!
         }
     }
 
-    private func readBlocking(path: String, offset: UInt64, count: Int) throws -> FileReadResult {
-        let file = try self.openFile(path)
+    /// True for the first large read of this turn of `eventLoop`; the claim
+    /// is dropped by a task that runs once the turn's I/O is handled.
+    private func claimInlineTurn(_ eventLoop: any EventLoop) -> Bool {
+        let id = ObjectIdentifier(eventLoop)
+        guard self.loopsCopyingInline.withLockedValue({ $0.insert(id).inserted }) else { return false }
+        eventLoop.execute { self.loopsCopyingInline.withLockedValue { _ = $0.remove(id) } }
+        return true
+    }
+
+    /// Reads with fstat for the version. With `cachedOnly`, nil when any of
+    /// the bytes would have to come from the disk (nothing is kept: the
+    /// pool reads it all again, which keeps one code path for the result).
+    private func read(_ file: OpenFile, path: String, offset: UInt64, count: Int, cachedOnly: Bool) throws -> FileReadResult? {
         var info = stat()
         guard fstat(file.descriptor, &info) == 0 else { throw Self.error(errno, path: path) }
         let size = UInt64(info.st_size)
@@ -60,31 +126,52 @@ public final class LocalExportReader: FileReader {
         }
         let wanted = Int(min(UInt64(count), size - offset))
         var buffer = self.allocator.buffer(capacity: wanted)
-        let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer -> Int in
+        var wouldBlock = false
+        let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer -> Int in
             var done = 0
             while done < wanted {
-                let result = pread(file.descriptor, pointer.baseAddress! + done, wanted - done, off_t(offset) + off_t(done))
+                let result: Int
+                if cachedOnly {
+                    result = Int(p2pfs_pread_cached(file.descriptor, pointer.baseAddress! + done, UInt64(wanted - done), Int64(offset) + Int64(done)))
+                } else {
+                    result = pread(file.descriptor, pointer.baseAddress! + done, wanted - done, off_t(offset) + off_t(done))
+                }
                 if result < 0 {
-                    if errno == EINTR { continue }
-                    throw Self.error(errno, path: path)
+                    let code = errno
+                    if code == EINTR { continue }
+                    if cachedOnly && (code == EAGAIN || code == EOPNOTSUPP) {
+                        if code == EOPNOTSUPP { self.inlineSupported.store(false, ordering: .relaxed) }
+                        wouldBlock = true
+                        break
+                    }
+                    throw Self.error(code, path: path)
                 }
                 if result == 0 { break }
                 done += result
             }
             return done
         }
-        return FileReadResult(data: buffer, isEndOfFile: offset + UInt64(read) >= size, version: version)
+        if wouldBlock { return nil }
+        return FileReadResult(data: buffer, isEndOfFile: offset + UInt64(got) >= size, version: version)
+    }
+
+    /// The open descriptor of `path` if it is young enough to reuse.
+    private func cachedFile(_ path: String) -> OpenFile? {
+        guard let cached = self.openFiles.withLockedValue({ $0[path] }),
+            ContinuousClock.now - cached.openedAt < self.descriptorLifetime
+        else { return nil }
+        return cached
     }
 
     private func openFile(_ path: String) throws -> OpenFile {
         let now = ContinuousClock.now
-        if let cached = self.openFiles.withLockedValue({ $0[path] }), now - cached.openedAt < Self.descriptorLifetime {
+        if let cached = self.cachedFile(path) {
             return cached
         }
         let file = try self.openRegularFile(path, now: now)
         self.openFiles.withLockedValue { files in
             if files.count >= Self.maximumOpenFiles {
-                files = files.filter { now - $0.value.openedAt < Self.descriptorLifetime }
+                files = files.filter { now - $0.value.openedAt < self.descriptorLifetime }
                 if files.count >= Self.maximumOpenFiles { files.removeAll() }
             }
             files[path] = file

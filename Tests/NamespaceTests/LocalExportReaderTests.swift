@@ -1,0 +1,165 @@
+import CP2PFSSystem
+import Foundation
+import NIOCore
+import NIOPosix
+import Namespace
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where LocalExportReader serves a read: on the event loop from the page
+/// cache when the descriptor is open already, on the pool otherwise; the
+/// bytes and the version are the same either way.
+@Suite struct LocalExportReaderTests {
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
+
+    /// Long enough that a slow machine never sees the descriptor expire
+    /// between a test's reads (expiry is not what these tests are about).
+    static let lifetime: Duration = .seconds(600)
+
+    final class Fixture {
+        let base: URL
+        let root: ExportRoot
+        let content: [UInt8]
+
+        init(size: Int) throws {
+            // Not tmpfs where it can be avoided: the eviction test needs a
+            // file system whose page cache can be dropped.
+            let parent = FileManager.default.fileExists(atPath: "/var/tmp") ? URL(fileURLWithPath: "/var/tmp") : FileManager.default.temporaryDirectory
+            self.base = parent.appendingPathComponent("p2pfs-reader-\(getpid())-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: self.base, withIntermediateDirectories: true)
+            var generator = SystemRandomNumberGenerator()
+            self.content = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try Data(self.content).write(to: self.base.appendingPathComponent("data.bin"))
+            Self.flush(self.base.appendingPathComponent("data.bin").path)
+            self.root = try ExportRoot(LocalExport(name: "share", path: self.base.path))
+        }
+
+        deinit { try? FileManager.default.removeItem(at: self.base) }
+
+        var filePath: String { self.base.appendingPathComponent("data.bin").path }
+
+        /// Writes the file's pages back, so none is locked for writeback
+        /// when a test expects a cached-only read to succeed.
+        static func flush(_ path: String) {
+            let descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else { return }
+            fsync(descriptor)
+            close(descriptor)
+        }
+    }
+
+    /// Reads until a read is served inline (at most 10 tries): the kernel
+    /// may refuse a cached-only read now and then (a page locked by
+    /// writeback or reclaim elsewhere on the machine), which is the fallback
+    /// doing its job, not what these tests look at.
+    static func readInline(_ reader: LocalExportReader, offset: UInt64, count: Int) async throws -> FileReadResult {
+        let before = reader.counters.inline
+        var result = try await Self.read(reader, offset: offset, count: count)
+        for _ in 0..<9 where reader.counters.inline == before {
+            result = try await Self.read(reader, offset: offset, count: count)
+        }
+        return result
+    }
+
+    static func read(_ reader: LocalExportReader, offset: UInt64, count: Int) async throws -> FileReadResult {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        return try await reader.read(path: "share/data.bin", expected: FileVersion(size: 0, mtime: .zero), offset: offset,
+                                     count: count, eventLoop: loop).get()
+    }
+
+    @Test func secondReadOfAnOpenFileIsServedInlineWithTheSameBytes() async throws {
+        let fixture = try Fixture(size: 300_000)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        let first = try await Self.read(reader, offset: 0, count: 4096)
+        #expect(first.data.readableBytesView.elementsEqual(fixture.content[0..<4096]))
+        #expect(reader.counters == .init(inline: 0, pooled: 1), "the first read opens the file on the pool")
+
+        let second = try await Self.readInline(reader, offset: 100_000, count: 250_000)
+        #expect(reader.counters.inline == 1)
+        #expect(second.data.readableBytesView.elementsEqual(fixture.content[100_000...]), "short at end of file")
+        #expect(second.isEndOfFile)
+        #expect(second.version.size == 300_000)
+        #expect(!first.isEndOfFile)
+    }
+
+    @Test func inlineReadSeesATruncation() async throws {
+        let fixture = try Fixture(size: 65_536)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        _ = try await Self.read(reader, offset: 0, count: 1)
+        #expect(truncate(fixture.filePath, 1000) == 0)
+        Fixture.flush(fixture.filePath)
+        let after = try await Self.readInline(reader, offset: 900, count: 4096)
+        #expect(reader.counters.inline == 1)
+        #expect(after.data.readableBytesView.elementsEqual(fixture.content[900..<1000]))
+        #expect(after.isEndOfFile)
+        #expect(after.version.size == 1000)
+    }
+
+    @Test func readThatWouldWaitForTheDiskGoesToThePool() async throws {
+        let fixture = try Fixture(size: 2 << 20)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        _ = try await Self.read(reader, offset: 0, count: 1)       // opens the descriptor
+        // Write back and drop the file's pages, then check that the kernel
+        // really refuses a cached-only read here (not on tmpfs, for one).
+        let descriptor = open(fixture.filePath, O_RDONLY)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        fsync(descriptor)
+        posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED)
+        var probe = [UInt8](repeating: 0, count: 4096)
+        let refused = probe.withUnsafeMutableBytes { p2pfs_pread_cached(descriptor, $0.baseAddress, 4096, 1 << 20) } < 0 && errno == EAGAIN
+        try #require(refused, "this file system keeps the pages: nothing to fall back from")
+
+        let read = try await Self.read(reader, offset: 1 << 20, count: 65_536)
+        #expect(reader.counters == .init(inline: 0, pooled: 2))
+        #expect(read.data.readableBytesView.elementsEqual(fixture.content[(1 << 20)..<((1 << 20) + 65_536)]))
+    }
+
+    @Test func largeReadsOfOneLoopTurnGoInlineOneAtATime() async throws {
+        let fixture = try Fixture(size: 4 << 20)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        _ = try await Self.read(reader, offset: 0, count: 1)        // opens the descriptor
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // Three 1 MiB reads and one small one issued in the same turn of the
+        // loop, as a burst of requests from one client would be.
+        let futures = try await loop.submit { () -> [EventLoopFuture<FileReadResult>] in
+            [0, 1, 2].map { index in
+                reader.read(path: "share/data.bin", expected: FileVersion(size: 0, mtime: .zero),
+                            offset: UInt64(index) << 20, count: 1 << 20, eventLoop: loop)
+            } + [reader.read(path: "share/data.bin", expected: FileVersion(size: 0, mtime: .zero),
+                             offset: 3 << 20, count: 4096, eventLoop: loop)]
+        }.get()
+        var results: [FileReadResult] = []
+        for future in futures { results.append(try await future.get()) }
+        for index in 0..<3 {
+            #expect(results[index].data.readableBytesView.elementsEqual(fixture.content[(index << 20)..<((index + 1) << 20)]))
+        }
+        #expect(results[3].data.readableBytesView.elementsEqual(fixture.content[(3 << 20)..<((3 << 20) + 4096)]))
+        // At most one large read of the turn inline (none if the kernel
+        // refused it), the small one inline unless refused: the other two
+        // large ones on the pool whatever happens.
+        #expect(reader.counters.pooled >= 1 + 2)
+        #expect(reader.counters.inline <= 2)
+
+        // A later turn may copy a large read inline again.
+        let before = reader.counters.inline
+        _ = try await Self.readInline(reader, offset: 1 << 20, count: 1 << 20)
+        #expect(reader.counters.inline == before + 1)
+    }
+
+    @Test func inlineCanBeTurnedOff() async throws {
+        let fixture = try Fixture(size: 8192)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, allowInline: false, descriptorLifetime: Self.lifetime)
+        _ = try await Self.read(reader, offset: 0, count: 1)
+        let read = try await Self.read(reader, offset: 4096, count: 4096)
+        #expect(reader.counters == .init(inline: 0, pooled: 2))
+        #expect(read.data.readableBytesView.elementsEqual(fixture.content[4096...]))
+    }
+}
