@@ -24,7 +24,9 @@ public final class LocalExportReader: FileReader {
     private let roots: [String: ExportRoot]
     private let threadPool: NIOThreadPool
     private let allocator = ByteBufferAllocator()
-    private let openFiles = NIOLockedValueBox<[String: OpenFile]>([:])
+    /// By the path's bytes: Swift's `String ==` would take two canonically
+    /// equivalent names (NFC and NFD "café", two files) for one.
+    private let openFiles = NIOLockedValueBox<[[UInt8]: OpenFile]>([:])
 
     public init(roots: [ExportRoot], threadPool: NIOThreadPool) {
         self.roots = Dictionary(uniqueKeysWithValues: roots.map { ($0.name, $0) })
@@ -75,7 +77,8 @@ public final class LocalExportReader: FileReader {
 
     private func openFile(_ path: String) throws -> OpenFile {
         let now = ContinuousClock.now
-        if let cached = self.openFiles.withLockedValue({ $0[path] }), now - cached.openedAt < Self.descriptorLifetime {
+        let key = Array(path.utf8)
+        if let cached = self.openFiles.withLockedValue({ $0[key] }), now - cached.openedAt < Self.descriptorLifetime {
             return cached
         }
         guard let slash = path.firstIndex(of: "/"), let root = self.roots[String(path[..<slash])] else {
@@ -85,7 +88,10 @@ public final class LocalExportReader: FileReader {
         // O_NONBLOCK: a FIFO put where a file was must not block this thread
         // waiting for a writer (it is refused below as not a regular file);
         // reads of regular files are unaffected.
-        let descriptor = p2pfs_open_beneath(root.descriptor, relative, O_RDONLY | O_NONBLOCK)
+        // By the path's exact bytes (`NameBytes`), NUL-terminated.
+        let descriptor = (NameBytes.bytes(relative) + [0]).withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { p2pfs_open_beneath(root.descriptor, $0.baseAddress!, O_RDONLY | O_NONBLOCK) }
+        }
         guard descriptor >= 0 else { throw Self.error(errno, path: path) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -98,7 +104,7 @@ public final class LocalExportReader: FileReader {
                 files = files.filter { now - $0.value.openedAt < Self.descriptorLifetime }
                 if files.count >= Self.maximumOpenFiles { files.removeAll() }
             }
-            files[path] = file
+            files[key] = file
         }
         return file
     }
@@ -108,9 +114,9 @@ public final class LocalExportReader: FileReader {
         case ENOENT, ENOTDIR:
             return .stale
         case ELOOP, EXDEV:
-            return .ioError("\(path): refused, the path now leads through a symlink or out of the export")
+            return .ioError("\(NameBytes.display(path)): refused, the path now leads through a symlink or out of the export")
         default:
-            return .ioError("\(path): \(String(cString: strerror(code)))")
+            return .ioError("\(NameBytes.display(path)): \(String(cString: strerror(code)))")
         }
     }
 }
