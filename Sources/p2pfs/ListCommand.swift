@@ -32,7 +32,8 @@ struct ListCommand: AsyncParsableCommand {
                 [
                     entry.kind == .directory ? "d" : (entry.kind == .symlink ? "l" : "-"),
                     entry.kind == .directory ? "-" : String(entry.size),
-                    entry.name + (entry.kind == .directory ? "/" : ""),
+                    // Bytes that are not UTF-8 show as \xHH (`NameBytes.display`).
+                    NameBytes.display(entry.name) + (entry.kind == .directory ? "/" : ""),
                     entry.holders.joined(separator: ","),
                 ]
             }

@@ -37,7 +37,8 @@ public final class BlockCache: Sendable {
         }
 
         public static func == (lhs: File, rhs: File) -> Bool {
-            lhs.fingerprint == rhs.fingerprint && lhs.version == rhs.version && lhs.path == rhs.path
+            lhs.fingerprint == rhs.fingerprint && lhs.version == rhs.version
+                && lhs.path.utf8.elementsEqual(rhs.path.utf8)  // bytes: `==` equates NFC and NFD
         }
 
         public func hash(into hasher: inout Hasher) {
