@@ -63,6 +63,18 @@ import Testing
         #expect(NameBytes.display(NameBytes.string(Array("\u{F7E9}".utf8))) == "\\xEF\\x9F\\xA9")
     }
 
+    @Test func displayedNamesParseBackToTheirBytes() {
+        let names: [[UInt8]] = [[0x63, 0x61, 0x66, 0xE9], Array("a\\b".utf8), Array("x\\x41".utf8), Array(0x80...0xFF), Array("tab\t".utf8)]
+        for bytes in names {
+            let name = NameBytes.string(bytes)
+            #expect(NameBytes.bytes(NameBytes.parseDisplayed(NameBytes.display(name))) == bytes)
+        }
+        // A lone backslash, or one not starting an escape, is itself.
+        #expect(NameBytes.parseDisplayed("a\\b\\") == "a\\b\\")
+        #expect(NameBytes.parseDisplayed("\\xZZ") == "\\xZZ")
+        #expect(NameBytes.parseDisplayed("\\x+1") == "\\x+1")
+    }
+
     @Test func validationCountsBytesNotCharacters() {
         // 255 non-UTF-8 bytes: one byte each on the wire, a valid name.
         let longest = NameBytes.string([UInt8](repeating: 0xE9, count: 255))

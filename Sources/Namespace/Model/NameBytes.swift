@@ -127,6 +127,35 @@ public enum NameBytes {
         return result
     }
 
+    /// The name `display` shows as `text`: `\xHH` is the byte HH, `\\` a
+    /// backslash; any other character (a backslash included) is itself. So
+    /// `p2pfs ls 'music/caf\xE9'` names the Latin-1 file `ls` showed so.
+    public static func parseDisplayed(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        let utf8 = Array(text.utf8)
+        var index = 0
+        while index < utf8.count {
+            if utf8[index] == UInt8(ascii: "\\"), index + 1 < utf8.count {
+                if utf8[index + 1] == UInt8(ascii: "\\") {
+                    bytes.append(UInt8(ascii: "\\"))
+                    index += 2
+                    continue
+                }
+                if utf8[index + 1] == UInt8(ascii: "x"), index + 3 < utf8.count,
+                    utf8[index + 2...index + 3].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+                    let byte = UInt8(String(decoding: utf8[index + 2...index + 3], as: UTF8.self), radix: 16)
+                {
+                    bytes.append(byte)
+                    index += 4
+                    continue
+                }
+            }
+            bytes.append(utf8[index])
+            index += 1
+        }
+        return Self.string(bytes)
+    }
+
     private static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789ABCDEF".unicodeScalars)
         return "\\x" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 0xF)])
