@@ -146,6 +146,14 @@ final class NameBytesScenarioTests {
         // What the scanner skipped is logged, by reason, with an example.
         #expect(daemon.log.contains("export entries not offered"), "\(daemon.log)")
         #expect(daemon.log.contains("1 device, socket or FIFO (e.g. share/pipe)"), "\(daemon.log)")
+
+        // p2pfs ls shows bytes that are not UTF-8 as \xHH, and takes them so.
+        let top = try ChildProcess.check([TestEnvironment.p2pfs, "ls", "--nfs", "127.0.61.1:20611", "/share"])
+        let high = Self.highBytes.map { "\\x" + String($0, radix: 16, uppercase: true) }.joined()
+        let shown = Set(top.text.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.map(String.init) })
+        #expect(shown == ["caf\\xE9", high, "d\\xFF/", "plain.txt"], "\(top.text)")
+        let nested = try ChildProcess.check([TestEnvironment.p2pfs, "ls", "--nfs", "127.0.61.1:20611", "/share/d\\xFF"])
+        #expect(nested.text.contains(" x\\xFE.txt "), "\(nested.text)")
     }
 
     @Test func byteNamesReachAnotherNodeThroughThePeerProtocol() throws {
