@@ -97,7 +97,10 @@ public final class Daemon: Sendable {
                     "cannot watch the exports with inotify (\(String(cString: strerror(errno)))): changes show at the next rescan, every \(configuration.rescanInterval)"
                 )
             }
-            self.localSource = LocalExportSource(identity: self.identity, roots: roots, threadPool: self.threadPool, watcher: watcher)
+            self.localSource = LocalExportSource(
+                identity: self.identity, roots: roots, threadPool: self.threadPool, scanner: LocalExportScanner(logger: logger),
+                watcher: watcher
+            )
         }
         let wake = self.wake
         self.directory = PeerDirectory(wake: { wake.signal() })

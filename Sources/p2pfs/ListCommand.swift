@@ -9,7 +9,7 @@ struct ListCommand: AsyncParsableCommand {
         abstract: "List a path of the merged namespace, with the node(s) holding each file."
     )
 
-    @Argument(help: ArgumentHelp("A path in the namespace.", valueName: "PATH"))
+    @Argument(help: ArgumentHelp("A path in the namespace; \\xHH is the byte HH (as ls shows names that are not UTF-8), \\\\ a backslash.", valueName: "PATH"))
     var path: String = "/"
 
     @Option(help: ArgumentHelp("The daemon's NFS address.", valueName: "HOST:PORT"))
@@ -17,7 +17,8 @@ struct ListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let address = try ControlTarget.resolve(nfs: self.nfs, node: nil)
-        let result = try await ControlTarget.ask(address) { try await $0.list(self.path) }
+        let path = NameBytes.parseDisplayed(self.path)
+        let result = try await ControlTarget.ask(address) { try await $0.list(path) }
         switch result {
         case .failed(let status):
             let reason: String
@@ -32,7 +33,8 @@ struct ListCommand: AsyncParsableCommand {
                 [
                     entry.kind == .directory ? "d" : (entry.kind == .symlink ? "l" : "-"),
                     entry.kind == .directory ? "-" : String(entry.size),
-                    entry.name + (entry.kind == .directory ? "/" : ""),
+                    // Bytes that are not UTF-8 show as \xHH (`NameBytes.display`).
+                    NameBytes.display(entry.name) + (entry.kind == .directory ? "/" : ""),
                     entry.holders.joined(separator: ","),
                 ]
             }

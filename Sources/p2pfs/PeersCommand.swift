@@ -52,6 +52,11 @@ struct PeersCommand: AsyncParsableCommand {
             ]
         }
         print(Table.render(header: ["NAME", "ID", "ROLES", "STATE", "FILES", "SEEN", "FOUND BY", "ADDRESSES"], rows: rows))
+        // Entries not offered because their names cannot be served: a line
+        // per node that had any, so a missing file always has a reason.
+        for node in status.nodes where !node.refusedNames.isEmpty {
+            print("refused from \(node.info.identity.name): \(node.refusedNames.total) entries (\(node.refusedNames))")
+        }
     }
 }
 

@@ -288,3 +288,55 @@ func hashes(of path: String, size: UInt64, mtime: Int64, _ nodes: [UInt64: UInt8
     }
     return table
 }
+
+@Suite struct NamespaceMergerNameBytesTests {
+    let merger = NamespaceMerger()
+    static let latin1 = NameBytes.string([0x63, 0x61, 0x66, 0xE9])  // "caf\xE9"
+
+    func merge(_ catalogs: [SourceCatalog]) -> NamespaceSnapshot {
+        self.merger.merge(catalogs, generation: 1, previous: nil, now: Timestamp(seconds: 5000))
+    }
+
+    @Test func namesThatAreNotUTF8AreFilesLikeAnyOther() throws {
+        let utf8 = "café"
+        let snapshot = self.merge([
+            catalog("a", id: 1, [directory("music"), file("music/" + Self.latin1, size: 4), file("music/" + utf8, size: 5)])
+        ])
+        let names = try snapshot.children(of: snapshot.lookup(path: "music")).map { NameBytes.bytes($0.name) }
+        #expect(Set(names) == [[0x63, 0x61, 0x66, 0xE9], Array("café".utf8)])
+        #expect(try snapshot.lookup(NameBytes.string([0x63, 0x61, 0x66, 0xE9]), in: snapshot.lookup(path: "music")).size == 4)
+        #expect(try snapshot.lookup(path: "music/café").size == 5)
+    }
+
+    @Test func conflictVariantsKeepTheBytesAndTheNameLimit() throws {
+        // 254 non-UTF-8 bytes: "@b" would make 256, so one byte goes.
+        let long = NameBytes.string([UInt8](repeating: 0xE9, count: 254))
+        let snapshot = self.merge([
+            catalog("a", id: 1, [file(long, size: 1, mtime: 2), file(Self.latin1, size: 1, mtime: 2)]),
+            catalog("b", id: 2, [file(long, size: 2, mtime: 1), file(Self.latin1, size: 2, mtime: 1)]),
+        ])
+        let names = Set(try snapshot.children(of: snapshot.lookup(path: "")).map { NameBytes.bytes($0.name) })
+        let expected: Set<[UInt8]> = [
+            [UInt8](repeating: 0xE9, count: 254),
+            [UInt8](repeating: 0xE9, count: 253) + Array("@b".utf8),
+            [0x63, 0x61, 0x66, 0xE9],
+            [0x63, 0x61, 0x66, 0xE9] + Array("@b".utf8),
+        ]
+        #expect(names == expected)
+        #expect(try snapshot.lookup(path: Self.latin1 + "@b").size == 2)
+    }
+}
+
+extension NamespaceMergerNameBytesTests {
+    /// NFC and NFD "café" are two names on Linux (different bytes), though
+    /// Swift's `==` calls them equal: both are served, each found by its bytes.
+    @Test func canonicallyEquivalentNamesStayTwoFiles() throws {
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        let snapshot = self.merge([catalog("a", id: 1, [file(nfc, size: 1), file(nfd, size: 2)])])
+        let names = try snapshot.children(of: snapshot.lookup(path: "")).map { Array($0.name.utf8) }
+        #expect(Set(names) == [Array(nfc.utf8), Array(nfd.utf8)])
+        #expect(try snapshot.lookup(nfc, in: snapshot.root).size == 1)
+        #expect(try snapshot.lookup(nfd, in: snapshot.root).size == 2)
+    }
+}

@@ -329,6 +329,8 @@ prepare_sources() {
   : > /srv/a/movies/extras/empty
   ln -s KillBill /srv/a/movies/latest
   printf 'The Matrix Reloaded\n' > /srv/b/movies/sequels/Reloaded.txt
+  # A Latin-1 name (not UTF-8): served with its exact bytes, 63 61 66 e9.
+  printf 'Latin-1 name\n' > "$(printf '/srv/a/movies/caf\351')"
   touch -d '2003-05-15 12:00:00' /srv/b/movies/TheMatrix
   touch -h -d '2004-04-16 12:00:00' /srv/a/movies/latest
   mkdir -p /srv/all/movies
@@ -518,6 +520,17 @@ check_cat_md5sum() {
     [ "$got" = "$want" ] || { bad "md5sum $p: $got, expected $want"; return 1; }
     echo "$want  $p"
   done
+}
+
+# A Latin-1 name (the bytes 63 61 66 e9, not UTF-8) lists and reads through
+# the mount with exactly those bytes.
+check_byte_name() {
+  _listed=$(cd "$MNT/movies" && for f in caf*; do printf '%s' "$f" | od -An -tx1 | tr -d ' \n'; echo; done)
+  echo "$_listed" | grep -qx '636166e9' || { bad "no entry with the bytes 63 61 66 e9 in movies (saw: $(echo $_listed))"; return 1; }
+  want=$(md5 < "$(printf '%s/movies/caf\351' "$EXPECT")")
+  got=$(t 30 cat "$(printf '%s/movies/caf\351' "$MNT")" | md5)
+  [ "$got" = "$want" ] || { bad "cat movies/caf\\xE9 | md5sum: $got, expected $want"; return 1; }
+  echo "$want  movies/caf\\xE9"
 }
 
 check_empty_file() {
@@ -1019,6 +1032,7 @@ need_mount ls-lR check_ls_lR
 need_mount find check_find
 need_mount stat check_stat
 need_mount cat-md5sum check_cat_md5sum
+need_mount byte-name check_byte_name
 need_mount empty-file check_empty_file
 need_mount cp-r check_cp_r
 need_mount du check_du

@@ -1,4 +1,5 @@
 import NIOCore
+import Namespace
 import XDR
 
 /// `mountlist`: (client, directory) pairs as a linked list.
@@ -10,7 +11,7 @@ public struct DUMPResult: XDREncodable, Sendable {
         var written = 0
         for mount in self.mounts {
             written += buffer.writeXDRBool(true) + buffer.writeXDRString(mount.client)
-                + buffer.writeXDRString(mount.directory)
+                + buffer.writeXDRName(mount.directory)
         }
         return written + buffer.writeXDRBool(false)
     }

@@ -39,7 +39,8 @@ extension MountProgram {
     /// ("/movies"), and remembers the client for DUMP.
     func mnt(_ path: MountPath, client: String) -> MNT3Result {
         guard path.bytes.readableBytes <= MountPath.maximumLength else { return .failure(.nameTooLong) }
-        guard let string = path.string, let normalized = path.normalized else { return .failure(.noEntry) }
+        let string = path.string
+        let normalized = path.normalized
         let node: NamespaceNode
         do {
             node = try self.store.current.lookup(path: string)

@@ -42,13 +42,15 @@ public struct MountPath: XDRDecodable, Sendable, Equatable {
         self.bytes = try buffer.readXDRVariableOpaque()
     }
 
-    public var string: String? {
-        try? self.bytes.getUTF8ValidatedString(at: self.bytes.readerIndex, length: self.bytes.readableBytes)
+    /// The path in the namespace's form (`NameBytes`): any bytes, so a
+    /// directory whose name is not UTF-8 can be mounted too.
+    public var string: String {
+        self.bytes.readableName
     }
 
     /// The path in one canonical spelling ("/", "/movies"), so that MNT and
     /// UMNT of "movies/" and "/movies" name the same mount.
-    var normalized: String? {
-        self.string.map { "/" + $0.split(separator: "/").joined(separator: "/") }
+    var normalized: String {
+        "/" + self.string.split(separator: "/").joined(separator: "/")
     }
 }

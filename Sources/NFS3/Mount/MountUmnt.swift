@@ -1,9 +1,8 @@
 extension MountProgram {
     /// Forgets one mount of the client. Returns nothing, whatever happened.
     func umnt(_ path: MountPath, client: String) -> NULL3Result {
-        if let directory = path.normalized {
-            self.mounts.withLock { $0.remove(MountList.Entry(client: client, directory: directory)) }
-        }
+        let directory = path.normalized
+        self.mounts.withLock { $0.remove(MountList.Entry(client: client, directory: directory)) }
         return NULL3Result()
     }
 }

@@ -46,7 +46,7 @@ extension NFSv3Program {
         do throws(NFS3Status) {
             guard directory.isDirectory else { throw .notDirectory }
             guard args.what.name.length <= NamespacePath.maximumNameLength else { throw .nameTooLong }
-            guard let name = args.what.name.string else { throw .noEntry }
+            let name = args.what.name.name
             let node = try nfsStatusOnError { () throws(FileSystemError) in try snapshot.lookup(name, in: directory) }
             return .ok(
                 object: NFS3FileHandle(fileID: node.fileID),

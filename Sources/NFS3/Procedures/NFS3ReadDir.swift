@@ -39,7 +39,7 @@ public struct DirectoryEntry3: Hashable, Sendable {
     /// Writes the entry's fields (without the list's "value follows" word).
     @discardableResult
     func encodeFields(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeXDRUInt64(self.fileID) + buffer.writeXDRString(self.name) + buffer.writeXDRUInt64(self.cookie)
+        buffer.writeXDRUInt64(self.fileID) + buffer.writeXDRName(self.name) + buffer.writeXDRUInt64(self.cookie)
     }
 }
 
@@ -96,7 +96,7 @@ extension NFSv3Program {
         var cursor = DirectoryCursor(snapshot: snapshot, directory: directory, after: args.cookie)
         var entries: [DirectoryEntry3] = []
         while let entry = cursor.current {
-            let length = DirectoryEntry3.encodedLength(nameLength: entry.name.utf8.count)
+            let length = DirectoryEntry3.encodedLength(nameLength: NameBytes.byteCount(entry.name))
             guard used + length <= limit else { break }
             used += length
             entries.append(DirectoryEntry3(fileID: entry.node.fileID.rawValue, name: entry.name, cookie: entry.cookie))

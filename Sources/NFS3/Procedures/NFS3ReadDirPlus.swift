@@ -39,14 +39,14 @@ public struct DirectoryEntryPlus3: Hashable, Sendable {
 
     /// Bytes the entry takes in a list, "value follows" word included.
     public var encodedLength: Int {
-        DirectoryEntry3.encodedLength(nameLength: self.name.utf8.count) + self.attributes.encodedLength
+        DirectoryEntry3.encodedLength(nameLength: NameBytes.byteCount(self.name)) + self.attributes.encodedLength
             + self.handle.encodedLength
     }
 
     /// What counts against `dircount`: the entry as READDIR would send it,
     /// without attributes and handle (RFC 1813 §3.3.17).
     public var directoryInformationLength: Int {
-        DirectoryEntry3.encodedLength(nameLength: self.name.utf8.count)
+        DirectoryEntry3.encodedLength(nameLength: NameBytes.byteCount(self.name))
     }
 
     /// Writes the entry as an item of the `entryplus3` list: the
@@ -56,7 +56,10 @@ public struct DirectoryEntryPlus3: Hashable, Sendable {
         buffer.writeXDRRaw(length: self.encodedLength) { writer in
             writer.bool(true)
             writer.uint64(self.fileID)
-            writer.string(self.name)
+            NameBytes.withBytes(self.name) { bytes in
+                writer.uint32(UInt32(bytes.count))
+                writer.fixedOpaque(bytes)
+            }
             writer.uint64(self.cookie)
             writer.postOpAttributes(self.attributes)
             writer.postOpFileHandle(self.handle)

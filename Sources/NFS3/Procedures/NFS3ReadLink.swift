@@ -20,7 +20,7 @@ public enum READLINK3Result: XDREncodable, Sendable {
     public func encode(into buffer: inout ByteBuffer) -> Int {
         switch self {
         case .ok(let attributes, let target):
-            NFS3Status.ok.encode(into: &buffer) + attributes.encode(into: &buffer) + buffer.writeXDRString(target)
+            NFS3Status.ok.encode(into: &buffer) + attributes.encode(into: &buffer) + buffer.writeXDRName(target)
         case .failure(let status, let attributes):
             status.encode(into: &buffer) + attributes.encode(into: &buffer)
         }

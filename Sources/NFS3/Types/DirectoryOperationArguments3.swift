@@ -1,11 +1,13 @@
 import NIOCore
+import Namespace
 import XDR
 
 /// `filename3` as received.
 ///
 /// Kept as bytes: the XDR type has no length limit, and a name that is too
-/// long must be answered NFS3ERR_NAMETOOLONG rather than GARBAGE_ARGS, while
-/// a name that is not UTF-8 simply names nothing in this namespace.
+/// long must be answered NFS3ERR_NAMETOOLONG rather than GARBAGE_ARGS. Any
+/// bytes name a file: a name that is not UTF-8 is looked up by its exact
+/// bytes (`NameBytes`).
 public struct Filename3: Sendable, Equatable {
     public var bytes: ByteBuffer
 
@@ -17,9 +19,9 @@ public struct Filename3: Sendable, Equatable {
         self.bytes = ByteBuffer(string: string)
     }
 
-    /// The name as text, or nil when it is not valid UTF-8.
-    public var string: String? {
-        try? self.bytes.getUTF8ValidatedString(at: self.bytes.readerIndex, length: self.bytes.readableBytes)
+    /// The name in the namespace's form (`NameBytes`): any bytes.
+    public var name: String {
+        NameBytes.string(self.bytes.readableBytesView)
     }
 
     public var length: Int { self.bytes.readableBytes }

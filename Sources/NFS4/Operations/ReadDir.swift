@@ -66,7 +66,7 @@ extension NFSv4Program {
             let attributes = context.attributes(of: child)
             let attributesLength = plan.encodedLength(of: attributes)
             let name = child.name
-            let length = 4 + 8 + XDRRawWriter.stringLength(utf8Count: name.utf8.count) + attributesLength
+            let length = 4 + 8 + XDRRawWriter.stringLength(utf8Count: NameBytes.byteCount(name)) + attributesLength
             guard used + length <= limit else {
                 isEnd = false
                 break
@@ -75,7 +75,10 @@ extension NFSv4Program {
             body.writeXDRRaw(length: length) { writer in
                 writer.bool(true)
                 writer.uint64(child.fileID.rawValue)
-                writer.string(name)
+                NameBytes.withBytes(name) { bytes in
+                    writer.uint32(UInt32(bytes.count))
+                    writer.fixedOpaque(bytes)
+                }
                 plan.write(attributes, length: attributesLength, into: &writer)
             }
             listed += 1

@@ -6,6 +6,6 @@ extension NFSv4Program {
     func readlink(_ context: inout CompoundContext, _ body: inout ByteBuffer) throws(NFS4Status) {
         let node = try context.currentNode()
         guard node.kind == .symlink, let target = context.snapshot.symlinkTarget(of: node) else { throw .invalid }
-        body.writeXDRString(target)
+        body.writeXDRName(target)
     }
 }

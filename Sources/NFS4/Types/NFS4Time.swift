@@ -10,8 +10,10 @@ extension ByteBuffer {
     }
 
     /// `component4` (utf8str_cs) as a name: RFC 8881 §14.2 wants
-    /// NFS4ERR_INVAL for an empty or non-UTF-8 name and NFS4ERR_BADNAME for
-    /// "." and ".."; undecodable bytes are the COMPOUND's BADXDR.
+    /// NFS4ERR_INVAL for an empty name and NFS4ERR_BADNAME for "." and "..";
+    /// undecodable bytes are the COMPOUND's BADXDR. Like Linux's server, a
+    /// name that is not UTF-8 is accepted: names are bytes (`NameBytes`),
+    /// and such a name is looked up by its exact bytes.
     mutating func readComponent4() throws(XDRError) -> ComponentName4 {
         let bytes = try self.readXDRVariableOpaque(limit: Int(UInt16.max))
         return ComponentName4(bytes: bytes)
@@ -33,12 +35,10 @@ public struct ComponentName4: Hashable, Sendable {
     /// The name, or the status RFC 8881 §14.2 gives for a bad one.
     public func name() throws(NFS4Status) -> String {
         guard self.bytes.readableBytes > 0 else { throw .invalid }
-        guard let string = self.bytes.getString(at: self.bytes.readerIndex, length: self.bytes.readableBytes),
-            string.utf8.elementsEqual(self.bytes.readableBytesView)
-        else { throw .invalid }
-        if string == "." || string == ".." { throw .badName }
-        if string.utf8.contains(UInt8(ascii: "/")) || string.utf8.contains(0) { throw .badName }
-        guard string.utf8.count <= NamespacePath.maximumNameLength else { throw .nameTooLong }
-        return string
+        let bytes = self.bytes.readableBytesView
+        guard bytes.count <= NamespacePath.maximumNameLength else { throw .nameTooLong }
+        if bytes.elementsEqual([UInt8(ascii: ".")]) || bytes.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { throw .badName }
+        if bytes.contains(UInt8(ascii: "/")) || bytes.contains(0) { throw .badName }
+        return NameBytes.string(bytes)
     }
 }

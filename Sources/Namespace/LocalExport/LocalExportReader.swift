@@ -53,7 +53,9 @@ public final class LocalExportReader: FileReader {
     /// Content hashes for HASH (`LocalExportReader+ContentHasher.swift`).
     public let hashes: ContentHashCache
     private let allocator = ByteBufferAllocator()
-    private let openFiles = NIOLockedValueBox<[String: OpenFile]>([:])
+    /// By the path's bytes: Swift's `String ==` would take two canonically
+    /// equivalent names (NFC and NFD "café", two files) for one.
+    private let openFiles = NIOLockedValueBox<[[UInt8]: OpenFile]>([:])
     private let inlineReads = Atomic<Int>(0)
     private let pooledReads = Atomic<Int>(0)
     /// False once the kernel or file system refused RWF_NOWAIT.
@@ -157,7 +159,7 @@ public final class LocalExportReader: FileReader {
 
     /// The open descriptor of `path` if it is young enough to reuse.
     private func cachedFile(_ path: String) -> OpenFile? {
-        guard let cached = self.openFiles.withLockedValue({ $0[path] }),
+        guard let cached = self.openFiles.withLockedValue({ $0[Array(path.utf8)] }),
             ContinuousClock.now - cached.openedAt < self.descriptorLifetime
         else { return nil }
         return cached
@@ -174,7 +176,7 @@ public final class LocalExportReader: FileReader {
                 files = files.filter { now - $0.value.openedAt < self.descriptorLifetime }
                 if files.count >= Self.maximumOpenFiles { files.removeAll() }
             }
-            files[path] = file
+            files[Array(path.utf8)] = file
         }
         return file
     }
@@ -189,7 +191,10 @@ public final class LocalExportReader: FileReader {
         // O_NONBLOCK: a FIFO put where a file was must not block this thread
         // waiting for a writer (it is refused below as not a regular file);
         // reads of regular files are unaffected.
-        let descriptor = p2pfs_open_beneath(root.descriptor, relative, O_RDONLY | O_NONBLOCK)
+        // By the path's exact bytes (`NameBytes`), NUL-terminated.
+        let descriptor = (NameBytes.bytes(relative) + [0]).withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { p2pfs_open_beneath(root.descriptor, $0.baseAddress!, O_RDONLY | O_NONBLOCK) }
+        }
         guard descriptor >= 0 else { throw Self.error(errno, path: path) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -204,9 +209,9 @@ public final class LocalExportReader: FileReader {
         case ENOENT, ENOTDIR:
             return .stale
         case ELOOP, EXDEV:
-            return .ioError("\(path): refused, the path now leads through a symlink or out of the export")
+            return .ioError("\(NameBytes.display(path)): refused, the path now leads through a symlink or out of the export")
         default:
-            return .ioError("\(path): \(String(cString: strerror(code)))")
+            return .ioError("\(NameBytes.display(path)): \(String(cString: strerror(code)))")
         }
     }
 }

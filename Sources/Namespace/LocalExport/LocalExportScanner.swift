@@ -1,4 +1,6 @@
 import CP2PFSSystem
+import Logging
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -9,8 +11,10 @@ import Musl
 /// Lists everything under the export roots as catalog entries.
 ///
 /// Blocking: run it on a thread pool. The walk never follows symlinks (they
-/// are offered as symlinks), skips what cannot be offered (devices, sockets,
-/// FIFOs, names that are not UTF-8) and counts what it skipped.
+/// are offered as symlinks), keeps every name as the exact bytes of its
+/// directory entry (`NameBytes`), skips what cannot be offered (devices,
+/// sockets, FIFOs, entries that vanish or cannot be read) and counts and
+/// logs what it skipped, by reason.
 ///
 /// Entries come out directory by directory, each directory's own entries
 /// side by side, and `directories` says where: a later batch of changes
@@ -24,14 +28,34 @@ public struct LocalExportScanner: Sendable {
         public var directories: [String: Range<Int>]
         /// Directories asked for that are gone (or no longer directories).
         public var gone: [String]
-        public var skipped: Int
+        public var skipped: Int { self.skippedByReason.values.reduce(0, +) }
+        /// What was not offered, by reason ("device, socket or FIFO", or a
+        /// `NameRefusal`'s description), with one example path each.
+        public var skippedByReason: [String: Int] = [:]
+        public var examples: [String: String] = [:]
         public var truncated: Bool
+
+        mutating func skip(_ reason: String, path: String) {
+            self.skippedByReason[reason, default: 0] += 1
+            if self.examples[reason] == nil { self.examples[reason] = path }
+        }
+
+        /// "2 device, socket or FIFO (e.g. a/fifo)", for the log.
+        public var skippedDescription: String {
+            self.skippedByReason.keys.sorted().map { reason in
+                "\(self.skippedByReason[reason]!) \(reason) (e.g. \(NameBytes.display(self.examples[reason] ?? "")))"
+            }.joined(separator: ", ")
+        }
     }
 
     public let maximumEntries: Int
+    private let logger: Logger?
+    /// The last skip report logged, so an unchanged export logs it once.
+    private let lastReport = NIOLockedValueBox<String>("")
 
-    public init(maximumEntries: Int = 10_000_000) {
+    public init(maximumEntries: Int = 10_000_000, logger: Logger? = nil) {
         self.maximumEntries = maximumEntries
+        self.logger = logger
     }
 
     /// Walks `roots`; `onDirectory` is called with each directory's open
@@ -39,6 +63,7 @@ public struct LocalExportScanner: Sendable {
     /// it there, so nothing created after the read goes unreported).
     public func scan(_ roots: [ExportRoot], onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil) -> Result {
         var walk = Walk(maximumEntries: self.maximumEntries)
+        defer { self.report(walk.skippedByReason, walk.examples) }
         // In LocalExportIndex's order, so the index takes the entries as
         // they are instead of copying them into order.
         let present = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
@@ -47,7 +72,7 @@ public struct LocalExportScanner: Sendable {
             // directory offset with the root descriptor across scans.
             let copy = openat(root.descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard copy >= 0 else {
-                walk.skipped += 1
+                walk.skip(Self.unreadable, path: root.name)
                 continue
             }
             walk.walk(directory: copy, prefix: root.name, descend: { _ in true }) { descriptor, path in
@@ -56,6 +81,22 @@ public struct LocalExportScanner: Sendable {
             if walk.truncated { break }
         }
         return walk.result
+    }
+
+    static let unreadable = "unreadable (vanished or no permission)"
+    static let unsupported = "device, socket or FIFO"
+
+    /// Logs what a scan skipped, when it differs from the last report.
+    private func report(_ skippedByReason: [String: Int], _ examples: [String: String]) {
+        guard let logger = self.logger else { return }
+        let result = Result(entries: CatalogEntries.Builder().build(), directories: [:], gone: [], skippedByReason: skippedByReason, examples: examples, truncated: false)
+        let report = result.skippedDescription
+        let changed = self.lastReport.withLockedValue { last in
+            defer { last = report }
+            return last != report
+        }
+        guard changed, !report.isEmpty else { return }
+        logger.warning("export entries not offered", metadata: ["count": "\(result.skipped)", "why": "\(report)"])
     }
 
     /// Lists the directories at `paths` again, each on its own, and walks
@@ -68,6 +109,9 @@ public struct LocalExportScanner: Sendable {
         onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil
     ) -> Result {
         var walk = Walk(maximumEntries: self.maximumEntries)
+        // Only what these directories hold: a report of nothing skipped
+        // here says nothing of the rest of the export.
+        defer { if !walk.skippedByReason.isEmpty { self.report(walk.skippedByReason, walk.examples) } }
         let byName = Dictionary(roots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for path in paths {
             if path.isEmpty {
@@ -81,7 +125,11 @@ public struct LocalExportScanner: Sendable {
             }
             let descriptor: CInt
             if let slash {
-                descriptor = p2pfs_open_beneath(root.descriptor, String(path[path.index(after: slash)...]), O_RDONLY | O_DIRECTORY)
+                // By the path's exact bytes (`NameBytes`), NUL-terminated.
+                let relative = NameBytes.bytes(path[path.index(after: slash)...]) + [0]
+                descriptor = relative.withUnsafeBufferPointer { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { p2pfs_open_beneath(root.descriptor, $0.baseAddress!, O_RDONLY | O_DIRECTORY) }
+                }
             } else {
                 descriptor = openat(root.descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             }
@@ -103,7 +151,8 @@ public struct LocalExportScanner: Sendable {
         var builder = CatalogEntries.Builder()
         var directories: [String: Range<Int>] = [:]
         var gone: [String] = []
-        var skipped = 0
+        var skippedByReason: [String: Int] = [:]
+        var examples: [String: String] = [:]
         var truncated = false
 
         init(maximumEntries: Int) {
@@ -111,7 +160,15 @@ public struct LocalExportScanner: Sendable {
         }
 
         var result: Result {
-            Result(entries: self.builder.build(), directories: self.directories, gone: self.gone, skipped: self.skipped, truncated: self.truncated)
+            Result(
+                entries: self.builder.build(), directories: self.directories, gone: self.gone,
+                skippedByReason: self.skippedByReason, examples: self.examples, truncated: self.truncated
+            )
+        }
+
+        mutating func skip(_ reason: String, path: String) {
+            self.skippedByReason[reason, default: 0] += 1
+            if self.examples[reason] == nil { self.examples[reason] = path }
         }
 
         /// Appends the roots' own entries as the group ""; returns the roots
@@ -122,7 +179,7 @@ public struct LocalExportScanner: Sendable {
             for root in roots {
                 var info = stat()
                 guard fstat(root.descriptor, &info) == 0 else {
-                    self.skipped += 1
+                    self.skip(LocalExportScanner.unreadable, path: root.name)
                     continue
                 }
                 self.builder.append(LocalExportScanner.entry(path: root.name, info: info, target: nil))
@@ -140,60 +197,62 @@ public struct LocalExportScanner: Sendable {
             onDirectory(directory, prefix)
             guard let stream = fdopendir(directory) else {
                 close(directory)
-                self.skipped += 1
+                self.skip(LocalExportScanner.unreadable, path: prefix)
                 return
             }
             defer { closedir(stream) }
-            var subdirectories: [String] = []
+            var subdirectories: [(name: String, bytes: [CChar])] = []
             let first = self.builder.count
             while let item = readdir(stream) {
                 if self.builder.count >= self.maximumEntries {
                     self.truncated = true
                     break
                 }
-                let name: String? = withUnsafePointer(to: &item.pointee.d_name) { tuple in
-                    tuple.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(validatingCString: $0) }
+                // The entry's exact bytes: every later call names it by them.
+                let rawName: [CChar] = withUnsafePointer(to: &item.pointee.d_name) { tuple in
+                    tuple.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { pointer in
+                        Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer) + 1))
+                    }
                 }
-                guard let name else {
-                    self.skipped += 1
-                    continue
+                let name = rawName.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: UInt8.self) { NameBytes.string($0.dropLast()) }
                 }
                 if name == "." || name == ".." { continue }
-                guard NamespacePath.isValidName(name) else {
-                    self.skipped += 1
+                let path = prefix + "/" + name
+                if let refusal = NamespacePath.refusal(ofName: name) {
+                    self.skip(refusal.description, path: path)
                     continue
                 }
                 var info = stat()
-                guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-                    self.skipped += 1
+                guard fstatat(directory, rawName, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    self.skip(LocalExportScanner.unreadable, path: path)
                     continue
                 }
-                let path = prefix + "/" + name
                 switch info.st_mode & S_IFMT {
                 case S_IFREG:
                     self.builder.append(LocalExportScanner.entry(path: path, info: info, target: nil))
                 case S_IFDIR:
                     self.builder.append(LocalExportScanner.entry(path: path, info: info, target: nil))
-                    subdirectories.append(name)
+                    subdirectories.append((name, rawName))
                 case S_IFLNK:
-                    guard let target = LocalExportScanner.readLink(directory: directory, name: name) else {
-                        self.skipped += 1
+                    guard let target = LocalExportScanner.readLink(directory: directory, name: rawName) else {
+                        self.skip(LocalExportScanner.unreadable, path: path)
                         continue
                     }
                     self.builder.append(LocalExportScanner.entry(path: path, info: info, target: target))
                 default:
-                    self.skipped += 1
+                    self.skip(LocalExportScanner.unsupported, path: path)
                 }
             }
             self.directories[prefix] = first..<self.builder.count
             if self.truncated { return }
-            subdirectories.sort { LocalExportIndex.precedes($0, $1) }
-            for name in subdirectories {
+            subdirectories.sort { LocalExportIndex.precedes($0.name, $1.name) }
+            for (name, rawName) in subdirectories {
                 let path = prefix + "/" + name
                 guard descend(path) else { continue }
-                let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                let child = openat(directory, rawName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard child >= 0 else {
-                    self.skipped += 1
+                    self.skip(LocalExportScanner.unreadable, path: path)
                     continue
                 }
                 self.walk(directory: child, prefix: path, descend: descend, onDirectory: onDirectory)
@@ -202,11 +261,14 @@ public struct LocalExportScanner: Sendable {
         }
     }
 
-    private static func readLink(directory: CInt, name: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlinkat(directory, name, &buffer, buffer.count - 1)
+    /// The target's exact bytes, as a `NameBytes` string.
+    private static func readLink(directory: CInt, name: [CChar]) -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = buffer.withUnsafeMutableBufferPointer { target in
+            target.withMemoryRebound(to: CChar.self) { readlinkat(directory, name, $0.baseAddress!, $0.count - 1) }
+        }
         guard length > 0 else { return nil }
-        return String(validating: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return NameBytes.string(buffer[0..<length])
     }
 
     static func entry(path: String, info: stat, target: String?) -> CatalogEntry {

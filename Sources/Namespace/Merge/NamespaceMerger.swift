@@ -343,16 +343,17 @@ private struct MergeBuilder {
     }
 
     /// `name` followed by `suffix`, `name` shortened (by whole Unicode
-    /// scalars, so it stays UTF-8) to keep the variant a valid name: an NFS
+    /// scalars or single non-UTF-8 bytes, never splitting a character) to keep the variant a valid name: an NFS
     /// client cannot list a directory holding a name longer than 255 bytes,
     /// and LOOKUP refuses one.
     static func variantName(_ name: String, suffix: String) -> String {
         let budget = NamespacePath.maximumNameLength - suffix.utf8.count
-        guard name.utf8.count > budget else { return name + suffix }
+        guard NameBytes.byteCount(name) > budget else { return name + suffix }
         var kept = String.UnicodeScalarView()
         var length = 0
         for scalar in name.unicodeScalars {
-            length += UTF8.width(scalar)
+            // An escaped byte (`NameBytes`) is one byte on the wire.
+            length += NameBytes.isEscape(scalar) ? 1 : UTF8.width(scalar)
             guard length <= budget else { break }
             kept.append(scalar)
         }

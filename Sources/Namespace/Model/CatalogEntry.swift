@@ -49,34 +49,63 @@ public enum NamespacePath {
 
     /// Whether `name` can be one component of a namespace path.
     public static func isValidName(_ name: some StringProtocol) -> Bool {
+        self.refusal(ofName: name) == nil
+    }
+
+    /// Why `name` cannot be one component of a namespace path, if it cannot.
+    /// Lengths count the bytes the name stands for (`NameBytes`).
+    public static func refusal(ofName name: some StringProtocol) -> NameRefusal? {
         let utf8 = name.utf8
-        return !utf8.isEmpty && utf8.count <= maximumNameLength && name != "." && name != ".."
-            && !utf8.contains(UInt8(ascii: "/")) && !utf8.contains(0)
+        if utf8.isEmpty { return .empty }
+        if name == "." || name == ".." { return .dot }
+        if utf8.contains(UInt8(ascii: "/")) { return .slash }
+        if utf8.contains(0) { return .nul }
+        if NameBytes.byteCount(utf8: utf8) > maximumNameLength { return .tooLong }
+        return nil
     }
 
     /// Whether `path` is a normalised relative namespace path.
     public static func isValidPath(_ path: String) -> Bool {
-        guard !path.isEmpty, path.utf8.count <= maximumPathLength else { return false }
-        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy(isValidName)
+        self.refusal(ofPath: path) == nil
     }
 
-    /// Whether UTF-8 `bytes` are a normalised relative namespace path.
+    public static func refusal(ofPath path: String) -> NameRefusal? {
+        var path = path
+        return path.withUTF8 { self.refusal(pathBytes: $0) }
+    }
+
+    /// Whether the in-memory UTF-8 `bytes` are a normalised relative
+    /// namespace path.
     public static func isValidPath(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard !bytes.isEmpty, bytes.count <= maximumPathLength else { return false }
+        self.refusal(pathBytes: bytes) == nil
+    }
+
+    /// Why the in-memory UTF-8 `bytes` are not a normalised relative
+    /// namespace path, if they are not.
+    public static func refusal(pathBytes bytes: UnsafeBufferPointer<UInt8>) -> NameRefusal? {
+        guard !bytes.isEmpty else { return .empty }
+        guard bytes.count <= maximumPathLength || NameBytes.byteCount(utf8: bytes) <= maximumPathLength else { return .pathTooLong }
         var start = 0
+        var escapes = 0
+        var worst: NameRefusal?
         for end in 0...bytes.count {
             guard end == bytes.count || bytes[end] == UInt8(ascii: "/") else {
-                if bytes[end] == 0 { return false }
+                if bytes[end] == 0 { return .nul }
+                if end > start && bytes[end - 1] == 0xEF && (bytes[end] == 0x9E || bytes[end] == 0x9F) { escapes += 1 }
                 continue
             }
             let length = end - start
-            if length == 0 || length > maximumNameLength { return false }
-            if bytes[start] == UInt8(ascii: ".") && (length == 1 || (length == 2 && bytes[start + 1] == UInt8(ascii: "."))) {
-                return false
+            if length == 0 {
+                worst = .slash
+            } else if length - 2 * escapes > maximumNameLength {
+                worst = worst ?? .tooLong
+            } else if bytes[start] == UInt8(ascii: ".") && (length == 1 || (length == 2 && bytes[start + 1] == UInt8(ascii: "."))) {
+                worst = worst ?? .dot
             }
             start = end + 1
+            escapes = 0
         }
-        return true
+        return worst
     }
 
     /// The parent of a path ("" for a top-level name).

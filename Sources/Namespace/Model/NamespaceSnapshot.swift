@@ -86,7 +86,7 @@ public final class NamespaceSnapshot: Sendable {
             mode = entries.mode(at: entry)
             switch record.kind {
             case .regular: size = entries.size(at: entry)
-            case .symlink: size = UInt64(entries.symlinkTarget(at: entry)?.utf8.count ?? 0)
+            case .symlink: size = UInt64(entries.symlinkTarget(at: entry).map { NameBytes.byteCount($0) } ?? 0)
             case .directory: size = 0
             }
         } else {
@@ -130,14 +130,15 @@ public final class NamespaceSnapshot: Sendable {
         guard directory.kind == .directory else { throw .notDirectory }
         if name == "." { return directory }
         if name == ".." { return self.parent(of: directory) }
-        guard name.utf8.count <= NamespacePath.maximumNameLength else { throw .nameTooLong }
+        guard NameBytes.byteCount(name) <= NamespacePath.maximumNameLength else { throw .nameTooLong }
         guard NamespacePath.isValidName(name) else { throw .noEntry }
         let path = NamespacePath.join(self.path(of: directory), name)
         var salt: UInt64 = 0
         while salt <= self.maximumSalt {
             guard let index = self.index[FileID(path: path, salt: salt)] else { break }
             let candidate = self.node(at: Int(index))
-            if candidate.parentIndex == directory.index && candidate.name == name {
+            // Bytes, not `==` (which equates canonically equivalent names).
+            if candidate.parentIndex == directory.index && candidate.name.utf8.elementsEqual(name.utf8) {
                 return candidate
             }
             salt += 1

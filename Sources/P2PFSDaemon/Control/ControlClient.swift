@@ -27,7 +27,7 @@ public struct ControlClient: Sendable {
 
     public func list(_ path: String, timeout: TimeAmount = .seconds(10)) async throws -> ControlListResult {
         var arguments = ByteBuffer()
-        arguments.writeXDRString(path)
+        arguments.writeXDRName(path)
         var results = try await self.call(.list, arguments: arguments, timeout: timeout)
         return try ControlListResult(xdr: &results)
     }

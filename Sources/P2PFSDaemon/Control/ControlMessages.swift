@@ -22,6 +22,9 @@ public struct ControlNode: Sendable, Equatable {
     /// How the daemon came to know the node: "seed", "PEERS", "mDNS",
     /// "caller", comma-separated.
     public var foundBy: String = ""
+    /// Entries of the node's catalog refused because their names cannot be
+    /// served, by reason (on the wire: reason, count pairs).
+    public var refusedNames = NameRefusals()
 }
 
 /// STATUS reply: this node, its namespace and what it knows of the others.
@@ -59,12 +62,22 @@ extension ControlNode: XDRCodable {
         self.catalogEntries = try buffer.readXDRInt64()
         self.lastSeenMilliseconds = try buffer.readXDRInt64()
         self.foundBy = try buffer.readXDRString(limit: 64)
+        var refused = NameRefusals()
+        _ = try buffer.readXDRArray(limit: 64) { (b: inout ByteBuffer) throws(XDRError) in
+            let reason = try b.readXDRString(limit: 64)
+            let count = try b.readXDRUInt64()
+            if let reason = NameRefusal(rawValue: reason) { refused.add(reason, count: Int(clamping: count)) }
+        }
+        self.refusedNames = refused
     }
 
     @discardableResult
     public func encode(into buffer: inout ByteBuffer) -> Int {
         self.info.encode(into: &buffer) + buffer.writeXDRString(self.state) + buffer.writeXDRInt64(self.catalogEntries)
             + buffer.writeXDRInt64(self.lastSeenMilliseconds) + buffer.writeXDRString(self.foundBy)
+            + buffer.writeXDRArray(self.refusedNames.counts.sorted { $0.key < $1.key }) { b, item in
+                b.writeXDRString(item.key.rawValue) + b.writeXDRUInt64(UInt64(item.value))
+            }
     }
 }
 
@@ -93,7 +106,7 @@ extension ControlStatus: XDRCodable {
 
 extension ControlEntry: XDRCodable {
     public init(xdr buffer: inout ByteBuffer) throws(XDRError) {
-        self.name = try buffer.readXDRString(limit: 255)
+        self.name = try buffer.readXDRVariableOpaque(limit: NamespacePath.maximumNameLength).readableName
         let kind = try buffer.readXDRUInt32()
         guard kind <= 255, let fileKind = FileKind(rawValue: UInt8(kind)) else {
             throw XDRError.invalidDiscriminant(type: "entry_type", value: kind)
@@ -108,7 +121,7 @@ extension ControlEntry: XDRCodable {
 
     @discardableResult
     public func encode(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeXDRString(self.name) + buffer.writeXDRUInt32(UInt32(self.kind.rawValue)) + buffer.writeXDRUInt64(self.size)
+        buffer.writeXDRName(self.name) + buffer.writeXDRUInt32(UInt32(self.kind.rawValue)) + buffer.writeXDRUInt64(self.size)
             + buffer.writeXDRInt64(self.mtime.seconds) + buffer.writeXDRUInt32(self.mtime.nanoseconds)
             + buffer.writeXDRArray(self.holders.prefix(64)) { $0.writeXDRString($1) }
     }

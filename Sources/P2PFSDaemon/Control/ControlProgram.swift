@@ -32,7 +32,7 @@ public struct ControlProgram: RPCProgram {
         case .status:
             self.status().encode(into: &head)
         case .list:
-            guard let path = try? arguments.readXDRString(limit: NamespacePath.maximumPathLength) else {
+            guard let path = try? arguments.readXDRVariableOpaque(limit: NamespacePath.maximumPathLength).readableName else {
                 return .done(.garbageArguments)
             }
             self.list(path).encode(into: &head)
@@ -49,7 +49,7 @@ public struct ControlProgram: RPCProgram {
             ControlNode(
                 info: entry.info, state: entry.state.rawValue, catalogEntries: Int64(entry.catalogEntries ?? -1),
                 lastSeenMilliseconds: entry.lastSeenSecondsAgo.map { Int64($0 * 1000) } ?? -1,
-                foundBy: PeerOrigin.describe(entry.origins)
+                foundBy: PeerOrigin.describe(entry.origins), refusedNames: entry.refusedNames
             )
         }
         return ControlStatus(

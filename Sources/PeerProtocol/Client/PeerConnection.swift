@@ -136,13 +136,16 @@ public final class PeerConnection: Sendable {
     /// Fetches a whole catalog page by page, starting over (a bounded number
     /// of times) if it changes underneath. Each page goes into the compact
     /// form as it arrives: a crawl fetching many large catalogs at once holds
-    /// no more than a page of each as `CatalogEntry` values.
+    /// no more than a page of each as `CatalogEntry` values. Entries whose
+    /// path cannot be served (a name with '/' or NUL, "." or "..", longer
+    /// than 255 bytes) are left out and counted in `refused`, by reason.
     public func catalog(
         pageSize: UInt32 = UInt32(PeerLimits.maximumCatalogReply), maximumEntries: Int = PeerLimits.maximumCatalogEntries,
         timeout: TimeAmount
-    ) async throws -> (generation: UInt64, entries: CatalogEntries) {
+    ) async throws -> (generation: UInt64, entries: CatalogEntries, refused: NameRefusals) {
         for _ in 0..<5 {
             var entries = CatalogEntries.Builder()
+            var refused = NameRefusals()
             var generation: UInt64 = 0
             var cookie: UInt64 = 0
             var restart = false
@@ -160,8 +163,14 @@ public final class PeerConnection: Sendable {
                         // Sized by the claim only up to a point.
                         entries.reserveCapacity(entries: Int(min(page.totalEntries, 1 << 18)))
                     }
-                    entries.append(contentsOf: page.entries)
-                    if page.isLast { return (generation, entries.build()) }
+                    for entry in page.entries {
+                        if let refusal = NamespacePath.refusal(ofPath: entry.path) {
+                            refused.add(refusal, example: entry.path)
+                        } else {
+                            entries.append(entry)
+                        }
+                    }
+                    if page.isLast { return (generation, entries.build(), refused) }
                     guard page.nextCookie > cookie, !page.entries.isEmpty else {
                         throw PeerClientError.status(.invalid)
                     }

@@ -33,6 +33,9 @@ public struct PeerCrawlState: Sendable {
         public var catalogGeneration: UInt64?
         public var peersGeneration: UInt64?
         public var catalogEntries: Int?
+        /// Entries of its last catalog left out because their names cannot
+        /// be served, by reason.
+        public var refusedNames = NameRefusals()
         public var firstHeard: ContinuousClock.Instant
         /// How it became known (several ways, possibly).
         public var origins: Set<PeerOrigin> = []
@@ -153,9 +156,10 @@ public struct PeerCrawlState: Sendable {
     }
 
     /// Records a catalog fetched from `node`.
-    public mutating func fetchedCatalog(of node: NodeID, generation: UInt64, entries: Int) {
+    public mutating func fetchedCatalog(of node: NodeID, generation: UInt64, entries: Int, refused: NameRefusals = NameRefusals()) {
         self.known[node]?.catalogGeneration = generation
         self.known[node]?.catalogEntries = entries
+        self.known[node]?.refusedNames = refused
     }
 
     /// Records a PEERS answer from `node`; returns the nodes it revealed
@@ -241,7 +245,8 @@ public struct PeerCrawlState: Sendable {
                 !known.isVerified ? .unverified : (known.unreachableSince == nil ? .alive : .unreachable)
             let ago = known.lastSeen.map { Self.seconds(now - $0) }
             return PeerDirectory.Entry(
-                info: known.info, state: state, catalogEntries: known.catalogEntries, lastSeenSecondsAgo: ago, origins: known.origins)
+                info: known.info, state: state, catalogEntries: known.catalogEntries, lastSeenSecondsAgo: ago, origins: known.origins,
+                refusedNames: known.refusedNames)
         }
     }
 

@@ -179,7 +179,7 @@ public actor PeerCrawler {
         var address: PeerAddress?
         var catalogGeneration: UInt64
         var peersGeneration: UInt64
-        var catalog: (generation: UInt64, entries: CatalogEntries)?
+        var catalog: (generation: UInt64, entries: CatalogEntries, refused: NameRefusals)?
         var peers: PeersReply?
     }
 
@@ -346,7 +346,18 @@ public actor PeerCrawler {
                         "peer catalog", metadata: ["node": "\(contact.info.identity)", "entries": "\(catalog.entries.count)"]
                     )
                 }
-                self.state.fetchedCatalog(of: id, generation: catalog.generation, entries: catalog.entries.count)
+                if !catalog.refused.isEmpty, self.state.known[id]?.refusedNames != catalog.refused {
+                    self.logger.warning(
+                        "peer catalog entries refused: their names cannot be served",
+                        metadata: [
+                            "node": "\(contact.info.identity)", "refused": "\(catalog.refused.total)",
+                            "why": "\(catalog.refused.detailedDescription)",
+                        ]
+                    )
+                }
+                self.state.fetchedCatalog(
+                    of: id, generation: catalog.generation, entries: catalog.entries.count, refused: catalog.refused
+                )
                 catalogs.append(
                     SourceCatalog(
                         origin: contact.info.identity, generation: catalog.generation, entries: catalog.entries,

@@ -60,17 +60,19 @@ extension CatalogEntry {
     /// Bytes this entry takes in a CATALOG reply (including the array's
     /// value-follows overhead of XDR optional-data lists, which is 0 here).
     static func peerEncodedLength(path: String, target: String?) -> Int {
-        let pathLength = path.utf8.count
+        let pathLength = NameBytes.byteCount(path)
         var length = 4 + pathLength + ByteBuffer.xdrPadding(pathLength) + 4 + 8 + 12 + 4 + 4
         if let target {
-            let targetLength = target.utf8.count
+            let targetLength = NameBytes.byteCount(target)
             length += 4 + targetLength + ByteBuffer.xdrPadding(targetLength)
         }
         return length
     }
 
     init(peerXDR buffer: inout ByteBuffer) throws(XDRError) {
-        let path = try buffer.readXDRString(limit: PeerLimits.maximumPathLength)
+        // Paths and targets are byte strings: any bytes are kept exactly
+        // (`NameBytes`); what cannot be served is refused after decoding.
+        let path = try buffer.readXDRVariableOpaque(limit: PeerLimits.maximumPathLength).readableName
         let kind = try buffer.readXDRUInt32()
         guard kind <= UInt32(UInt8.max), let fileKind = FileKind(rawValue: UInt8(kind)) else {
             throw XDRError.invalidDiscriminant(type: "entry_type", value: kind)
@@ -79,16 +81,16 @@ extension CatalogEntry {
         let mtime = try Timestamp(peerXDR: &buffer)
         let mode = try buffer.readXDRUInt32()
         let target = try buffer.readXDROptional { (b: inout ByteBuffer) throws(XDRError) in
-            try b.readXDRString(limit: PeerLimits.maximumPathLength)
+            try b.readXDRVariableOpaque(limit: PeerLimits.maximumPathLength).readableName
         }
         self.init(path: path, kind: fileKind, size: size, mtime: mtime, mode: UInt16(truncatingIfNeeded: mode & 0o7777), symlinkTarget: target)
     }
 
     @discardableResult
     func encodePeer(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeXDRString(self.path) + buffer.writeXDRUInt32(UInt32(self.kind.rawValue)) + buffer.writeXDRUInt64(self.size)
+        buffer.writeXDRName(self.path) + buffer.writeXDRUInt32(UInt32(self.kind.rawValue)) + buffer.writeXDRUInt64(self.size)
             + self.mtime.encodePeer(into: &buffer) + buffer.writeXDRUInt32(UInt32(self.mode))
-            + buffer.writeXDROptional(self.symlinkTarget) { $0.writeXDRString($1) }
+            + buffer.writeXDROptional(self.symlinkTarget) { $0.writeXDRName($1) }
     }
 }
 

@@ -38,14 +38,14 @@ public enum ReadResult: Sendable, Equatable {
 
 extension ReadArguments: XDRCodable {
     public init(xdr buffer: inout ByteBuffer) throws(XDRError) {
-        self.path = try buffer.readXDRString(limit: PeerLimits.maximumPathLength)
+        self.path = try buffer.readXDRVariableOpaque(limit: PeerLimits.maximumPathLength).readableName
         self.offset = try buffer.readXDRUInt64()
         self.count = try buffer.readXDRUInt32()
     }
 
     @discardableResult
     public func encode(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeXDRString(self.path) + buffer.writeXDRUInt64(self.offset) + buffer.writeXDRUInt32(self.count)
+        buffer.writeXDRName(self.path) + buffer.writeXDRUInt64(self.offset) + buffer.writeXDRUInt32(self.count)
     }
 }
 

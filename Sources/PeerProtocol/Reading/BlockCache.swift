@@ -43,7 +43,8 @@ public final class BlockCache: Sendable {
         }
 
         public static func == (lhs: File, rhs: File) -> Bool {
-            lhs.fingerprint == rhs.fingerprint && lhs.version == rhs.version && lhs.node == rhs.node && lhs.path == rhs.path
+            lhs.fingerprint == rhs.fingerprint && lhs.version == rhs.version && lhs.node == rhs.node
+                && lhs.path.utf8.elementsEqual(rhs.path.utf8)  // bytes: `==` equates NFC and NFD
         }
 
         public func hash(into hasher: inout Hasher) {

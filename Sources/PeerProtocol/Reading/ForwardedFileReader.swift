@@ -151,7 +151,7 @@ public final class ForwardedFileReader: FileReader {
             if let changed = blocks.first(where: { $0.run.version != expected }) {
                 self.onChange(path, changed.run.version)
             }
-            throw FileSystemError.ioError("\(path) changed while being read")
+            throw FileSystemError.ioError("\(NameBytes.display(path)) changed while being read")
         }
         if version != expected {
             self.onChange(path, version)
@@ -261,7 +261,7 @@ public final class ForwardedFileReader: FileReader {
                     reply.isEndOfFile == (arguments.offset + length >= size)
                 else {
                     throw FileSystemError.ioError(
-                        "\(file.path): inconsistent READ reply (\(length) bytes at \(arguments.offset) of \(size), eof \(reply.isEndOfFile))"
+                        "\(NameBytes.display(file.path)): inconsistent READ reply (\(length) bytes at \(arguments.offset) of \(size), eof \(reply.isEndOfFile))"
                     )
                 }
                 return BlockCache.Run(data: Self.compacted(reply.data), version: reply.version, isEndOfFile: reply.isEndOfFile)

@@ -24,10 +24,14 @@ public final class PeerDirectory: Sendable {
         public var lastSeenSecondsAgo: Double?
         /// How this node came to know it.
         public var origins: Set<PeerOrigin>
+        /// Entries of its catalog refused for their names, by reason.
+        public var refusedNames: NameRefusals
 
         public init(
-            info: NodeInfo, state: State, catalogEntries: Int? = nil, lastSeenSecondsAgo: Double? = nil, origins: Set<PeerOrigin> = []
+            info: NodeInfo, state: State, catalogEntries: Int? = nil, lastSeenSecondsAgo: Double? = nil, origins: Set<PeerOrigin> = [],
+            refusedNames: NameRefusals = NameRefusals()
         ) {
+            self.refusedNames = refusedNames
             self.info = info
             self.state = state
             self.catalogEntries = catalogEntries

@@ -54,6 +54,15 @@ struct ClientEntry: Equatable {
     var cookie: UInt64
     var attributes: ClientAttributes?
     var handle: [UInt8]?
+    /// The name exactly as sent (`name` is its UTF-8 reading, repaired).
+    var nameBytes: [UInt8] = []
+
+    /// Entries written out as expectations give only `name`: compared by
+    /// it then, and by the exact bytes when both have them.
+    static func == (lhs: ClientEntry, rhs: ClientEntry) -> Bool {
+        lhs.fileid == rhs.fileid && lhs.name == rhs.name && lhs.cookie == rhs.cookie && lhs.attributes == rhs.attributes
+            && lhs.handle == rhs.handle && (lhs.nameBytes.isEmpty || rhs.nameBytes.isEmpty || lhs.nameBytes == rhs.nameBytes)
+    }
 }
 
 struct ClientDirectoryList {
@@ -119,7 +128,10 @@ extension ByteBuffer {
         let verifier = try self.u64()
         var entries: [ClientEntry] = []
         while try self.bool() {
-            var entry = ClientEntry(fileid: try self.u64(), name: try self.string(), cookie: try self.u64())
+            let fileid = try self.u64()
+            let nameBytes = try self.opaque()
+            var entry = ClientEntry(fileid: fileid, name: String(decoding: nameBytes, as: UTF8.self), cookie: try self.u64())
+            entry.nameBytes = nameBytes
             if plus {
                 entry.attributes = try self.postOpAttr()
                 entry.handle = try self.bool() ? try self.opaque() : nil
