@@ -155,11 +155,16 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
     private let handshakeTimeout: TimeAmount
     private var timeout: Scheduled<Void>?
     private var established = false
+    /// The connecting side (it has a promise to fulfil).
+    private let isClient: Bool
+    /// Whether any application data came after the handshake.
+    private var receivedData = false
     private let logger: Logger
 
     init(localKeyDigest: [UInt8], promise: EventLoopPromise<RPCPeerIdentity>?, handshakeTimeout: TimeAmount, logger: Logger) {
         self.localKeyDigest = localKeyDigest
         self.promise = promise
+        self.isClient = promise != nil
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
     }
@@ -224,7 +229,21 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        if self.isClient, !self.receivedData, error is NIOSSLError || error is BoringSSLError {
+            // In TLS 1.3 the client's handshake completes before the server
+            // has checked the client's certificate: a refusal (a --trust
+            // list without this node) arrives as the first thing after it.
+            self.logger.warning(
+                "the node refused this node's TLS certificate (is this node on its --trust list?): \(error)",
+                metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")"]
+            )
+        }
         context.fireErrorCaught(error)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.receivedData = true
+        context.fireChannelRead(data)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
