@@ -101,6 +101,9 @@ def parse_args(argv):
                    "default 5, smoke 1")
     p.add_argument("--p2pfs", default=str(REPO / ".build" / "release" / "p2pfs"),
                    help="p2pfs binary (default .build/release/p2pfs)")
+    p.add_argument("--p2pfs-plaintext", metavar="PATH",
+                   help="a p2pfs binary of peer protocol version 1 (plaintext: the release before TLS), the "
+                        "reference of the forwarded first read over TLS (target 0.8x); without it that row is left out")
     p.add_argument("--p2pfs-port", type=int, default=2050,
                    help="NFS port of p2pfs inside the namespace (default 2050)")
     p.add_argument("--p2pfs-mount-port", type=int,
@@ -1276,11 +1279,12 @@ class Runner(LinkedWorkloads):
         row = next((r for r in self.rows if r.id == row_id), None)
         return row.value("p2pfs") if row and not row.cells["p2pfs"] else None
 
-    def start_daemon(self, label, argv, discovery=False):
+    def start_daemon(self, label, argv, discovery=False, binary=None):
         """Starts a p2pfs daemon in the sandbox. Discovery stays off unless
-        asked for, and then only on the sandbox's own link (workload 7)."""
+        asked for, and then only on the sandbox's own link (workload 7).
+        `binary`: another p2pfs build (the plaintext reference of workload 5)."""
         log_path = self.sb.work / f"{label}.log"
-        proc = self.sb.start(label, [self.a.p2pfs, "daemon", "--name", label,
+        proc = self.sb.start(label, [binary or self.a.p2pfs, "daemon", "--name", label,
                                      "--state-dir", self.sb.work / f"state-{label}",
                                      "--discovery", "on" if discovery else "off"] + argv, log_path)
         return proc, log_path
@@ -1358,6 +1362,9 @@ class Runner(LinkedWorkloads):
         finally:
             self.stop_daemon("fwd-source", source, source_log)
         median = lambda v: statistics.median(v) if v else None
+        plaintext = self.forwarded_plaintext_reference(seq, timeout) if a.p2pfs_plaintext else []
+        if not a.p2pfs_plaintext:
+            log("forwarded: no --p2pfs-plaintext binary, so no TLS-versus-plaintext row")
         local_seq, local_rand = self.local_figure("seqread"), self.local_figure("randread")
         self.goals.extend([
             Goal("forwarded_seq_first", "forwarded seqread, first read", "MiB/s", median(samples["seq_first"]),
@@ -1369,6 +1376,50 @@ class Runner(LinkedWorkloads):
             Goal("forwarded_rand_cached", "forwarded randread, cached re-read", "ops/s", median(samples["rand_cached"]),
                  local_rand, "local p2pfs randread", 1.0, samples["rand_cached"]),
         ])
+        if plaintext:
+            self.goals.append(
+                Goal("forwarded_seq_first_tls", "forwarded seqread, first read, TLS (this build)", "MiB/s",
+                     median(samples["seq_first"]), median(plaintext), "the same, plaintext peer protocol v1 (--p2pfs-plaintext)",
+                     0.8, samples["seq_first"]))
+
+    def forwarded_plaintext_reference(self, seq, timeout):
+        """The forwarded first read of workload 5 with a p2pfs of peer
+        protocol version 1 (plaintext; the release before TLS) as both
+        source and client: the reference of the TLS row. Protocol 2 has no
+        plaintext mode, so the reference is the previous build itself."""
+        a = self.a
+        binary = a.p2pfs_plaintext
+        if not Path(binary).is_file():
+            self.skip("forwarded_seq_first_tls", f"--p2pfs-plaintext {binary} is not a file")
+            return []
+        port, peer_port = a.p2pfs_port + 11, 7482
+        url = nfs_url(port)
+        samples = []
+        source, source_log = self.start_daemon("fwd-plain-source", [
+            "--export", f"{EXPORT_NAME}={self.data}", "--listen", f"127.0.0.1:{peer_port}",
+            "--rescan-interval", "3600", "--log-level", "warning"], binary=binary)
+        client_args = ["--nfs", f"127.0.0.1:{port}", "--peer", f"127.0.0.1:{peer_port}", "--portmap", "off",
+                       "--cache-size", str(a.forward_cache_mib), "--log-level", "warning"]
+        try:
+            for rnd in range(min(a.rounds, 3)):
+                client, client_log = self.start_daemon("fwd-plain-client", client_args, binary=binary)
+                try:
+                    self.wait_readable(url, "big.bin", client, client_log, a.start_timeout)
+                    rc, res, err = self.nfsload_url(url, seq, timeout)
+                    if rc != 0 or res is None or "mib_s" not in res or res.get("mismatches"):
+                        self.failures += 1
+                        log(f"forwarded plaintext seq first round {rnd + 1} FAILED: {err.splitlines()[-3:] if err else rc}")
+                        continue
+                    samples.append(float(res["mib_s"]))
+                    log(f"forwarded plaintext seq first round {rnd + 1}: mib_s={res['mib_s']}")
+                finally:
+                    self.stop_daemon("fwd-plain-client", client, client_log)
+        except BenchError as e:
+            self.failures += 1
+            log(f"forwarded plaintext reads FAILED: {e}")
+        finally:
+            self.stop_daemon("fwd-plain-source", source, source_log)
+        return samples
 
     def workload_metrics(self):
         """Workload 8: what `--metrics` costs the data path.

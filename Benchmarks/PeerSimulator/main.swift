@@ -93,9 +93,19 @@ logger.logLevel = .warning
 let mtime = Timestamp(seconds: 1_700_000_000)
 let reader = SyntheticFiles(size: options.fileSize, mtime: mtime)
 
+// Each simulated node has its own key, as a real one: its id is derived
+// from it and every connection is TLS.
+let credentials: [NodeCredentials] = (0..<options.peers).map { _ in
+    do {
+        return try NodeCredentials.generate()
+    } catch {
+        complain("p2pfs-peer-simulator: cannot make a node key: \(error)")
+        exit(1)
+    }
+}
 let nodes: [NodeInfo] = (0..<options.peers).map { index in
     NodeInfo(
-        identity: NodeIdentity(id: NodeID(high: 0x5349_4D55_4C41_5445, low: UInt64(index)), name: "sim-" + padded(index, 3)),
+        identity: NodeIdentity(id: credentials[index].nodeID, name: "sim-" + padded(index, 3)),
         roles: .server,
         addresses: [PeerAddress(host: options.host, port: options.basePort + index)]
     )
@@ -124,7 +134,9 @@ for (index, node) in nodes.enumerated() {
     do {
         servers.append(
             try await RPCServer.start(
-                configuration: .init(host: options.host, port: options.basePort + index, maximumRecordSize: 64 * 1024),
+                configuration: try PeerTLS(credentials: credentials[index]).serverConfiguration(
+                    host: options.host, port: options.basePort + index, maximumRecordSize: 64 * 1024, logger: logger
+                ),
                 dispatcher: RPCDispatcher(programs: [program]), group: group, logger: logger
             )
         )

@@ -26,6 +26,8 @@ import Musl
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
     public let identity: NodeIdentity
+    /// The node's TLS identity, on every peer connection both ways.
+    let tls: PeerTLS
     public let logger: Logger
 
     let group: MultiThreadedEventLoopGroup
@@ -72,7 +74,13 @@ public final class Daemon: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metricsExposition = metricsExposition
-        let id = try NodeStateDirectory(path: configuration.stateDirectory).loadNodeID()
+        let credentials = try NodeStateDirectory(path: configuration.stateDirectory).loadCredentials()
+        do {
+            self.tls = try PeerTLS(credentials: credentials, trusted: configuration.trustedNodes, logger: logger)
+        } catch {
+            throw .stateDirectory(path: configuration.stateDirectory, reason: "cannot use the node's key and certificate for TLS: \(error)")
+        }
+        let id = credentials.nodeID
         let name = configuration.name ?? Self.defaultName()
         guard NodeIdentity.isValidName(name) else { throw .invalidName(name) }
         self.identity = NodeIdentity(id: id, name: name)
@@ -118,7 +126,7 @@ public final class Daemon: Sendable {
             NodeInfo(identity: identity, roles: announcedRoles, addresses: servers.withLockedValue { $0.advertised })
         }
         self.pool = PeerConnectionPool(
-            group: self.group, connectTimeout: .seconds(2), logger: logger,
+            group: self.group, connectTimeout: .seconds(2), logger: logger, tls: self.tls,
             authentication: configuration.networkKey.map { PeerClientAuthentication(key: $0, localNode: localNode) }
         )
         self.crawler = PeerCrawler(
@@ -196,7 +204,9 @@ public final class Daemon: Sendable {
             let server: RPCServer
             do {
                 server = try await RPCServer.start(
-                    configuration: .init(host: listen.host, port: listen.port, maximumRecordSize: 64 * 1024),
+                    configuration: self.tls.serverConfiguration(
+                        host: listen.host, port: listen.port, maximumRecordSize: 64 * 1024, logger: self.logger
+                    ),
                     dispatcher: RPCDispatcher(programs: [peer, peerControl]),
                     group: self.group,
                     logger: self.logger

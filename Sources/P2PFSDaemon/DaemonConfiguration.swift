@@ -36,6 +36,9 @@ public struct DaemonConfiguration: Sendable {
     public var cacheBytes: Int
     /// The closed network's key (`--network-key-file`); nil: an open network.
     public var networkKey: NetworkKey?
+    /// The only nodes this one talks to (`--trust`), by the id their
+    /// certificate proves; nil: any node (of the network key, if any).
+    public var trustedNodes: Set<NodeID>?
     /// Whether to announce and browse `_p2pfs._tcp` over multicast DNS on
     /// every multicast interface (`--discovery`). Off unless asked for here,
     /// so a daemon built in a test never multicasts; the command line turns

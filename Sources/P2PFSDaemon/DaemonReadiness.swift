@@ -1,5 +1,6 @@
 import NIOCore
 import ONCRPC
+import PeerProtocol
 
 extension Daemon {
     /// Calls NULL of the control program (served on both listeners) on the
@@ -7,13 +8,21 @@ extension Daemon {
     /// READY=1) means a client connecting now gets an answer.
     public func checkListenersAnswer(timeout: TimeAmount = .seconds(10)) async throws(DaemonConfigurationError) {
         let (peer, nfs) = (self.peerAddress, self.nfsAddresses)
-        var targets: [(SocketAddress, (String) -> DaemonConfigurationError)] = []
-        if let peer { targets.append((peer, { .listen(address: "\(peer)", reason: $0) })) }
-        for address in nfs { targets.append((address, { .nfs(address: "\(address)", reason: $0) })) }
-        for (bound, failure) in targets {
+        // The peer listener speaks TLS: this node asks it as a peer would.
+        var targets: [(SocketAddress, PeerTLS?, (String) -> DaemonConfigurationError)] = []
+        if let peer { targets.append((peer, self.tls, { .listen(address: "\(peer)", reason: $0) })) }
+        for address in nfs { targets.append((address, nil, { .nfs(address: "\(address)", reason: $0) })) }
+        for (bound, tls, failure) in targets {
             do {
                 let address = try Self.reachable(bound)
-                let client = try await RPCClient.connect(to: address, group: self.group, logger: self.logger)
+                let client: RPCClient
+                if let tls, let host = address.ipAddress, let port = address.port {
+                    client = try await PeerConnection.connect(
+                        to: PeerAddress(host: host, port: port), group: self.group, connectTimeout: timeout, tls: tls, logger: self.logger
+                    ).client
+                } else {
+                    client = try await RPCClient.connect(to: address, group: self.group, logger: self.logger)
+                }
                 defer { client.close() }
                 _ = try await client.call(
                     program: ControlProcedure.program, version: ControlProcedure.version, procedure: ControlProcedure.null.rawValue, timeout: timeout

@@ -1,4 +1,5 @@
 import Namespace
+import PeerProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +7,9 @@ import Glibc
 import Musl
 #endif
 
-/// The node's persistent state: its id, kept so that peers, and the kernel
-/// clients of this node's NFS server, recognise it after a restart.
+/// The node's persistent state: its key and certificate, from which its id
+/// is derived, kept so that peers, and the kernel clients of this node's
+/// NFS server, recognise it after a restart.
 public struct NodeStateDirectory: Sendable {
     public let path: String
 
@@ -31,19 +33,56 @@ public struct NodeStateDirectory: Sendable {
         return home + "/.local/state/p2pfs"
     }
 
-    /// Loads the node id, creating the directory and a fresh id on first use.
-    public func loadNodeID() throws(DaemonConfigurationError) -> NodeID {
-        try self.createDirectory()
-        let file = self.path + "/node-id"
-        if let text = Self.read(file) {
-            guard let id = NodeID(hex: text.trimmingCharacters(in: " \n\t")) else {
-                throw .stateDirectory(path: self.path, reason: "\(file) does not hold a node id; remove it to start as a new node")
-            }
-            return id
+    /// The node's private key (PKCS #8 PEM), mode 0600.
+    public var privateKeyFile: String { self.path + "/node-key.pem" }
+    /// The node's self-signed certificate (PEM), mode 0600.
+    public var certificateFile: String { self.path + "/node-cert.pem" }
+
+    /// Loads the node's key and certificate, creating the directory and a
+    /// fresh pair on first use. The node id is derived from the key, so
+    /// deleting both files makes a new node (key rotation).
+    public func loadCredentials() throws(DaemonConfigurationError) -> NodeCredentials {
+        let credentials = try self.loadOrMakeCredentials()
+        // The id in hex, for people and scripts (`node-id`); never read
+        // back: the key is what the id comes from.
+        let idLine = "\(credentials.nodeID)\n"
+        if Self.readAll(self.nodeIDFile) != idLine {
+            try self.write(idLine, to: self.nodeIDFile)
         }
-        let id = NodeID.random()
-        try self.write("\(id)\n", to: file)
-        return id
+        return credentials
+    }
+
+    /// The node id in hex, written from the key on every start.
+    public var nodeIDFile: String { self.path + "/node-id" }
+
+    private func loadOrMakeCredentials() throws(DaemonConfigurationError) -> NodeCredentials {
+        try self.createDirectory()
+        let keyText = Self.readAll(self.privateKeyFile)
+        let certificateText = Self.readAll(self.certificateFile)
+        switch (keyText, certificateText) {
+        case (let key?, let certificate?):
+            do {
+                return try NodeCredentials(privateKeyPEM: key, certificatePEM: certificate)
+            } catch {
+                throw .stateDirectory(
+                    path: self.path,
+                    reason: "\(self.privateKeyFile) and \(self.certificateFile) do not hold this node's key and certificate (\(error)); remove both to start as a new node"
+                )
+            }
+        case (nil, nil):
+            let credentials: NodeCredentials
+            do {
+                credentials = try NodeCredentials.generate()
+            } catch {
+                throw .stateDirectory(path: self.path, reason: "cannot make a key and certificate: \(error)")
+            }
+            try self.write(credentials.privateKeyPEM, to: self.privateKeyFile)
+            try self.write(credentials.certificatePEM, to: self.certificateFile)
+            return credentials
+        case (nil, _?), (_?, nil):
+            let missing = keyText == nil ? self.privateKeyFile : self.certificateFile
+            throw .stateDirectory(path: self.path, reason: "\(missing) is missing; remove the other file too to start as a new node")
+        }
     }
 
     private func createDirectory() throws(DaemonConfigurationError) {
@@ -61,17 +100,27 @@ public struct NodeStateDirectory: Sendable {
         }
     }
 
-    private static func read(_ file: String) -> String? {
+    /// A small file's whole content; nil when it does not exist.
+    private static func readAll(_ file: String) -> String? {
         guard let handle = fopen(file, "r") else { return nil }
         defer { fclose(handle) }
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard fgets(&buffer, Int32(buffer.count), handle) != nil else { return "" }
-        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 1 << 20 {
+            let count = fread(&chunk, 1, chunk.count, handle)
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Writes a file whole (through a temporary and rename), readable by
+    /// its owner only: it may be a private key.
     private func write(_ text: String, to file: String) throws(DaemonConfigurationError) {
         let temporary = file + ".tmp"
-        guard let handle = fopen(temporary, "w") else {
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0, let handle = fdopen(descriptor, "w") else {
             throw .stateDirectory(path: self.path, reason: "cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
         let ok = fputs(text, handle) >= 0 && fflush(handle) == 0 && fsync(fileno(handle)) == 0
@@ -79,14 +128,5 @@ public struct NodeStateDirectory: Sendable {
         guard ok, rename(temporary, file) == 0 else {
             throw .stateDirectory(path: self.path, reason: "cannot write \(file): \(String(cString: strerror(errno)))")
         }
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var result = Substring(self)
-        while let first = result.first, set.contains(first) { result = result.dropFirst() }
-        while let last = result.last, set.contains(last) { result = result.dropLast() }
-        return String(result)
     }
 }

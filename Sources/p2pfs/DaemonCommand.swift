@@ -132,6 +132,15 @@ struct DaemonCommand: AsyncParsableCommand {
     var networkKeyFile: String?
 
     @Option(
+        name: .customLong("trust"),
+        help: ArgumentHelp(
+            "Talk only to this node (repeatable): its id, 32 hex digits (`node-id` in its state directory). Without it any node is admitted (with the network key, if one is set).",
+            valueName: "NODE_ID"
+        )
+    )
+    var trust: [String] = []
+
+    @Option(
         help: ArgumentHelp(
             "Find other nodes on the local network with no address given (mDNS/DNS-SD, _p2pfs._tcp): on or off. --peer is still needed across routers.",
             valueName: "on|off"
@@ -192,7 +201,14 @@ struct DaemonCommand: AsyncParsableCommand {
             }
             return address
         }
-        return DaemonConfiguration(
+        var trusted: Set<NodeID>?
+        for text in self.trust {
+            guard let id = NodeID(hex: text.lowercased()) else {
+                throw ValidationError("--trust: '\(text)' is not a node id (32 hex digits, as in the node's state directory file node-id)")
+            }
+            trusted = (trusted ?? []).union([id])
+        }
+        var configuration = DaemonConfiguration(
             exports: exports,
             listen: listen,
             peers: peers,
@@ -208,6 +224,8 @@ struct DaemonCommand: AsyncParsableCommand {
             discovery: Self.switchValue(self.discovery) ?? true,
             metrics: metrics
         )
+        configuration.trustedNodes = trusted
+        return configuration
     }
 
     func run() async throws {

@@ -35,7 +35,7 @@ struct PeersCommand: AsyncParsableCommand {
     func run() async throws {
         let target = try ControlTarget.resolve(nfs: self.nfs, node: self.node)
         let key = try DaemonCommand.loadNetworkKey(self.networkKeyFile)
-        let status = try await ControlTarget.ask(target, networkKey: key) { try await $0.status() }
+        let status = try await ControlTarget.ask(target, networkKey: key, viaPeerListener: self.node != nil) { try await $0.status() }
         let me = status.node
         print("node \(me.identity.name) \(me.identity.id) \(me.roles)  listening: \(me.addresses.map(\.description).joined(separator: ", ").orNone)")
         if status.namespaceGeneration > 0 {
@@ -79,10 +79,10 @@ enum ControlTarget {
     }
 
     static func ask<T>(
-        _ address: PeerAddress, networkKey: NetworkKey? = nil, _ body: (ControlClient) async throws -> T
+        _ address: PeerAddress, networkKey: NetworkKey? = nil, viaPeerListener: Bool = false, _ body: (ControlClient) async throws -> T
     ) async throws -> T {
         do {
-            return try await body(ControlClient(address: address, networkKey: networkKey))
+            return try await body(ControlClient(address: address, networkKey: networkKey, viaPeerListener: viaPeerListener))
         } catch let error as RPCClientError {
             switch error {
             case .notAccepted(.programUnavailable):
@@ -98,7 +98,7 @@ enum ControlTarget {
             switch error {
             case .rpc(.notAccepted(.programUnavailable)):
                 throw FailureMessage(message: "\(address) is not a p2pfs peer listener (no peer program there)")
-            case .keyRequired, .untrusted:
+            case .keyRequired, .untrusted, .tls, .impersonation:
                 throw FailureMessage(message: "\(error)")
             default:
                 throw FailureMessage(message: "no answer from a p2pfs daemon at \(address): \(error)")

@@ -11,7 +11,7 @@ import Testing
 /// bounded. (nfsload's randread and meta run for a duration; the random and
 /// metadata clients here are raw-RPC threads so that they, too, make a fixed
 /// number of requests.)
-@Suite(.serialized, .requires(.libnfsUtils, .nfsload))
+@Suite(.serialized, .requires(.libnfsUtils, .nfsload, .python3))
 final class LoadTests {
     static let host = "127.0.48.1"
     static let remoteHost = "127.0.48.2"
@@ -149,6 +149,12 @@ final class LoadTests {
         }
         #expect(Self.remoteFiles.allSatisfy { listed.contains(" " + $0) }, "remote files never appeared: \(listed)")
         let idleHWM = try Self.vmHWMKiB(daemon.pid)
+        // The peer listener speaks TLS; the raw peer readers go through this.
+        let tunnel = try PeerTLSTunnel(
+            to: Self.host, port: Self.peerPort, credentials: try TestNodeCredentials(directory: self.directory, name: "raw-reader")
+        )
+        defer { tunnel.stop() }
+        let tunnelPort = tunnel.port
 
         let sequential = Tally()
         let random = Tally()
@@ -165,7 +171,7 @@ final class LoadTests {
             case ..<(Self.sequentialClients + Self.randomClients + Self.metaClients):
                 Self.metaClient(seed: UInt64(index), tally: meta)
             default:
-                Self.peerReader(seed: UInt64(index), content: content, tally: peer)
+                Self.peerReader(seed: UInt64(index), content: content, tally: peer, port: tunnelPort)
             }
         }
         let elapsed = Date().timeIntervalSince(started)
@@ -300,9 +306,9 @@ final class LoadTests {
 
     /// The peer protocol, as another node reads: READs of 64 KiB-1 MiB at
     /// random offsets of the exported files.
-    static func peerReader(seed: UInt64, content: [String: [UInt8]], tally: Tally) {
+    static func peerReader(seed: UInt64, content: [String: [UInt8]], tally: Tally, port: Int) {
         do {
-            let socket = try RawRPCSocket(host: host, port: peerPort, timeout: 20)
+            let socket = try RawRPCSocket(host: "127.0.0.1", port: port, timeout: 20)
             var generator = Generator(state: seed)
             let paths = localFiles.map { "local/" + $0 }
             for xid in 0..<peerReads {
@@ -311,7 +317,7 @@ final class LoadTests {
                 let count = 65536 << generator.next(5)
                 let offset = generator.next(bytes.count - count)
                 let arguments = RawRPCSocket.opaque(Array(path.utf8)) + RawRPCSocket.u64(UInt64(offset)) + RawRPCSocket.u32(UInt32(count))
-                socket.sendRecord(RawRPCSocket.call(xid: UInt32(xid + 1), program: Self.peer, version: 1, procedure: 6, arguments: arguments))
+                socket.sendRecord(RawRPCSocket.call(xid: UInt32(xid + 1), program: Self.peer, version: 2, procedure: 6, arguments: arguments))
                 guard let record = socket.readRecord(), let reply = RawRPCSocket.Reply(record), reply.xid == UInt32(xid + 1),
                     reply.isAccepted, reply.status == 0, reply.word(0) == 0
                 else {

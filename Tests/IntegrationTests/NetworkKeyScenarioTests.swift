@@ -163,8 +163,17 @@ final class NetworkKeyScenarioTests {
         #expect(view.succeeded, "\(view.stderr)")
         #expect(Self.listedNames(view) == ["a"], "\(view.text)")
 
-        // A stranger speaking raw RPC to A gets only refusals.
-        let stranger = try self.network.run(d, ["python3", "-c", Self.strangerScript, a.address, "7475"], timeout: 30)
+        // A stranger speaking raw RPC to A gets only refusals: in
+        // plaintext, without a certificate, and with one of its own.
+        let strangerCredentials = try TestNodeCredentials(directory: self.directory, name: "stranger")
+        let stranger = try self.network.run(
+            d,
+            [
+                "python3", "-c", Self.strangerScript, a.address, "7475", strangerCredentials.certificateFile, strangerCredentials.keyFile,
+                strangerCredentials.nodeID,
+            ],
+            timeout: 30
+        )
         #expect(stranger.succeeded, "\(stranger.stderr)")
         let answers = try JSONSerialization.jsonObject(with: stranger.stdout) as? [String: Any] ?? [:]
         let denied = "0000000d"
@@ -172,6 +181,13 @@ final class NetworkKeyScenarioTests {
             #expect(answers[procedure] as? String == denied, "\(procedure): \(answers[procedure] ?? "nothing")")
         }
         #expect(answers["null"] as? String == "")
+        // Plaintext (protocol version 1): told the version, then closed.
+        #expect(answers["plaintext"] as? String == "accept_stat:2:2:2", "\(answers["plaintext"] ?? "nothing")")
+        #expect(answers["plaintext_closed"] as? Bool == true)
+        // TLS without a client certificate: nothing at all.
+        #expect(answers["no_certificate"] as? String == "refused", "\(answers["no_certificate"] ?? "nothing")")
+        // An id that is not its certificate's: denied, not even challenged.
+        #expect(answers["hello_challenge_other_id"] as? String == denied)
         // The handshake's HELLO: the id the proof is bound to, nothing else.
         let handshake = answers["hello_challenge"] as? [String: Any] ?? [:]
         #expect(handshake["status"] as? Int == 0)
@@ -195,8 +211,15 @@ final class NetworkKeyScenarioTests {
     /// A client sharing no code with the daemon: Python, raw sockets, the
     /// calls built by hand. Prints what each call got, as JSON.
     static let strangerScript = #"""
-        import json, os, socket, struct, sys
-        host, port = sys.argv[1], int(sys.argv[2])
+        import json, os, socket, ssl, struct, sys
+        host, port, cert, key, my_id = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], bytes.fromhex(sys.argv[5])
+        def tls_context(with_certificate):
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            context.minimum_version = ssl.TLSVersion.TLSv1_3
+            if with_certificate: context.load_cert_chain(cert, key)
+            return context
         PEER, CONTROL = 0x20503246, 0x20503247
         def u32(v): return struct.pack('>I', v)
         def u64(v): return struct.pack('>Q', v)
@@ -209,9 +232,9 @@ final class NetworkKeyScenarioTests {
                 data += chunk
             return data
         xid = [0]
-        def call(s, program, procedure, args=b''):
+        def call(s, program, procedure, args=b'', version=2):
             xid[0] += 1
-            body = u32(xid[0]) + u32(0) + u32(2) + u32(program) + u32(1) + u32(procedure) + u32(0) + u32(0) + u32(0) + u32(0) + args
+            body = u32(xid[0]) + u32(0) + u32(2) + u32(program) + u32(version) + u32(procedure) + u32(0) + u32(0) + u32(0) + u32(0) + args
             s.sendall(u32(0x80000000 | len(body)) + body)
             record = b''
             while True:
@@ -227,19 +250,33 @@ final class NetworkKeyScenarioTests {
         def results(reply):
             kind, status, rest = reply
             if kind != 'accepted': return 'denied:%d:%d' % (status, rest)
+            if status == 2: return 'accept_stat:2:%d:%d' % struct.unpack('>II', rest[0:8])
             if status != 0: return 'accept_stat:%d' % status
             return rest.hex()
-        me = os.urandom(16) + opaque(b'stranger') + u32(2) + u32(0)
         out = {}
-        s = socket.create_connection((host, port), timeout=5)
+        # Protocol version 1: plaintext RPC.
+        plain = socket.create_connection((host, port), timeout=5)
+        out['plaintext'] = results(call(plain, PEER, 1, u32(1) + os.urandom(16) + opaque(b'old') + u32(2) + u32(0) + opaque(b''), version=1))
+        try: out['plaintext_closed'] = plain.recv(1) == b''
+        except OSError: out['plaintext_closed'] = True
+        # TLS without a certificate: the server requires one.
+        try:
+            bare = tls_context(False).wrap_socket(socket.create_connection((host, port), timeout=5))
+            call(bare, PEER, 0)
+            out['no_certificate'] = 'answered'
+        except (OSError, EOFError, ssl.SSLError):
+            out['no_certificate'] = 'refused'
+        me = my_id + opaque(b'stranger') + u32(2) + u32(0)
+        s = tls_context(True).wrap_socket(socket.create_connection((host, port), timeout=5))
         out['null'] = results(call(s, PEER, 0))
-        out['hello'] = results(call(s, PEER, 1, u32(1) + me + opaque(b'')))
+        out['hello_challenge_other_id'] = results(call(s, PEER, 1, u32(2) + os.urandom(16) + opaque(b'stranger') + u32(2) + u32(0) + opaque(os.urandom(32))))
+        out['hello'] = results(call(s, PEER, 1, u32(2) + me + opaque(b'')))
         out['changes'] = results(call(s, PEER, 3, u64(0)))
         out['catalog'] = results(call(s, PEER, 4, u64(0) + u64(0) + u32(65536)))
         out['peers'] = results(call(s, PEER, 5))
         out['read'] = results(call(s, PEER, 6, opaque(b'movies/KillBill') + u64(0) + u32(4096)))
         out['authenticate'] = results(call(s, PEER, 2, opaque(os.urandom(32))))
-        kind, status, rest = call(s, PEER, 1, u32(1) + me + opaque(os.urandom(32)))
+        kind, status, rest = call(s, PEER, 1, u32(2) + me + opaque(os.urandom(32)))
         hello = {'status': struct.unpack('>I', rest[0:4])[0]}
         at = 4 + 4 + 16
         name_length = struct.unpack('>I', rest[at:at + 4])[0]
@@ -253,7 +290,7 @@ final class NetworkKeyScenarioTests {
         out['authenticate_after_challenge'] = results(call(s, PEER, 2, opaque(os.urandom(32))))
         out['changes_after_challenge'] = results(call(s, PEER, 3, u64(0)))
         out['read_after_challenge'] = results(call(s, PEER, 6, opaque(b'movies/KillBill') + u64(0) + u32(4096)))
-        out['control_status'] = results(call(s, CONTROL, 1))
+        out['control_status'] = results(call(s, CONTROL, 1, version=1))
         print(json.dumps(out))
         """#
 }

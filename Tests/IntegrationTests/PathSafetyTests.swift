@@ -24,6 +24,8 @@ final class PathSafetyFixture: SuiteFixture {
     /// File content that must never appear in any reply.
     let secret: String
     let daemon: DaemonProcess
+    /// The peer listener speaks TLS: raw peer calls go through this.
+    let peerTunnel: PeerTLSTunnel
 
     init() throws {
         let fm = FileManager.default
@@ -64,9 +66,13 @@ final class PathSafetyFixture: SuiteFixture {
             logDirectory: self.directory
         )
         try self.daemon.waitForLog("namespace ready")
+        self.peerTunnel = try PeerTLSTunnel(
+            to: Self.host, port: Self.peerPort, credentials: try TestNodeCredentials(directory: self.directory, name: "raw-client")
+        )
     }
 
     func tearDown() {
+        self.peerTunnel.stop()
         self.daemon.stop()
         try? FileManager.default.removeItem(at: self.directory)
     }
@@ -80,7 +86,7 @@ extension Trait where Self == SharedFixture<PathSafetyFixture> {
 /// it, and files and directories swapped for symlinks (or a FIFO) while the
 /// daemon runs, through NFS (libnfs tools and raw RPC) and the peer
 /// protocol's READ. Every reply is collected and searched for the secret.
-@Suite(.serialized, .requires(.libnfsUtils), .pathSafetyFixture)
+@Suite(.serialized, .requires(.libnfsUtils, .python3), .pathSafetyFixture)
 final class PathSafetyTests {
     static let nfs: UInt32 = 100_003
     static let mount: UInt32 = 100_005
@@ -334,7 +340,7 @@ final class PathSafetyTests {
         try fm.createSymbolicLink(atPath: other.path, withDestinationPath: self.fixture.outside.path)
         usleep(1_100_000)
         #expect(try self.tool(["nfs-cat", self.url("/other/hello.txt")]).stdout == Data("other hello\n".utf8))
-        let peer = try RawRPCSocket(host: PathSafetyFixture.host, port: PathSafetyFixture.peerPort)
+        let peer = try RawRPCSocket(host: "127.0.0.1", port: self.fixture.peerTunnel.port)
         #expect(self.peerRead(peer, "other/hello.txt").data == Array("other hello\n".utf8))
         // The impostor's name is not under the export's (moved) root:
         // PEER_STALE, and the connection still serves.
@@ -354,7 +360,7 @@ final class PathSafetyTests {
     /// Peer READ: the status and, when PEER_OK, the data.
     func peerRead(_ socket: RawRPCSocket, _ path: [UInt8]) -> (status: UInt32, data: [UInt8]) {
         let arguments = RawRPCSocket.opaque(path) + RawRPCSocket.u64(0) + RawRPCSocket.u32(65536)
-        guard let reply = self.call(socket, program: Self.peer, version: 1, procedure: 6, arguments: arguments) else { return (.max, []) }
+        guard let reply = self.call(socket, program: Self.peer, version: 2, procedure: 6, arguments: arguments) else { return (.max, []) }
         guard reply.status == 0 else { return (1000 + reply.status, []) }  // not accepted (GARBAGE_ARGS...)
         guard reply.word(0) == 0 else { return (reply.word(0), []) }
         let length = Int(reply.word(7))
@@ -367,7 +373,7 @@ final class PathSafetyTests {
 
     @Test func peerReadsOfPathsThatTryToLeaveAreRefused() throws {
         defer { self.expectNothingLeaked() }
-        let socket = try RawRPCSocket(host: PathSafetyFixture.host, port: PathSafetyFixture.peerPort)
+        let socket = try RawRPCSocket(host: "127.0.0.1", port: self.fixture.peerTunnel.port)
         #expect(self.peerRead(socket, "share/hello.txt").data == Array("hello\n".utf8))
         let outside = self.fixture.outside.path
         let invalid: UInt32 = 22, io: UInt32 = 5, stale: UInt32 = 70, isDirectory: UInt32 = 21

@@ -61,13 +61,23 @@ import Testing
             #expect(try await nfs.call(program: program, version: version, procedure: 0, timeout: .seconds(10)).readableBytes == 0)
         }
         nfs.close()
-        let peerListener = try await RPCClient.connect(
-            to: try #require(offering.peerAddress), group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger
+        let peerListener = try await PeerConnection.connect(
+            to: PeerAddress(host: "127.0.0.1", port: peerPort), group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(10),
+            tls: try PeerTLS(credentials: try NodeCredentials.generate()), logger: Self.logger
         )
         await #expect(throws: RPCClientError.notAccepted(.programUnavailable)) {
-            try await peerListener.call(program: 100_003, version: 3, procedure: 0, timeout: .seconds(10))
+            try await peerListener.client.call(program: 100_003, version: 3, procedure: 0, timeout: .seconds(10))
         }
         peerListener.close()
+        // In plaintext (a node of protocol version 1) it answers only that
+        // it speaks version 2, and closes.
+        let plaintext = try await RPCClient.connect(
+            to: try #require(offering.peerAddress), group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger
+        )
+        await #expect(throws: RPCClientError.notAccepted(.programMismatch(low: 2, high: 2))) {
+            try await plaintext.call(program: 100_003, version: 3, procedure: 0, timeout: .seconds(10))
+        }
+        plaintext.close()
         let running = Task { await presenting.run() }
         let store = try #require(presenting.store)
 

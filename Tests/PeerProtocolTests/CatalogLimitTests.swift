@@ -37,7 +37,7 @@ struct EndlessCatalogProgram: RPCProgram {
         )
         let address = PeerAddress(host: "127.0.0.1", port: server.localAddress.port!)
         let connection = try await PeerConnection.connect(
-            to: address, group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(2), logger: Logger(label: "test")
+            to: address, group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(2), tls: nil, logger: Logger(label: "test")
         )
         defer { connection.close() }
         do {

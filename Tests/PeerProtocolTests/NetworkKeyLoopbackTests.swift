@@ -49,7 +49,7 @@ final class KeyedLoopbackPeer: Sendable {
     }
 
     func connect() async throws -> PeerConnection {
-        try await PeerConnection.connect(to: self.address, group: Self.group, connectTimeout: .seconds(1), logger: Logger(label: "t"))
+        try await PeerConnection.connect(to: self.address, group: Self.group, connectTimeout: .seconds(1), tls: nil, logger: Logger(label: "t"))
     }
 }
 
@@ -125,7 +125,7 @@ final class KeyedLoopbackPeer: Sendable {
         // Forwarded reads through a pool that authenticates its connections.
         let pool = PeerConnectionPool(
             group: KeyedLoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"),
-            authentication: PeerClientAuthentication(key: Self.key, localNode: { Self.me })
+            tls: nil, authentication: PeerClientAuthentication(key: Self.key, localNode: { Self.me })
         )
         pool.setAddresses([peer.address], for: peer.identity.id)
         let reader = ForwardedFileReader(node: peer.identity.id, pool: pool, cache: BlockCache(capacity: 1 << 20))
@@ -161,7 +161,7 @@ final class KeyedLoopbackPeer: Sendable {
 
         // The handshake's HELLO tells a stranger the responder's id (what
         // the proof is bound to) and nothing else.
-        let stranger = PeerHandshake.Caller(key: Self.wrongKey, me: Self.me.identity.id)
+        let stranger = PeerHandshake.Caller(key: Self.wrongKey, me: Self.me.identity.id, channelBinding: [])
         let bytes = try await Self.raw(connection, .hello) { stranger.helloArguments(sender: Self.me).encode(into: &$0) }
         var buffer = ByteBuffer(bytes: bytes)
         #expect(try buffer.readXDREnum(PeerStatus.self) == .ok)
@@ -172,7 +172,7 @@ final class KeyedLoopbackPeer: Sendable {
         // A stranger that answers the challenge with its own key is refused.
         let guess = Self.wrongKey.proof(
             .caller, callerChallenge: stranger.challenge, responderChallenge: reply.challenge, responder: peer.identity.id,
-            caller: Self.me.identity.id
+            caller: Self.me.identity.id, channelBinding: []
         )
         #expect(try await Self.raw(connection, .authenticate) { AuthenticateArguments(proof: guess).encode(into: &$0) } == Self.deniedWord)
         try await Self.expectOnlyRefusals(connection)
@@ -214,7 +214,7 @@ final class KeyedLoopbackPeer: Sendable {
         // Its pool never hands out a connection to it, so nothing is read from it.
         let pool = PeerConnectionPool(
             group: KeyedLoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"),
-            authentication: PeerClientAuthentication(key: Self.key, localNode: { Self.me })
+            tls: nil, authentication: PeerClientAuthentication(key: Self.key, localNode: { Self.me })
         )
         pool.setAddresses([open.address], for: open.identity.id)
         await #expect(throws: PeerClientError.untrusted(open.address, reason: PeerHandshake.Failure.noProof.description)) {

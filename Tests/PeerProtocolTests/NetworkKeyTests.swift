@@ -13,6 +13,8 @@ import Testing
     static let responderChallenge = Array(UInt8(32)..<64)
     static let responderID = NodeID(high: 0x0102_0304_0506_0708, low: 0x090A_0B0C_0D0E_0F10)
     static let callerID = NodeID(high: 0x1112_1314_1516_1718, low: 0x191A_1B1C_1D1E_1F20)
+    /// The TLS session's channel binding (two key digests).
+    static let binding = Array(UInt8(0x40)..<0x80)
 
     static func hex(_ bytes: [UInt8]) -> String {
         bytes.map { String(format: "%02x", $0) }.joined()
@@ -62,33 +64,35 @@ import Testing
     @Test func proofsMatchTheVectors() {
         let responder = Self.key.proof(
             .responder, callerChallenge: Self.callerChallenge, responderChallenge: Self.responderChallenge,
-            responder: Self.responderID, caller: Self.callerID
+            responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
         )
-        #expect(Self.hex(responder) == "3a0863b4ab81fa4df4575f03ef0e2974be489c59a06482216d23877898be8cba")
+        #expect(Self.hex(responder) == "28e3a48e95b8670817711189be4b8fa592ef36517f9d2ecb107a9f608ba5583b")
         let caller = Self.key.proof(
             .caller, callerChallenge: Self.callerChallenge, responderChallenge: Self.responderChallenge,
-            responder: Self.responderID, caller: Self.callerID
+            responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
         )
-        #expect(Self.hex(caller) == "4ec0d25aca7c78f9ca608fb89bf59b0546d1a1ce322a9a4001ef9b1b14851340")
+        #expect(Self.hex(caller) == "06395bf13158684a94e0d33a2e851d4b2169de76eb4fea78c8fd1e2c1e51e659")
         let transcript = PeerHandshake.transcript(
             .caller, callerChallenge: Self.callerChallenge, responderChallenge: Self.responderChallenge,
-            responder: Self.responderID, caller: Self.callerID
+            responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
         )
-        #expect(transcript.count == 136)
-        #expect(Array(transcript.prefix(18)) == [0, 0, 0, 14] + Array("p2pfs-hello-v1".utf8))
+        #expect(transcript.count == 204)
+        #expect(Array(transcript.prefix(18)) == [0, 0, 0, 14] + Array("p2pfs-hello-v2".utf8))
+        #expect(Array(transcript.suffix(68)) == [0, 0, 0, 64] + Self.binding)
     }
 
     @Test func everyBoundInputChangesTheProof() {
         func proof(
             _ key: NetworkKey = Self.key, _ direction: PeerHandshake.Direction = .caller, nc: [UInt8] = Self.callerChallenge,
-            nr: [UInt8] = Self.responderChallenge, responder: NodeID = Self.responderID, caller: NodeID = Self.callerID
+            nr: [UInt8] = Self.responderChallenge, responder: NodeID = Self.responderID, caller: NodeID = Self.callerID,
+            binding: [UInt8] = Self.binding
         ) -> [UInt8] {
-            key.proof(direction, callerChallenge: nc, responderChallenge: nr, responder: responder, caller: caller)
+            key.proof(direction, callerChallenge: nc, responderChallenge: nr, responder: responder, caller: caller, channelBinding: binding)
         }
         let genuine = proof()
         #expect(Self.key.isValid(
             proof: genuine, .caller, callerChallenge: Self.callerChallenge, responderChallenge: Self.responderChallenge,
-            responder: Self.responderID, caller: Self.callerID
+            responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
         ))
         let variants = [
             proof(Self.otherKey),  // wrong key
@@ -97,20 +101,25 @@ import Testing
             proof(responder: Self.callerID, caller: Self.responderID),  // swapped ids
             proof(nc: Array(Self.callerChallenge.dropLast())),  // a nonce one byte shorter
             proof(nr: Self.responderChallenge.map { $0 ^ 1 }),
+            // Another TLS session (a proof relayed through a node in the
+            // middle, whose key differs): its binding differs.
+            proof(binding: Array(Self.binding.prefix(32)) + Array(repeating: 0xEE, count: 32)),
+            proof(binding: Array(Self.binding.suffix(32) + Self.binding.prefix(32))),  // the two ends swapped
+            proof(binding: []),  // no TLS session at all
         ]
         #expect(Set(variants.map(Self.hex)).count == variants.count)
         for variant in variants {
             #expect(variant != genuine)
             #expect(!Self.key.isValid(
                 proof: variant, .caller, callerChallenge: Self.callerChallenge, responderChallenge: Self.responderChallenge,
-                responder: Self.responderID, caller: Self.callerID
+                responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
             ))
         }
         // Truncated or empty proofs never pass.
         for bad in [Array(genuine.prefix(16)), [], genuine + [0]] {
             #expect(!Self.key.isValid(
                 proof: bad, .caller, callerChallenge: Self.callerChallenge, responderChallenge: Self.responderChallenge,
-                responder: Self.responderID, caller: Self.callerID
+                responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
             ))
         }
     }
@@ -128,7 +137,7 @@ import Testing
     static func handshake(
         callerKey: NetworkKey, responder: inout PeerHandshake.Responder
     ) -> (callerFailure: PeerHandshake.Failure?, authorized: Bool) {
-        let caller = PeerHandshake.Caller(key: callerKey, me: Self.callerID)
+        let caller = PeerHandshake.Caller(key: callerKey, me: Self.callerID, channelBinding: Self.binding)
         let hello = caller.helloArguments(sender: Self.node(Self.callerID, "caller"))
         guard case .challenge(let proof, let challenge) = responder.hello(from: hello.sender, challenge: hello.challenge) else {
             return (nil, false)
@@ -144,8 +153,32 @@ import Testing
         }
     }
 
+    /// A man in the middle with its own certificate relays HELLO and
+    /// AUTHENTICATE between two key holders: the responder's TLS session is
+    /// with the middle, not the caller, so the bindings differ, and neither
+    /// side's proof passes on the other. Checked in both directions, as a
+    /// relay could forward either proof.
+    @Test func aProofRelayedFromAnotherTLSSessionFails() {
+        let relayed = Array(Self.binding.prefix(32)) + Array(repeating: 0x5A, count: 32)
+        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: relayed)
+        let outcome = Self.handshake(callerKey: Self.key, responder: &responder)
+        #expect(outcome.callerFailure == .wrongProof)
+        #expect(!outcome.authorized)
+        // The caller's proof made for its own session, shown to the responder.
+        guard case .challenge(_, let challenge) = responder.hello(from: Self.node(Self.callerID, "caller"), challenge: Self.callerChallenge) else {
+            Issue.record("no challenge")
+            return
+        }
+        let proof = Self.key.proof(
+            .caller, callerChallenge: Self.callerChallenge, responderChallenge: challenge, responder: Self.responderID,
+            caller: Self.callerID, channelBinding: Self.binding
+        )
+        #expect(responder.authenticate(proof: proof) == nil)
+        #expect(!responder.isAuthorized)
+    }
+
     @Test func theRightKeyAuthorizes() {
-        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         #expect(!responder.isAuthorized)
         let outcome = Self.handshake(callerKey: Self.key, responder: &responder)
         #expect(outcome.callerFailure == nil)
@@ -157,38 +190,38 @@ import Testing
     @Test func aWrongKeyFailsOnBothSides() {
         // The caller holds another key: it rejects the responder's proof and
         // never shows one of its own.
-        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         let outcome = Self.handshake(callerKey: Self.otherKey, responder: &responder)
         #expect(outcome.callerFailure == .wrongProof)
         #expect(!responder.isAuthorized)
 
         // A caller that answers anyway (a stranger guessing) is refused.
-        var stranger = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        var stranger = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         guard case .challenge(_, let challenge) = stranger.hello(from: Self.node(Self.callerID, "x"), challenge: Self.callerChallenge) else {
             Issue.record("no challenge")
             return
         }
         let guess = Self.otherKey.proof(
-            .caller, callerChallenge: Self.callerChallenge, responderChallenge: challenge, responder: Self.responderID, caller: Self.callerID
+            .caller, callerChallenge: Self.callerChallenge, responderChallenge: challenge, responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
         )
         #expect(stranger.authenticate(proof: guess) == nil)
         #expect(!stranger.isAuthorized)
         // One try per challenge: even the right proof now needs a new HELLO.
         let right = Self.key.proof(
-            .caller, callerChallenge: Self.callerChallenge, responderChallenge: challenge, responder: Self.responderID, caller: Self.callerID
+            .caller, callerChallenge: Self.callerChallenge, responderChallenge: challenge, responder: Self.responderID, caller: Self.callerID, channelBinding: Self.binding
         )
         #expect(stranger.authenticate(proof: right) == nil)
     }
 
     @Test func anOpenResponderProvesNothing() throws {
-        let caller = PeerHandshake.Caller(key: Self.key, me: Self.callerID)
+        let caller = PeerHandshake.Caller(key: Self.key, me: Self.callerID, channelBinding: Self.binding)
         // What a node without a key answers: the full HELLO, no proof.
         let open = HelloReply(responder: Self.node(Self.responderID, "open"), catalogGeneration: 5, peersGeneration: 1)
         #expect(throws: PeerHandshake.Failure.noProof) { try caller.answer(open) }
         // A proof without a usable challenge, or echoing the caller's own.
         let proof = Self.key.proof(
             .responder, callerChallenge: caller.challenge, responderChallenge: caller.challenge, responder: Self.responderID,
-            caller: Self.callerID
+            caller: Self.callerID, channelBinding: Self.binding
         )
         let echo = HelloReply(responder: Self.node(Self.responderID, ""), catalogGeneration: 0, peersGeneration: 0, proof: proof, challenge: caller.challenge)
         #expect(throws: PeerHandshake.Failure.badChallenge) { try caller.answer(echo) }
@@ -197,8 +230,8 @@ import Testing
     }
 
     @Test func theResponderMustBeTheNodeExpected() throws {
-        let caller = PeerHandshake.Caller(key: Self.key, me: Self.callerID)
-        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        let caller = PeerHandshake.Caller(key: Self.key, me: Self.callerID, channelBinding: Self.binding)
+        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         guard case .challenge(let proof, let challenge) = responder.hello(from: Self.node(Self.callerID, "c"), challenge: caller.challenge) else {
             Issue.record("no challenge")
             return
@@ -217,8 +250,8 @@ import Testing
 
     @Test func aProofIsGoodForOneConnectionOnly() throws {
         // Connection 1: a genuine handshake, watched by an eavesdropper.
-        let caller = PeerHandshake.Caller(key: Self.key, me: Self.callerID)
-        var first = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        let caller = PeerHandshake.Caller(key: Self.key, me: Self.callerID, channelBinding: Self.binding)
+        var first = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         guard case .challenge(let proof, let challenge) = first.hello(from: Self.node(Self.callerID, "c"), challenge: caller.challenge) else {
             Issue.record("no challenge")
             return
@@ -229,7 +262,7 @@ import Testing
 
         // Connection 2: the eavesdropper replays the same HELLO and the same
         // proof; the responder's fresh challenge makes it worthless.
-        var second = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        var second = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         guard case .challenge(_, let otherChallenge) = second.hello(from: Self.node(Self.callerID, "c"), challenge: caller.challenge) else {
             Issue.record("no challenge")
             return
@@ -239,7 +272,7 @@ import Testing
         #expect(!second.isAuthorized)
 
         // Reflection: the responder's own proof handed back as the caller's.
-        var third = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        var third = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         guard case .challenge(let reflected, _) = third.hello(from: Self.node(Self.callerID, "c"), challenge: caller.challenge) else {
             Issue.record("no challenge")
             return
@@ -256,7 +289,7 @@ import Testing
     }
 
     @Test func helloWithoutAUsableChallengeIsDenied() {
-        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID)
+        var responder = PeerHandshake.Responder(key: Self.key, me: Self.responderID, channelBinding: Self.binding)
         #expect(responder.hello(from: Self.node(Self.callerID, "c"), challenge: []) == .denied)
         #expect(responder.hello(from: Self.node(Self.callerID, "c"), challenge: Array(repeating: 1, count: 15)) == .denied)
         #expect(responder.authenticate(proof: Array(repeating: 0, count: 32)) == nil)

@@ -101,7 +101,7 @@ final class CrawlPeer: Sendable {
             localNode: { NodeInfo(identity: Self.me, roles: .client, addresses: []) },
             seeds: seeds,
             store: store,
-            pool: PeerConnectionPool(group: LoopbackPeer.group, connectTimeout: .seconds(5), logger: logger),
+            pool: PeerConnectionPool(group: LoopbackPeer.group, connectTimeout: .seconds(5), logger: logger, tls: nil),
             directory: directory,
             cache: BlockCache(capacity: 1 << 20),
             readerConfiguration: .init(timeout: .seconds(10)),

@@ -323,7 +323,8 @@ private final class FakePeerHandler: ChannelInboundHandler {
 
     static func client(for peer: FakePeer, timeout: TimeAmount = Self.timeout) -> Client {
         let pool = PeerConnectionPool(
-            group: Self.clientGroup, connectTimeout: .seconds(1), failureBackoff: .milliseconds(200), logger: Logger(label: "fault-test")
+            group: Self.clientGroup, connectTimeout: .seconds(1), failureBackoff: .milliseconds(200), logger: Logger(label: "fault-test"),
+            tls: nil
         )
         pool.setAddresses([peer.address], for: peer.id)
         let changes = NIOLockedValueBox<[FileVersion]>([])

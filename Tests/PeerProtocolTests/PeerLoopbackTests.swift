@@ -90,7 +90,7 @@ final class LoopbackPeer: Sendable {
 
     func makeReader(cache: BlockCache = BlockCache(capacity: 64 << 20), blockSize: Int = 64 * 1024, readAhead: Int = 0, timeout: TimeAmount = .seconds(2),
                     onChange: @escaping @Sendable (String, FileVersion) -> Void = { _, _ in }) -> ForwardedFileReader {
-        let pool = PeerConnectionPool(group: Self.group, connectTimeout: .seconds(1), logger: Logger(label: "test"))
+        let pool = PeerConnectionPool(group: Self.group, connectTimeout: .seconds(1), logger: Logger(label: "test"), tls: nil)
         pool.setAddresses([self.address], for: self.identity.id)
         return ForwardedFileReader(
             node: self.identity.id, pool: pool, cache: cache,
@@ -107,7 +107,7 @@ final class LoopbackPeer: Sendable {
     @Test func helloChangesAndPeersAnswer() async throws {
         let peer = try await LoopbackPeer(entries: [CatalogEntry(path: "a", kind: .directory, mtime: .zero, mode: 0o755)])
         defer { Task { await peer.server.close() } }
-        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"))
+        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), tls: nil, logger: Logger(label: "t"))
         defer { connection.close() }
         let me = NodeInfo(identity: NodeIdentity(id: NodeID(high: 1, low: 1), name: "asker"), roles: .client, addresses: [])
         let hello = try await connection.hello(HelloArguments(sender: me), timeout: .seconds(2))
@@ -127,7 +127,7 @@ final class LoopbackPeer: Sendable {
         } + [CatalogEntry(path: "dir/link", kind: .symlink, mtime: .zero, mode: 0o777, symlinkTarget: "file-1")]
         let peer = try await LoopbackPeer(entries: entries)
         defer { Task { await peer.server.close() } }
-        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"))
+        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), tls: nil, logger: Logger(label: "t"))
         defer { connection.close() }
         // 4 KiB pages: dozens of them.
         let first = try await connection.catalogPage(CatalogArguments(generation: 0, cookie: 0, maximumCount: 4096), timeout: .seconds(2))
@@ -337,7 +337,7 @@ final class LoopbackPeer: Sendable {
     @Test func readsOfMissingFilesAndBadPathsAreRefused() async throws {
         let peer = try await LoopbackPeer()
         defer { Task { await peer.server.close() } }
-        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t"))
+        let connection = try await PeerConnection.connect(to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), tls: nil, logger: Logger(label: "t"))
         defer { connection.close() }
         await #expect(throws: PeerClientError.status(.stale)) {
             try await connection.read(ReadArguments(path: "missing", offset: 0, count: 10), timeout: .seconds(2)).get()

@@ -1,3 +1,4 @@
+import Namespace
 import P2PFSDaemon
 import Testing
 
@@ -87,6 +88,21 @@ import Testing
         #expect(
             Self.error("\n\nnetwork-key-file = \"/nonexistent/key\"")?.hasPrefix("/etc/p2pfs/p2pfs.toml:3: key 'network-key-file': ") == true
         )
+    }
+
+    /// `trust` takes whole node ids (the 12 digits `p2pfs peers` shows are
+    /// not enough), in either case; a bad one is reported at its line.
+    @Test func trustedNodesAreWholeNodeIDs() throws {
+        #expect(
+            Self.error("trust = [\"0123456789ab\"]")
+                == "/etc/p2pfs/p2pfs.toml:1: key 'trust': '0123456789ab' is not a node id (32 hex digits, as in the node's state directory file node-id)"
+        )
+        let configuration = try Self.settings("trust = [\"9558F1A330B05999B32D6E12C608C99E\", \"0123456789abcdef0123456789abcdef\"]").configuration()
+        #expect(
+            configuration.trustedNodes
+                == [NodeID(high: 0x9558_F1A3_30B0_5999, low: 0xB32D_6E12_C608_C99E), NodeID(high: 0x0123_4567_89AB_CDEF, low: 0x0123_4567_89AB_CDEF)]
+        )
+        #expect(try Self.settings("").configuration().trustedNodes == nil)
     }
 
     /// A bad value the command line overrides is not an error: the flag wins.

@@ -21,6 +21,8 @@ public struct FuzzCaller {
     public var localAddress: SocketAddress? = FuzzCaller.serverAddress
     public var credentials: RPCCredentials = FuzzCaller.machineCredentials
     public var connectionID: UInt64 = 1
+    /// What TLS proved about the caller (nil: a plaintext connection).
+    public var peerIdentity: RPCPeerIdentity?
     private var nextXID: UInt32 = 1
 
     public init(loop: EmbeddedEventLoop = EmbeddedEventLoop()) {
@@ -28,11 +30,13 @@ public struct FuzzCaller {
     }
 
     public var context: RPCCallContext {
-        RPCCallContext(
+        var context = RPCCallContext(
             eventLoop: self.loop, allocator: ByteBufferAllocator(), transport: self.transport,
             remoteAddress: self.remoteAddress, localAddress: self.localAddress, credentials: self.credentials,
             connectionID: self.connectionID, logger: Self.logger
         )
+        context.peerIdentity = self.peerIdentity
+        return context
     }
 
     /// What a call came to.

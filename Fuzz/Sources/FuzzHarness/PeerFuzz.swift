@@ -148,6 +148,8 @@ public enum PeerFuzz {
 
     static func calls(flags: UInt8, _ input: inout FuzzInput) throws(FuzzPropertyViolation) {
         let closed = flags & 1 != 0
+        // Over TLS: the server knows the caller's certified id.
+        let overTLS = flags & 8 != 0
         let catalog: SourceCatalog? = flags & 2 == 0 ? FuzzNamespace.alphaCatalog : nil
         let directory = PeerDirectory()
         if flags & 4 != 0 {
@@ -161,6 +163,9 @@ public enum PeerFuzz {
         rpc.remoteAddress = try! SocketAddress(ipAddress: "192.0.2.3", port: 40000)
         rpc.localAddress = try! SocketAddress(ipAddress: "192.0.2.1", port: 17476)
         rpc.credentials = .none
+        if overTLS {
+            rpc.peerIdentity = RPCPeerIdentity(peerKeyDigest: FuzzPeers.callerKeyDigest, localKeyDigest: FuzzPeers.localKeyDigest)
+        }
         // Connections that completed the real handshake, as the server must see them.
         var authorized: Set<UInt64> = []
 
@@ -184,6 +189,18 @@ public enum PeerFuzz {
                 let reply = try rpc.call(program, version: PeerProcedure.version, procedure: procedure, arguments: arguments)
                 let isAuthorized = !closed || authorized.contains(rpc.connectionID)
                 try Self.check(reply, procedure: procedure, arguments: arguments, authorized: isAuthorized, catalog: catalog)
+                // Over TLS, a HELLO claiming another id than the certificate's
+                // is denied, whatever else it holds.
+                var claimed = arguments
+                if overTLS, procedure == PeerProcedure.hello.rawValue, reply.isSuccess, let hello = try? HelloArguments(xdr: &claimed),
+                    hello.protocolVersion == PeerProcedure.version, hello.sender.identity.id != Self.caller.identity.id
+                {
+                    var results = reply.results
+                    try fuzzCheck(
+                        results.readInteger(as: UInt32.self) == PeerStatus.denied.rawValue,
+                        "HELLO claiming \(hello.sender.identity.id) over a TLS session of \(Self.caller.identity.id) was answered"
+                    )
+                }
                 // What takes a connection's authorization away again.
                 var decoded = arguments
                 if procedure == PeerProcedure.hello.rawValue, let hello = try? HelloArguments(xdr: &decoded),
@@ -202,7 +219,9 @@ public enum PeerFuzz {
     /// The network-key handshake as a node holding the key performs it; it
     /// must succeed, whatever the connection saw before.
     static func handshake(_ program: PeerProgram, _ rpc: inout FuzzCaller) throws(FuzzPropertyViolation) {
-        let handshake = PeerHandshake.Caller(key: Self.networkKey, me: Self.caller.identity.id)
+        // B as the caller computes it: its own key digest, then the responder's.
+        let binding = rpc.peerIdentity.map { $0.peerKeyDigest + $0.localKeyDigest } ?? []
+        let handshake = PeerHandshake.Caller(key: Self.networkKey, me: Self.caller.identity.id, channelBinding: binding)
         var arguments = ByteBuffer()
         handshake.helloArguments(sender: Self.caller).encode(into: &arguments)
         let hello = try rpc.call(program, version: PeerProcedure.version, procedure: PeerProcedure.hello.rawValue, arguments: arguments)

@@ -734,6 +734,21 @@ save("peer", "session-open", peerCalls(flags: 4, peerSession))
 save("peer", "session-no-catalog", peerCalls(flags: 2, peerSession))
 save("peer", "session-closed-denied", peerCalls(flags: 1, peerSession + [(0, .hello, helloWithChallenge), (0, .authenticate, bytes { AuthenticateArguments(proof: [UInt8](repeating: 0, count: 32)).encode(into: &$0) })]))
 save("peer", "session-closed-handshake", peerCalls(flags: 5, [(2, nil, ByteBuffer())] + peerSession + [(4, .catalog, bytes { CatalogArguments(generation: 0, cookie: 0, maximumCount: 1024).encode(into: &$0) }), (3, nil, ByteBuffer()), (0, .peers, ByteBuffer())]))
+// Over TLS (flag 8): a HELLO claiming another id than the certificate's is
+// denied; the caller's own id, and the handshake bound to the session, work.
+let helloAsAnother = bytes {
+    HelloArguments(sender: NodeInfo(identity: NodeIdentity(id: NodeID(high: 0xBAD, low: 1), name: gamma.identity.name), roles: gamma.roles, addresses: gamma.addresses))
+        .encode(into: &$0)
+}
+let helloAsAnotherWithChallenge = bytes {
+    HelloArguments(
+        sender: NodeInfo(identity: NodeIdentity(id: NodeID(high: 0xBAD, low: 1), name: gamma.identity.name), roles: gamma.roles, addresses: gamma.addresses),
+        challenge: [UInt8](repeating: 0x11, count: 32)
+    ).encode(into: &$0)
+}
+let changesFromZero = bytes { ChangesArguments(catalogGeneration: 0).encode(into: &$0) }
+save("peer", "session-tls-claimed-id", peerCalls(flags: 8, [(0, .hello, helloAsAnother), (0, .hello, hello), (0, .changes, changesFromZero)]))
+save("peer", "session-tls-closed-handshake", peerCalls(flags: 9, [(0, .hello, helloAsAnotherWithChallenge), (2, nil, ByteBuffer()), (0, .changes, changesFromZero), (0, .hello, hello)]))
 
 // MARK: control
 

@@ -17,6 +17,7 @@ public final class RPCClient: Sendable {
         group: any EventLoopGroup,
         connectTimeout: TimeAmount = .seconds(3),
         maximumRecordSize: Int = 4 << 20,
+        transportHandlers: (@Sendable (any Channel) throws -> Void)? = nil,
         logger: Logger
     ) -> EventLoopFuture<RPCClient> {
         ClientBootstrap(group: group)
@@ -31,6 +32,8 @@ public final class RPCClient: Sendable {
             )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // In front of the record marking: TLS, for the peer protocol.
+                    try transportHandlers?(channel)
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RecordMarkingDecoder(maximumRecordSize: maximumRecordSize)),
                         RecordMarkingEncoder(),

@@ -105,6 +105,8 @@ public struct RPCCallContext: Sendable {
     public let credentials: RPCCredentials
     /// Identifies the connection (TCP) for per-connection state; 0 for UDP.
     public let connectionID: UInt64
+    /// What the transport proved about the caller (TLS), nil on plaintext.
+    public var peerIdentity: RPCPeerIdentity?
     public var logger: Logger
 
     public init(

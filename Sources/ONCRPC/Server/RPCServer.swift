@@ -17,6 +17,9 @@ public final class RPCServer: Sendable {
         public var maximumRecordSize: Int
         public var maximumCallsInProgressPerConnection: Int
         public var servesUDP: Bool
+        /// Handlers put in front of the record marking on every accepted
+        /// connection (TLS, for the peer protocol); none by default.
+        public var transportHandlers: (@Sendable (any Channel) throws -> Void)?
 
         public init(
             host: String,
@@ -31,6 +34,7 @@ public final class RPCServer: Sendable {
             self.maximumRecordSize = maximumRecordSize
             self.maximumCallsInProgressPerConnection = maximumCallsInProgressPerConnection
             self.servesUDP = servesUDP
+            self.transportHandlers = nil
         }
     }
 
@@ -97,6 +101,7 @@ public final class RPCServer: Sendable {
             .childChannelInitializer { channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    try configuration.transportHandlers?(channel)
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RecordMarkingDecoder(maximumRecordSize: configuration.maximumRecordSize)),
                         RecordMarkingEncoder(),

@@ -38,6 +38,7 @@ public final class RPCServerHandler: ChannelDuplexHandler {
     private var needsFlush = false
     private var remoteAddress: SocketAddress?
     private var localAddress: SocketAddress?
+    private var peerIdentity: RPCPeerIdentity?
 
     public init(dispatcher: RPCDispatcher, maximumCallsInProgress: Int = 32, logger: Logger) {
         self.dispatcher = dispatcher
@@ -86,6 +87,13 @@ public final class RPCServerHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let identity = event as? RPCPeerIdentity {
+            self.peerIdentity = identity
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error {
         case let error as RecordMarkingError:
@@ -132,7 +140,7 @@ public final class RPCServerHandler: ChannelDuplexHandler {
             self.writeHeader(header, context: context)
 
         case .deliver(let program, let credentials):
-            let callContext = RPCCallContext(
+            var callContext = RPCCallContext(
                 eventLoop: context.eventLoop,
                 allocator: context.channel.allocator,
                 transport: .tcp,
@@ -142,6 +150,7 @@ public final class RPCServerHandler: ChannelDuplexHandler {
                 connectionID: self.connectionID,
                 logger: self.logger
             )
+            callContext.peerIdentity = self.peerIdentity
             switch program.handle(call, context: callContext) {
             case .done(let outcome):
                 self.write(outcome.record(xid: call.xid, allocator: context.channel.allocator, recordMarked: true), context: context)

@@ -67,6 +67,7 @@ public struct ConfigurationKey: Sendable, Hashable {
         .init("rescan-interval", .number),
         .init("cache-size", .integer),
         .init("network-key-file", .string),
+        .init("trust", .strings),
         .init("discovery", .onOff),
         .init("metrics", .string),
         .init("log-level", .string),

@@ -34,7 +34,11 @@ public final class PeerAccessControl: Sendable {
     func hello(from caller: NodeInfo, challenge: [UInt8], me: NodeID, context: RPCCallContext) -> PeerHandshake.Responder.HelloAnswer {
         guard let key = self.key, context.transport == .tcp else { return .denied }
         return self.connections.withLockedValue { connections in
-            var responder = connections[context.connectionID] ?? PeerHandshake.Responder(key: key, me: me)
+            var responder =
+                connections[context.connectionID]
+                ?? PeerHandshake.Responder(
+                    key: key, me: me, channelBinding: context.peerIdentity.map(PeerHandshake.responderBinding) ?? []
+                )
             let answer = responder.hello(from: caller, challenge: challenge)
             connections[context.connectionID] = responder
             return answer

@@ -1,6 +1,7 @@
 import Crypto
 import Namespace
 import NIOCore
+import ONCRPC
 import XDR
 
 /// The network-key handshake (`Docs/security.md`), as plain values: what
@@ -16,13 +17,23 @@ import XDR
 /// where `T(direction)` is the XDR encoding of
 ///
 ///     struct handshake_transcript {
-///         string context<>;                 /* "p2pfs-hello-v1" */
+///         string context<>;                 /* "p2pfs-hello-v2" */
 ///         string direction<>;               /* "responder" or "caller" */
 ///         opaque caller_challenge<32>;      /* Nc */
 ///         opaque responder_challenge<32>;   /* Nr */
 ///         node_id responder;
 ///         node_id caller;
+///         opaque channel_binding<64>;       /* B */
 ///     };
+///
+/// `B` binds the proofs to the TLS session they travel in: the SHA-256 of
+/// the caller's certificate key followed by that of the responder's, as
+/// each side's TLS layer saw them (not as anyone claims them). TLS proved
+/// that each end holds the private key of its certificate, so a proof
+/// relayed through a node in the middle, which has its own certificate,
+/// names keys the responder does not see and fails. (The TLS exporter of
+/// RFC 8446 section 7.5 would serve too; swift-nio-ssl does not expose
+/// it, and these end-point keys bind the session's two ends just as well.)
 ///
 /// Both proofs cover both fresh nonces and both node ids, so a proof is good
 /// for one connection only (replay), names who proves to whom (a relayed
@@ -32,7 +43,7 @@ import XDR
 /// a caller proof out of a node; responder proofs it can get are over a
 /// nonce the responder chose and labelled "responder".
 public enum PeerHandshake {
-    public static let context = "p2pfs-hello-v1"
+    public static let context = "p2pfs-hello-v2"
     /// The length of the nonces this implementation sends.
     public static let challengeLength = 32
     /// The shortest nonce accepted from the other side.
@@ -53,16 +64,28 @@ public enum PeerHandshake {
 
     /// The bytes a proof authenticates (see the type's documentation).
     public static func transcript(
-        _ direction: Direction, callerChallenge: [UInt8], responderChallenge: [UInt8], responder: NodeID, caller: NodeID
+        _ direction: Direction, callerChallenge: [UInt8], responderChallenge: [UInt8], responder: NodeID, caller: NodeID,
+        channelBinding: [UInt8]
     ) -> [UInt8] {
-        var buffer = ByteBufferAllocator().buffer(capacity: 160)
+        var buffer = ByteBufferAllocator().buffer(capacity: 240)
         buffer.writeXDRString(Self.context)
         buffer.writeXDRString(direction.rawValue)
         buffer.writeXDRVariableOpaque(callerChallenge)
         buffer.writeXDRVariableOpaque(responderChallenge)
         responder.encode(into: &buffer)
         caller.encode(into: &buffer)
+        buffer.writeXDRVariableOpaque(channelBinding)
         return Array(buffer.readableBytesView)
+    }
+
+    /// `B` on the caller's side of a TLS session (the caller is local).
+    public static func callerBinding(_ session: RPCPeerIdentity) -> [UInt8] {
+        session.localKeyDigest + session.peerKeyDigest
+    }
+
+    /// `B` on the responder's side of a TLS session (the caller is the peer).
+    public static func responderBinding(_ session: RPCPeerIdentity) -> [UInt8] {
+        session.peerKeyDigest + session.localKeyDigest
     }
 
     static func isAcceptableChallenge(_ challenge: [UInt8]) -> Bool {
@@ -97,10 +120,13 @@ public enum PeerHandshake {
         public let me: NodeID
         /// Nc, sent in HELLO.
         public let challenge: [UInt8]
+        /// `B`, from this connection's TLS session.
+        public let channelBinding: [UInt8]
 
-        public init(key: NetworkKey, me: NodeID, challenge: [UInt8] = PeerHandshake.makeChallenge()) {
+        public init(key: NetworkKey, me: NodeID, channelBinding: [UInt8], challenge: [UInt8] = PeerHandshake.makeChallenge()) {
             self.key = key
             self.me = me
+            self.channelBinding = channelBinding
             self.challenge = challenge
         }
 
@@ -121,14 +147,15 @@ public enum PeerHandshake {
             let responder = reply.responder.identity.id
             let valid = self.key.isValid(
                 proof: reply.proof, .responder, callerChallenge: self.challenge, responderChallenge: reply.challenge,
-                responder: responder, caller: self.me
+                responder: responder, caller: self.me, channelBinding: self.channelBinding
             )
             guard valid else { throw .wrongProof }
             if let expecting, expecting != responder {
                 throw .unexpectedNode(expected: expecting, found: responder)
             }
             return self.key.proof(
-                .caller, callerChallenge: self.challenge, responderChallenge: reply.challenge, responder: responder, caller: self.me
+                .caller, callerChallenge: self.challenge, responderChallenge: reply.challenge, responder: responder, caller: self.me,
+                channelBinding: self.channelBinding
             )
         }
     }
@@ -144,11 +171,14 @@ public enum PeerHandshake {
 
         public let key: NetworkKey
         public let me: NodeID
+        /// `B`, from this connection's TLS session.
+        public let channelBinding: [UInt8]
         public private(set) var state: State = .idle
 
-        public init(key: NetworkKey, me: NodeID) {
+        public init(key: NetworkKey, me: NodeID, channelBinding: [UInt8]) {
             self.key = key
             self.me = me
+            self.channelBinding = channelBinding
         }
 
         public var isAuthorized: Bool {
@@ -177,7 +207,7 @@ public enum PeerHandshake {
             self.state = .challenged(callerChallenge: challenge, responderChallenge: responderChallenge, caller: caller)
             let proof = self.key.proof(
                 .responder, callerChallenge: challenge, responderChallenge: responderChallenge, responder: self.me,
-                caller: caller.identity.id
+                caller: caller.identity.id, channelBinding: self.channelBinding
             )
             return .challenge(proof: proof, challenge: responderChallenge)
         }
@@ -194,7 +224,7 @@ public enum PeerHandshake {
             }
             let valid = self.key.isValid(
                 proof: proof, .caller, callerChallenge: callerChallenge, responderChallenge: responderChallenge,
-                responder: self.me, caller: caller.identity.id
+                responder: self.me, caller: caller.identity.id, channelBinding: self.channelBinding
             )
             guard valid else {
                 self.state = .idle
@@ -209,10 +239,12 @@ public enum PeerHandshake {
 extension NetworkKey {
     /// HMAC-SHA256 of the handshake transcript (32 bytes).
     public func proof(
-        _ direction: PeerHandshake.Direction, callerChallenge: [UInt8], responderChallenge: [UInt8], responder: NodeID, caller: NodeID
+        _ direction: PeerHandshake.Direction, callerChallenge: [UInt8], responderChallenge: [UInt8], responder: NodeID, caller: NodeID,
+        channelBinding: [UInt8]
     ) -> [UInt8] {
         let transcript = PeerHandshake.transcript(
-            direction, callerChallenge: callerChallenge, responderChallenge: responderChallenge, responder: responder, caller: caller
+            direction, callerChallenge: callerChallenge, responderChallenge: responderChallenge, responder: responder, caller: caller,
+            channelBinding: channelBinding
         )
         return Array(HMAC<SHA256>.authenticationCode(for: transcript, using: self.symmetricKey))
     }
@@ -220,10 +252,11 @@ extension NetworkKey {
     /// Checks a proof in constant time.
     public func isValid(
         proof: [UInt8], _ direction: PeerHandshake.Direction, callerChallenge: [UInt8], responderChallenge: [UInt8],
-        responder: NodeID, caller: NodeID
+        responder: NodeID, caller: NodeID, channelBinding: [UInt8]
     ) -> Bool {
         let transcript = PeerHandshake.transcript(
-            direction, callerChallenge: callerChallenge, responderChallenge: responderChallenge, responder: responder, caller: caller
+            direction, callerChallenge: callerChallenge, responderChallenge: responderChallenge, responder: responder, caller: caller,
+            channelBinding: channelBinding
         )
         return HMAC<SHA256>.isValidAuthenticationCode(proof, authenticating: transcript, using: self.symmetricKey)
     }

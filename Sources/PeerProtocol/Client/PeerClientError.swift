@@ -22,6 +22,12 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
     /// The node's catalog holds more entries than any node may offer
     /// (`PeerLimits.maximumCatalogEntries`); it is not taken.
     case catalogTooLarge(PeerAddress, limit: Int)
+    /// No TLS session with the node: it speaks plaintext (protocol version
+    /// 1), or the handshake failed.
+    case tls(PeerAddress, reason: String)
+    /// The certificate presented at an address is not that of the node
+    /// announced there, or HELLO claims another id than the certificate's.
+    case impersonation(PeerAddress, expected: String, found: String)
 
     public var description: String {
         switch self {
@@ -33,6 +39,9 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .keyRequired(let address): "node at \(address) requires a network key (--network-key-file)"
         case .untrusted(let address, let reason): "node at \(address) is not part of this closed network: \(reason)"
         case .catalogTooLarge(let address, let limit): "node at \(address) offers more than \(limit) entries; its catalog is not taken"
+        case .tls(let address, let reason): "no TLS session with the node at \(address): \(reason)"
+        case .impersonation(let address, let expected, let found):
+            "node at \(address) refused: expected node \(expected), but its certificate is that of node \(found)"
         }
     }
 }
@@ -43,7 +52,9 @@ extension PeerClientError {
     /// a client takes. Retrying will not help, so it is worth saying once.
     public var refusedNodeAddress: PeerAddress? {
         switch self {
-        case .keyRequired(let address), .untrusted(let address, _), .catalogTooLarge(let address, _): address
+        case .keyRequired(let address), .untrusted(let address, _), .catalogTooLarge(let address, _), .tls(let address, _),
+            .impersonation(let address, _, _):
+            address
         default: nil
         }
     }

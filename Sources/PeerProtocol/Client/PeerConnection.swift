@@ -10,18 +10,31 @@ import XDR
 public final class PeerConnection: Sendable {
     public let address: PeerAddress
     public let client: RPCClient
+    /// What TLS proved about the node at the other end (nil on a plaintext
+    /// connection: the loopback control client, in-process tests).
+    public let peerIdentity: RPCPeerIdentity?
 
     /// Wraps a connected client (for callers that made the connection
     /// themselves, such as the control client).
-    public init(address: PeerAddress, client: RPCClient) {
+    public init(address: PeerAddress, client: RPCClient, peerIdentity: RPCPeerIdentity? = nil) {
         self.address = address
         self.client = client
+        self.peerIdentity = peerIdentity
     }
 
+    /// The id of the node at the other end, as its certificate proves it.
+    public var peerID: NodeID? { self.peerIdentity.map(PeerTLS.nodeID(of:)) }
+
+    /// Connects, over TLS when `tls` is given (always, in a node), and
+    /// checks that the certificate presented is that of `expecting`, when
+    /// the caller knows which node it meant to reach.
     public static func connect(
         to address: PeerAddress,
         group: any EventLoopGroup,
         connectTimeout: TimeAmount,
+        maximumRecordSize: Int = PeerLimits.maximumReadSize + 64 * 1024,
+        tls: PeerTLS?,
+        expecting: NodeID? = nil,
         logger: Logger
     ) -> EventLoopFuture<PeerConnection> {
         let socketAddress: SocketAddress
@@ -30,20 +43,52 @@ public final class PeerConnection: Sendable {
         } catch {
             return group.next().makeFailedFuture(PeerClientError.unreachable("\(address): \(error)"))
         }
+        guard let tls else {
+            return RPCClient.connect(
+                to: socketAddress, group: group, connectTimeout: connectTimeout,
+                maximumRecordSize: maximumRecordSize, logger: logger
+            ).map { PeerConnection(address: address, client: $0) }
+                .flatMapErrorThrowing { error in throw PeerClientError.unreachable("\(address): \(error)") }
+        }
+        let session = group.next().makePromise(of: RPCPeerIdentity.self)
         return RPCClient.connect(
             to: socketAddress, group: group, connectTimeout: connectTimeout,
-            maximumRecordSize: PeerLimits.maximumReadSize + 64 * 1024, logger: logger
-        ).map { PeerConnection(address: address, client: $0) }
-            .flatMapErrorThrowing { error in throw PeerClientError.unreachable("\(address): \(error)") }
+            maximumRecordSize: maximumRecordSize,
+            transportHandlers: { channel in
+                try tls.addClientHandlers(to: channel, promise: session, handshakeTimeout: connectTimeout, logger: logger)
+            },
+            logger: logger
+        ).flatMapError { error in
+            session.fail(error)
+            return session.futureResult.eventLoop.makeFailedFuture(PeerClientError.unreachable("\(address): \(error)"))
+        }.flatMap { client in
+            session.futureResult.flatMapErrorThrowing { error in
+                client.close()
+                throw PeerClientError.tls(address, reason: "\(error)")
+            }.flatMapThrowing { identity in
+                let found = PeerTLS.nodeID(of: identity)
+                if let expecting, expecting != found {
+                    client.close()
+                    throw PeerClientError.impersonation(address, expected: "\(expecting)", found: "\(found)")
+                }
+                return PeerConnection(address: address, client: client, peerIdentity: identity)
+            }
+        }
     }
 
     public static func connect(
         to address: PeerAddress,
         group: any EventLoopGroup,
         connectTimeout: TimeAmount,
+        maximumRecordSize: Int = PeerLimits.maximumReadSize + 64 * 1024,
+        tls: PeerTLS?,
+        expecting: NodeID? = nil,
         logger: Logger
     ) async throws -> PeerConnection {
-        try await Self.connect(to: address, group: group, connectTimeout: connectTimeout, logger: logger).get()
+        try await Self.connect(
+            to: address, group: group, connectTimeout: connectTimeout, maximumRecordSize: maximumRecordSize, tls: tls,
+            expecting: expecting, logger: logger
+        ).get()
     }
 
     public var isActive: Bool { self.client.isActive }
@@ -62,11 +107,17 @@ public final class PeerConnection: Sendable {
     private func helloFuture(_ arguments: HelloArguments, timeout: TimeAmount) -> EventLoopFuture<HelloReply> {
         let address = self.address
         let opensHandshake = !arguments.challenge.isEmpty
+        let certified = self.peerID
         return self.call(.hello, arguments, timeout: timeout) { buffer -> HelloReply in
             let status = try buffer.readXDREnum(PeerStatus.self)
             switch status {
             case .ok:
-                return try HelloReply(xdr: &buffer)
+                let reply = try HelloReply(xdr: &buffer)
+                // A node is who its certificate says, whatever HELLO claims.
+                if let certified, reply.responder.identity.id != certified {
+                    throw PeerClientError.impersonation(address, expected: "\(certified)", found: "\(reply.responder.identity.id)")
+                }
+                return reply
             case .denied where opensHandshake:
                 throw PeerClientError.untrusted(address, reason: "it refused the handshake")
             case .denied:
@@ -85,7 +136,7 @@ public final class PeerConnection: Sendable {
     /// refuses this node's proof, `.unexpectedNode` when it is not
     /// `expecting`.
     public func authenticate(as me: NodeInfo, key: NetworkKey, expecting: NodeID?, timeout: TimeAmount) -> EventLoopFuture<NodeID> {
-        let handshake = PeerHandshake.Caller(key: key, me: me.identity.id)
+        let handshake = PeerHandshake.Caller(key: key, me: me.identity.id, channelBinding: self.peerIdentity.map(PeerHandshake.callerBinding) ?? [])
         let address = self.address
         return self.helloFuture(handshake.helloArguments(sender: me), timeout: timeout).flatMapThrowing { reply -> (NodeID, [UInt8]) in
             switch Result(catching: { () throws(PeerHandshake.Failure) in try handshake.answer(reply, expecting: expecting) }) {

@@ -47,11 +47,15 @@ public final class PeerConnectionPool: Sendable {
     private let logger: Logger
     /// Set on a closed network.
     public let authentication: PeerClientAuthentication?
+    /// This node's TLS identity; every connection of a node is TLS (nil
+    /// only in tests of the protocol itself, on loopback).
+    public let tls: PeerTLS?
 
     public init(
         group: any EventLoopGroup, connectTimeout: TimeAmount, failureBackoff: TimeAmount = .seconds(1), logger: Logger,
-        authentication: PeerClientAuthentication? = nil
+        tls: PeerTLS?, authentication: PeerClientAuthentication? = nil
     ) {
+        self.tls = tls
         self.group = group
         self.connectTimeout = connectTimeout
         self.failureBackoff = failureBackoff
@@ -165,7 +169,7 @@ public final class PeerConnectionPool: Sendable {
                 slots[node]?.connection = .idle
             }
             switch lastError {
-            case let error as PeerClientError where error.isAboutTheNetworkKey:
+            case let error as PeerClientError where error.isAboutTheNetworkKey || error.refusedNodeAddress != nil:
                 // Worth telling apart from a dead node: the crawler logs it.
                 promise.fail(error)
             default:
@@ -173,7 +177,11 @@ public final class PeerConnectionPool: Sendable {
             }
             return
         }
-        let connected = PeerConnection.connect(to: address, group: self.group, connectTimeout: self.connectTimeout, logger: self.logger)
+        // The certificate at the address must be the node's: an address
+        // announced for a node (PEERS, mDNS) proves nothing by itself.
+        let connected = PeerConnection.connect(
+            to: address, group: self.group, connectTimeout: self.connectTimeout, tls: self.tls, expecting: node, logger: self.logger
+        )
         let authenticated: EventLoopFuture<PeerConnection>
         if let authentication = self.authentication {
             authenticated = connected.flatMap { connection in

@@ -234,8 +234,10 @@ public actor PeerCrawler {
         var contact: Contact
         switch job.kind {
         case .seed(let address):
+            // A seed address comes with no id: the certificate tells who is
+            // there, and HELLO must say the same (`PeerConnection.hello`).
             connection = try await PeerConnection.connect(
-                to: address, group: self.group, connectTimeout: timeout, logger: self.logger
+                to: address, group: self.group, connectTimeout: timeout, tls: self.pool.tls, logger: self.logger
             )
             let hello: HelloReply
             do {

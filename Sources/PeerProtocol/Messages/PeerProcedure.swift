@@ -11,7 +11,7 @@ public enum PeerProcedure: UInt32, Sendable, CaseIterable {
     case hash = 7
 
     public static let program: UInt32 = 0x2050_3246
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
 }
 
 /// Limits from the protocol definition, enforced on both sides.

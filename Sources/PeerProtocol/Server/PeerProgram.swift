@@ -88,6 +88,13 @@ public struct PeerProgram: RPCProgram {
             head.writeXDREnum(PeerStatus.badVersion)
             return .success(RPCResultBody(head: head))
         }
+        if let session = context.peerIdentity, arguments.sender.identity.id != PeerTLS.nodeID(of: session) {
+            // Over TLS a caller is the node its certificate's key makes it.
+            context.logger.warning(
+                "refused HELLO: the caller claims node id \(arguments.sender.identity.id), but its certificate is that of node \(PeerTLS.nodeID(of: session))"
+            )
+            return Self.statusOnly(.denied, context: context)
+        }
         let me = self.localNode()
         if !self.access.isOpen {
             if !arguments.challenge.isEmpty {
