@@ -208,7 +208,10 @@ final class HostileCatalogPeer: Sendable {
     var port: Int { self.server.localAddress.port! }
 
     init(paths: [String]) async throws {
-        let identity = NodeIdentity(id: NodeID(high: 0x6E61_6D65, low: 0xBAD), name: "hostile")
+        // A real TLS identity: peers talk TLS only, and the id must be the
+        // one its key gives.
+        let credentials = try NodeCredentials.generate()
+        let identity = NodeIdentity(id: credentials.nodeID, name: "hostile")
         let entries = paths.map { path in
             path.hasSuffix("fine.txt")
                 ? CatalogEntry(path: path, kind: .regular, size: 3, mtime: Timestamp(seconds: 1000), mode: 0o644)
@@ -222,7 +225,10 @@ final class HostileCatalogPeer: Sendable {
             statistics: PeerServerStatistics()
         )
         self.server = try await RPCServer.start(
-            configuration: .init(host: "127.0.0.1", port: 0), dispatcher: RPCDispatcher(programs: [program]),
+            configuration: try PeerTLS(credentials: credentials).serverConfiguration(
+                host: "127.0.0.1", port: 0, maximumRecordSize: 64 * 1024, logger: Logger(label: "hostile-peer")
+            ),
+            dispatcher: RPCDispatcher(programs: [program]),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "hostile-peer")
         )
     }

@@ -21,7 +21,7 @@ import Testing
             CatalogEntry(path: "d/link", kind: .symlink, mtime: Timestamp(seconds: 1), mode: 0o777, symlinkTarget: target),
         ])
         let connection = try await PeerConnection.connect(
-            to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t")
+            to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), tls: nil, logger: Logger(label: "t")
         )
         defer { connection.close() }
         let catalog = try await connection.catalog(timeout: .seconds(2))
@@ -38,7 +38,7 @@ import Testing
             Self.entry("a/" + String(repeating: "x", count: 256)), Self.entry("a/" + NameBytes.string([UInt8](repeating: 0xE9, count: 255))),
         ])
         let connection = try await PeerConnection.connect(
-            to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), logger: Logger(label: "t")
+            to: peer.address, group: LoopbackPeer.group, connectTimeout: .seconds(1), tls: nil, logger: Logger(label: "t")
         )
         defer { connection.close() }
         let catalog = try await connection.catalog(timeout: .seconds(2))
