@@ -270,6 +270,8 @@ final class PlaintextPeerDetector: ChannelInboundHandler, RemovableChannelHandle
     typealias InboundOut = ByteBuffer
 
     static let tlsHandshakeRecord: UInt8 = 22
+    /// How long a refused caller has to read the reply and close.
+    static let lingerAfterRefusal: TimeAmount = .seconds(2)
     private let logger: Logger
     private var refused = false
     /// The first bytes, until there are enough to tell (a record mark and
@@ -316,8 +318,15 @@ final class PlaintextPeerDetector: ChannelInboundHandler, RemovableChannelHandle
             )
             let length = header.encode(into: &reply)
             reply.setInteger(UInt32(0x8000_0000) | UInt32(length), at: reply.readerIndex)
+            // Half-close after the reply rather than close: a close with
+            // the caller's later bytes unread would send a reset, which can
+            // destroy the reply before the caller reads it. The caller's
+            // own close (or the bound below) ends the connection.
             let channel = context.channel
-            context.writeAndFlush(NIOAny(reply)).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(NIOAny(reply)).whenComplete { _ in
+                channel.close(mode: .output, promise: nil)
+                channel.eventLoop.scheduleTask(in: Self.lingerAfterRefusal) { channel.close(promise: nil) }
+            }
         } else {
             self.logger.warning("refused a peer connection: it does not start a TLS handshake", metadata: ["peer": "\(remote)"])
             context.close(promise: nil)
