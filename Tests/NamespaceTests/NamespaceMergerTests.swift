@@ -340,3 +340,86 @@ extension NamespaceMergerNameBytesTests {
         #expect(try snapshot.lookup(nfd, in: snapshot.root).size == 2)
     }
 }
+
+/// Random catalogs (shared and clashing paths, implied parents, file and
+/// directory at one path, differing versions) checked against what every
+/// merge must hold, whatever the catalogs.
+@Suite struct NamespaceMergerPropertyTests {
+    /// Seeded, so a failure repeats.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            self.state &+= 0x9E37_79B9_7F4A_7C15
+            var z = self.state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func randomCatalogs(_ random: inout Generator) -> [SourceCatalog] {
+        let components = ["a", "b", "c", "d"]
+        return (1...Int.random(in: 1...4, using: &random)).map { source in
+            var paths: Set<String> = []
+            var entries: [CatalogEntry] = []
+            for _ in 0..<Int.random(in: 0...30, using: &random) {
+                let depth = Int.random(in: 1...3, using: &random)
+                let path = (0..<depth).map { _ in components.randomElement(using: &random)! }.joined(separator: "/")
+                guard paths.insert(path).inserted else { continue }
+                if Bool.random(using: &random) {
+                    entries.append(directory(path, mtime: Int64.random(in: 1...3, using: &random)))
+                } else {
+                    entries.append(file(path, size: UInt64.random(in: 1...2, using: &random), mtime: Int64.random(in: 1...2, using: &random)))
+                }
+            }
+            return catalog("n\(source)", id: UInt64(source), entries.shuffled(using: &random))
+        }
+    }
+
+    /// Every path of the snapshot, walked from the root, by bytes.
+    static func walk(_ snapshot: NamespaceSnapshot) -> [(path: [UInt8], node: NamespaceNode)] {
+        var found: [(path: [UInt8], node: NamespaceNode)] = []
+        var pending: [(String, NamespaceNode)] = [("", snapshot.root)]
+        while let (path, node) = pending.popLast() {
+            for child in snapshot.children(of: node) {
+                let childPath = path.isEmpty ? child.name : path + "/" + child.name
+                found.append((Array(childPath.utf8), child))
+                if child.kind == .directory { pending.append((childPath, child)) }
+            }
+        }
+        return found
+    }
+
+    @Test func everyCatalogPathIsReachableAndFoundByItsFileID() throws {
+        var random = Generator(state: 0x6E5_ACE_F11E)
+        for _ in 0..<300 {
+            let catalogs = Self.randomCatalogs(&random)
+            let snapshot = NamespaceMerger().merge(catalogs, generation: 1, previous: nil, now: Timestamp(seconds: 10))
+            let walked = Self.walk(snapshot)
+            // Catalog paths and their ancestors, each under its own name
+            // (a file that lost to a directory or a newer version is a
+            // `NAME@node` variant beside it).
+            var expected: Set<[UInt8]> = []
+            for catalog in catalogs {
+                for entry in catalog.entries.indices {
+                    let components = catalog.entries.path(at: entry).split(separator: "/")
+                    for length in 1...components.count {
+                        expected.insert(Array(components[..<length].joined(separator: "/").utf8))
+                    }
+                }
+            }
+            let plain = Set(walked.filter { !$0.node.name.contains("@") }.map(\.path))
+            #expect(plain == expected)
+            #expect(Set(walked.map(\.path)).count == walked.count)
+            #expect(snapshot.count == walked.count + 1)
+            for (path, node) in walked {
+                // The file id table points at the node itself.
+                let byID = try #require(snapshot.node(node.fileID))
+                #expect(byID.fileID == node.fileID)
+                #expect(Array(byID.name.utf8) == Array(node.name.utf8))
+                let byPath = try snapshot.lookup(path: String(decoding: path, as: UTF8.self))
+                #expect(byPath.fileID == node.fileID)
+            }
+        }
+    }
+}

@@ -72,14 +72,24 @@ public struct NamespaceMerger: Sendable {
 private struct MergeBuilder {
     typealias SourceRef = NamespaceSnapshot.SourceRef
 
+    /// Fields ordered widest first: 24 bytes a node, not 32.
     struct Node {
         var fileID: FileID
         var parent: Int32
-        var kind: FileKind
         /// The node's source refs, as a list threaded through `refs`.
         var firstRef: Int32 = -1
         var lastRef: Int32 = -1
+        var kind: FileKind
         var hasChildren = false
+        /// Whether `ownPaths` holds this node: most nodes' paths are their
+        /// first ref's, and asking the table for each would hash once more.
+        var hasOwnPath = false
+
+        init(fileID: FileID, parent: Int32, kind: FileKind) {
+            self.fileID = fileID
+            self.parent = parent
+            self.kind = kind
+        }
     }
 
     struct Ref {
@@ -112,7 +122,7 @@ private struct MergeBuilder {
         self.refs.reserveCapacity(total)
         self.index = [.root: 0]
         self.index.reserveCapacity(total + 1)
-        self.ownPaths[0] = ""
+        self.setOwnPath("", of: 0)
         self.names[0] = ""
     }
 
@@ -125,7 +135,7 @@ private struct MergeBuilder {
                 if entries.kind(at: entry) == .symlink && entries.symlinkTarget(at: entry) == nil { continue }
                 entries.withPathBytes(at: entry) { path in
                     guard NamespacePath.isValidPath(bytes: path) else { return }
-                    let node = self.findOrCreate(path, kind: entries.kind(at: entry))
+                    let node = self.findOrCreate(path, kind: entries.kind(at: entry), refFollows: true)
                     self.append(SourceRef(catalog: Int32(catalogIndex), entry: Int32(entry)), to: node)
                 }
             }
@@ -133,7 +143,11 @@ private struct MergeBuilder {
     }
 
     /// The node at `path`, created (with its missing ancestors) if new.
-    mutating func findOrCreate(_ path: UnsafeBufferPointer<UInt8>, kind: FileKind) -> Int32 {
+    ///
+    /// - Parameter refFollows: the caller appends a ref to the node at once,
+    ///   so a new node needs no own path (the ref tells it). Spares a
+    ///   String per catalog entry.
+    mutating func findOrCreate(_ path: UnsafeBufferPointer<UInt8>, kind: FileKind, refFollows: Bool = false) -> Int32 {
         var salt: UInt64 = 0
         while true {
             let id = FileID(utf8: path, salt: salt)
@@ -149,7 +163,9 @@ private struct MergeBuilder {
                 self.nodes[Int(parent)].hasChildren = true
                 self.index[id] = node
                 // Until a ref arrives this node's path is its own.
-                self.ownPaths[node] = String(decoding: path, as: UTF8.self)
+                if !refFollows {
+                    self.setOwnPath(String(decoding: path, as: UTF8.self), of: node)
+                }
                 return node
             }
             if self.path(of: existing, equals: path) {
@@ -168,11 +184,19 @@ private struct MergeBuilder {
             self.nodes[Int(node)].firstRef = ref
             self.nodes[Int(node)].kind = self.entries(of: source).kind(at: Int(source.entry))
             // The first ref now tells the path; an own path is no longer needed.
-            if self.names[node] == nil { self.ownPaths.removeValue(forKey: node) }
+            if self.nodes[Int(node)].hasOwnPath && self.names[node] == nil {
+                self.ownPaths.removeValue(forKey: node)
+                self.nodes[Int(node)].hasOwnPath = false
+            }
         } else {
             self.refs[Int(self.nodes[Int(node)].lastRef)].next = ref
         }
         self.nodes[Int(node)].lastRef = ref
+    }
+
+    mutating func setOwnPath(_ path: String, of node: Int32) {
+        self.ownPaths[node] = path
+        self.nodes[Int(node)].hasOwnPath = true
     }
 
     func entries(of source: SourceRef) -> CatalogEntries {
@@ -180,7 +204,7 @@ private struct MergeBuilder {
     }
 
     func path(of node: Int32, equals path: UnsafeBufferPointer<UInt8>) -> Bool {
-        if let own = self.ownPaths[node] {
+        if self.nodes[Int(node)].hasOwnPath, let own = self.ownPaths[node] {
             return own.utf8.elementsEqual(path)
         }
         let first = self.refs[Int(self.nodes[Int(node)].firstRef)].source
@@ -188,14 +212,14 @@ private struct MergeBuilder {
     }
 
     func path(of node: Int32) -> String {
-        if let own = self.ownPaths[node] { return own }
+        if self.nodes[Int(node)].hasOwnPath, let own = self.ownPaths[node] { return own }
         let first = self.refs[Int(self.nodes[Int(node)].firstRef)].source
         return self.entries(of: first).path(at: Int(first.entry))
     }
 
     func name(of node: Int32) -> String {
         if let name = self.names[node] { return name }
-        if let own = self.ownPaths[node] { return String(NamespacePath.name(of: own)) }
+        if self.nodes[Int(node)].hasOwnPath, let own = self.ownPaths[node] { return String(NamespacePath.name(of: own)) }
         let first = self.refs[Int(self.nodes[Int(node)].firstRef)].source
         return self.entries(of: first).name(at: Int(first.entry))
     }
@@ -231,7 +255,7 @@ private struct MergeBuilder {
                 self.resolved[node] = directories
                 if directories.isEmpty {
                     // Implied by children; the files here become variants.
-                    self.ownPaths[node] = self.path(of: node)
+                    self.setOwnPath(self.path(of: node), of: node)
                 }
             } else {
                 let versions = self.versions(of: others)
@@ -334,7 +358,7 @@ private struct MergeBuilder {
         let first = version[0]
         self.nodes.append(Node(fileID: FileID(path: path, salt: salt), parent: parent, kind: self.entries(of: first).kind(at: Int(first.entry))))
         self.index[self.nodes[Int(variant)].fileID] = variant
-        self.ownPaths[variant] = path
+        self.setOwnPath(path, of: variant)
         self.names[variant] = name
         for ref in version {
             self.append(ref, to: variant)
@@ -392,11 +416,13 @@ private struct MergeBuilder {
             running += childCounts[node]
         }
         var children = [Int32](repeating: 0, count: Int(running))
-        var fill = firstChild
-        for node in 1..<max(count, 1) {
-            let parent = Int(self.nodes[node].parent)
-            children[Int(fill[parent])] = Int32(node)
-            fill[parent] += 1
+        do {
+            var fill = firstChild
+            for node in 1..<max(count, 1) {
+                let parent = Int(self.nodes[node].parent)
+                children[Int(fill[parent])] = Int32(node)
+                fill[parent] += 1
+            }
         }
         var signatures = [UInt64](repeating: 0, count: count)
         for node in 0..<count where childCounts[node] > 0 {
@@ -432,21 +458,34 @@ private struct MergeBuilder {
         var names: [Int32: String] = [:]
         var directoryPaths: [Int32: String] = [:]
         // Moved out, not copied: a second million-entry table would double
-        // the merge's peak memory.
+        // the merge's peak memory. Its values turn from creation indices
+        // into positions in place, without hashing a key again.
         var index = self.index
         self.index = [:]
+        var slot = index.values.startIndex
+        while slot != index.values.endIndex {
+            index.values[slot] = laidOut[Int(index.values[slot])]
+            index.values.formIndex(after: &slot)
+        }
         for node in order {
             let position = laidOut[Int(node)]
             let item = self.nodes[Int(node)]
-            let refs = self.resolved[node] ?? self.refList(of: node)
             let firstSource = Int32(sourceRefs.count)
-            sourceRefs.append(contentsOf: refs)
+            if let resolved = self.resolved[node] {
+                sourceRefs.append(contentsOf: resolved)
+            } else {
+                var ref = item.firstRef
+                while ref >= 0 {
+                    sourceRefs.append(self.refs[Int(ref)].source)
+                    ref = self.refs[Int(ref)].next
+                }
+            }
+            let refs = sourceRefs[Int(firstSource)...]
             if let name = self.names[node] {
                 names[position] = name
             } else if refs.isEmpty {
                 names[position] = self.name(of: node)
             }
-            index[item.fileID] = position
             var directory: Int32 = -1
             if item.kind == .directory {
                 directory = Int32(directories.count)
