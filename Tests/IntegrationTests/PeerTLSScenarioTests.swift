@@ -204,7 +204,7 @@ final class PeerTLSScenarioTests {
             threading.Thread(target=relay, args=(connection,), daemon=True).start()
         """#
 
-    @Test func aBitFlippedOnTheWireFailsTheReadAndAnotherSourceServesIt() throws {
+    @Test(.requires(.nfsload)) func aBitFlippedOnTheWireFailsTheReadAndAnotherSourceServesIt() throws {
         let a = try self.network.addHost("a")
         let b = try self.network.addHost("b")
         let c = try self.network.addHost("c")
@@ -222,11 +222,22 @@ final class PeerTLSScenarioTests {
         let client = try self.start(c, peers: ["\(a.address):7476", "\(b.address):7475"], client: true)
         try self.waitForNames(["Only", "Shared"], in: "/movies", on: c)
 
-        // Only A has it: the read fails, and whatever came before the
-        // failure is the file's own bytes, never altered ones.
-        let failed = try self.network.run(c, ["nfs-cat", self.url("/movies/Only")], timeout: 60)
-        #expect(!failed.succeeded, "a tampered read succeeded")
-        #expect(only.starts(with: failed.stdout), "nfs-cat printed bytes that are not the file's")
+        // Only A has it: the read fails with NFS3ERR_IO (EIO to a kernel
+        // client), and every READ that succeeded returned the file's own
+        // bytes, never altered ones (nfsload compares each with the source).
+        let onlyPath = self.directory.appendingPathComponent("only-source")
+        try only.write(to: onlyPath)
+        let failed = try self.network.run(
+            c,
+            [
+                TestEnvironment.nfsload, "seqread", "--url", self.url("/"), "--file", "movies/Only", "--block", "\(64 << 10)",
+                "--inflight", "1", "--verify", onlyPath.path, "--timeout", "20", "--deadline", "50",
+            ],
+            timeout: 60
+        )
+        #expect(failed.status == 1, "a tampered read did not fail as a read error: \(failed.text) \(failed.stderr)")
+        #expect(failed.stderr.contains("NFS3ERR_IO"), "the failed READ was not NFS3ERR_IO: \(failed.stderr)")
+        #expect(failed.text.contains("\"mismatches\":0"), "a READ returned bytes that are not the file's: \(failed.text)")
         #expect(proxy.text.contains("flipped a bit"), "\(proxy.text)")
         #expect(client.log.contains("BAD_DECRYPT") || client.log.contains("DECRYPTION_FAILED") || client.log.contains("bad record mac") || client.log.contains("BAD_RECORD_MAC"), "no TLS error in the client's log")
 

@@ -272,8 +272,11 @@ public enum NFS4Fuzz {
                 session = self.known.sessions[sessionChoice % self.known.sessions.count]
                 sessionID = session!.id
             }
-            let last = session.flatMap { Int(slot) < $0.sequenceIDs.count ? $0.sequenceIDs[Int(slot)] : nil } ?? 0
-            let sequenceID: UInt32 = [last &+ 1, last, last &+ 2, 0][Int(mode & 3)]
+            // Typed: with TOMLKit visible (the fuzz package), the untyped
+            // literal array does not type-check.
+            let last: UInt32 = session.flatMap { Int(slot) < $0.sequenceIDs.count ? $0.sequenceIDs[Int(slot)] : nil } ?? 0
+            let candidates: [UInt32] = [last &+ 1, last, last &+ 2, 0]
+            let sequenceID = candidates[Int(mode & 3)]
             var operations = ByteBuffer()
             operations.writeXDRUInt32(NFS4OperationCode.sequence.rawValue)
             sessionID.encode(into: &operations)
