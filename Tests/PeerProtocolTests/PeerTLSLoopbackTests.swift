@@ -29,8 +29,11 @@ import Testing
             access: key.map { PeerAccessControl(key: $0) } ?? .open
         )
         let server = try await RPCServer.start(
+            // A generous handshake bound: with the test runner's threads
+            // busy (2 cores), a caller's first bytes can come late, and no
+            // test here is about the bound.
             configuration: try PeerTLS(credentials: credentials).serverConfiguration(
-                host: "127.0.0.1", port: 0, maximumRecordSize: 64 * 1024, logger: Logger(label: "test")
+                host: "127.0.0.1", port: 0, maximumRecordSize: 64 * 1024, handshakeTimeout: .seconds(120), logger: Logger(label: "test")
             ),
             dispatcher: RPCDispatcher(programs: [program]), group: Self.group, logger: Logger(label: "test")
         )
@@ -41,7 +44,7 @@ import Testing
         _ address: PeerAddress, as credentials: NodeCredentials? = Self.client, expecting: NodeID? = nil
     ) async throws -> PeerConnection {
         try await PeerConnection.connect(
-            to: address, group: Self.group, connectTimeout: .seconds(5), tls: try credentials.map { try PeerTLS(credentials: $0) }, expecting: expecting,
+            to: address, group: Self.group, connectTimeout: .seconds(60), tls: try credentials.map { try PeerTLS(credentials: $0) }, expecting: expecting,
             logger: Logger(label: "t")
         )
     }
