@@ -42,6 +42,11 @@ public final class PeerTLS: Sendable {
         // certificate.
         server.certificateVerification = .noHostnameVerification
         client.certificateVerification = .noHostnameVerification
+        // No CA store: peers are known by their keys, never by a chain to a
+        // CA. The platform default would load the system's CA bundle, and
+        // fail on a host without one (a minimal container, an initramfs).
+        server.trustRoots = .certificates([])
+        client.trustRoots = .certificates([])
         self.credentials = credentials
         // A node always admits its own key (its own readiness check; nobody
         // else holds it).
