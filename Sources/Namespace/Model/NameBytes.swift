@@ -86,6 +86,14 @@ public enum NameBytes {
         Self.byteCount(utf8: name.utf8)
     }
 
+    /// How many bytes `name` stands for, over its contiguous UTF-8: the
+    /// generic form, called from other modules, is not specialised and
+    /// costs a witness call per byte (READDIRPLUS counts every name).
+    public static func byteCount(_ name: String) -> Int {
+        var name = name
+        return name.withUTF8 { Self.byteCount(utf8: $0) }
+    }
+
     /// How many bytes the in-memory UTF-8 `utf8` stand for (an escape
     /// character takes three bytes in memory and stands for one).
     public static func byteCount<Bytes: Collection>(utf8: Bytes) -> Int where Bytes.Element == UInt8 {
