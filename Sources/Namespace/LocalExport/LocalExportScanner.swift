@@ -35,11 +35,6 @@ public struct LocalExportScanner: Sendable {
         public var examples: [String: String] = [:]
         public var truncated: Bool
 
-        mutating func skip(_ reason: String, path: String) {
-            self.skippedByReason[reason, default: 0] += 1
-            if self.examples[reason] == nil { self.examples[reason] = path }
-        }
-
         /// "2 device, socket or FIFO (e.g. a/fifo)", for the log.
         public var skippedDescription: String {
             self.skippedByReason.keys.sorted().map { reason in
@@ -63,7 +58,6 @@ public struct LocalExportScanner: Sendable {
     /// it there, so nothing created after the read goes unreported).
     public func scan(_ roots: [ExportRoot], onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil) -> Result {
         var walk = Walk(maximumEntries: self.maximumEntries)
-        defer { self.report(walk.skippedByReason, walk.examples) }
         // In LocalExportIndex's order, so the index takes the entries as
         // they are instead of copying them into order.
         let present = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
@@ -80,16 +74,17 @@ public struct LocalExportScanner: Sendable {
             }
             if walk.truncated { break }
         }
-        return walk.result
+        let result = walk.result
+        self.report(result)
+        return result
     }
 
     static let unreadable = "unreadable (vanished or no permission)"
     static let unsupported = "device, socket or FIFO"
 
     /// Logs what a scan skipped, when it differs from the last report.
-    private func report(_ skippedByReason: [String: Int], _ examples: [String: String]) {
+    private func report(_ result: Result) {
         guard let logger = self.logger else { return }
-        let result = Result(entries: CatalogEntries.Builder().build(), directories: [:], gone: [], skippedByReason: skippedByReason, examples: examples, truncated: false)
         let report = result.skippedDescription
         let changed = self.lastReport.withLockedValue { last in
             defer { last = report }
@@ -109,9 +104,6 @@ public struct LocalExportScanner: Sendable {
         onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil
     ) -> Result {
         var walk = Walk(maximumEntries: self.maximumEntries)
-        // Only what these directories hold: a report of nothing skipped
-        // here says nothing of the rest of the export.
-        defer { if !walk.skippedByReason.isEmpty { self.report(walk.skippedByReason, walk.examples) } }
         let byName = Dictionary(roots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for path in paths {
             if path.isEmpty {
@@ -142,7 +134,11 @@ public struct LocalExportScanner: Sendable {
             }
             if walk.truncated { break }
         }
-        return walk.result
+        let result = walk.result
+        // Only what these directories hold: a report of nothing skipped
+        // here says nothing of the rest of the export.
+        if result.skipped > 0 { self.report(result) }
+        return result
     }
 
     /// A walk under way, appending each directory's entries as one group.
