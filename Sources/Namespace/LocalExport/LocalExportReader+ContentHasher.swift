@@ -39,10 +39,7 @@ extension LocalExportReader: ContentHasher {
         guard fstat(descriptor, &info) == 0 else { throw Self.error(errno, path: path) }
         return ContentHashCache.Key(
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
-            version: FileVersion(
-                size: UInt64(info.st_size),
-                mtime: Timestamp(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: UInt32(info.st_mtim.tv_nsec))
-            )
+            version: FileVersion(of: info)
         )
     }
 

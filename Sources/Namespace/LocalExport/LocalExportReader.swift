@@ -119,10 +119,7 @@ public final class LocalExportReader: FileReader {
         var info = stat()
         guard fstat(file.descriptor, &info) == 0 else { throw Self.error(errno, path: path) }
         let size = UInt64(info.st_size)
-        let version = FileVersion(
-            size: size,
-            mtime: Timestamp(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: UInt32(info.st_mtim.tv_nsec))
-        )
+        let version = FileVersion(of: info)
         guard offset < size, count > 0 else {
             return FileReadResult(data: ByteBuffer(), isEndOfFile: true, version: version)
         }

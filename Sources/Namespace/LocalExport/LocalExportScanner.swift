@@ -278,7 +278,7 @@ public struct LocalExportScanner: Sendable {
             path: path,
             kind: kind,
             size: kind == .regular ? UInt64(info.st_size) : 0,
-            mtime: Timestamp(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: UInt32(info.st_mtim.tv_nsec)),
+            mtime: Timestamp(modificationOf: info),
             mode: UInt16(info.st_mode & 0o7777),
             symlinkTarget: target
         )
