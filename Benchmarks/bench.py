@@ -1337,6 +1337,7 @@ class Runner(LinkedWorkloads):
         client_args = ["--nfs", f"127.0.0.1:{port}", "--peer", f"127.0.0.1:{peer_port}", "--portmap", "off",
                        "--cache-size", str(a.forward_cache_mib), "--log-level", "warning"]
         timeout = 60 + a.file_size / (5 << 20)
+        pairs = None
         try:
             for rnd in range(min(a.rounds, 3)):
                 for kind, args in (("seq", seq), ("rand", rand)):
@@ -1356,15 +1357,16 @@ class Runner(LinkedWorkloads):
                             log(f"forwarded {kind} {phase} round {rnd + 1}: {key}={res[key]}")
                     finally:
                         self.stop_daemon("fwd-client", client, client_log)
+            if a.p2pfs_plaintext:
+                pairs = self.forwarded_tls_pairs(seq, timeout, url, client_args, source)
+            else:
+                log("forwarded: no --p2pfs-plaintext binary, so no TLS-versus-plaintext row")
         except BenchError as e:
             self.failures += 1
             log(f"forwarded reads FAILED: {e}")
         finally:
             self.stop_daemon("fwd-source", source, source_log)
         median = lambda v: statistics.median(v) if v else None
-        plaintext = self.forwarded_plaintext_reference(seq, timeout) if a.p2pfs_plaintext else []
-        if not a.p2pfs_plaintext:
-            log("forwarded: no --p2pfs-plaintext binary, so no TLS-versus-plaintext row")
         local_seq, local_rand = self.local_figure("seqread"), self.local_figure("randread")
         self.goals.extend([
             Goal("forwarded_seq_first", "forwarded seqread, first read", "MiB/s", median(samples["seq_first"]),
@@ -1376,50 +1378,73 @@ class Runner(LinkedWorkloads):
             Goal("forwarded_rand_cached", "forwarded randread, cached re-read", "ops/s", median(samples["rand_cached"]),
                  local_rand, "local p2pfs randread", 1.0, samples["rand_cached"]),
         ])
-        if plaintext:
-            self.goals.append(
+        if pairs:
+            self.goals.extend([
                 Goal("forwarded_seq_first_tls", "forwarded seqread, first read, TLS (this build)", "MiB/s",
-                     median(samples["seq_first"]), median(plaintext), "the same, plaintext peer protocol v1 (--p2pfs-plaintext)",
-                     0.8, samples["seq_first"]))
+                     median(pairs["tls"]), median(pairs["plain"]),
+                     "the same rounds, plaintext peer protocol v1 (--p2pfs-plaintext)", 0.8, pairs["tls"]),
+                Goal("forwarded_seq_first_tls_cpu", "client + source CPU per GiB forwarded, TLS (this build)", "s/GiB",
+                     median(pairs["tls_cpu"]), median(pairs["plain_cpu"]),
+                     "the same rounds, plaintext peer protocol v1", 1.25, pairs["tls_cpu"], better="lower"),
+            ])
 
-    def forwarded_plaintext_reference(self, seq, timeout):
-        """The forwarded first read of workload 5 with a p2pfs of peer
-        protocol version 1 (plaintext; the release before TLS) as both
-        source and client: the reference of the TLS row. Protocol 2 has no
-        plaintext mode, so the reference is the previous build itself."""
+    def forwarded_tls_pairs(self, seq, timeout, tls_url, client_args, tls_source):
+        """The TLS row of workload 5: the forwarded first seqread through
+        this build (TLS, protocol 2; the workload's running `fwd-source`)
+        and through a p2pfs of protocol version 1 (`--p2pfs-plaintext`: the
+        release before TLS, plaintext) as both source and client, on ports
+        of its own. Rounds alternate which goes first, each with a fresh
+        client (an empty block cache), so load on a shared machine falls on
+        both alike. Also the client's plus the source's CPU time per GiB
+        read, which other load disturbs less than throughput. Protocol 2
+        has no plaintext mode, so the reference is the previous build."""
         a = self.a
         binary = a.p2pfs_plaintext
         if not Path(binary).is_file():
             self.skip("forwarded_seq_first_tls", f"--p2pfs-plaintext {binary} is not a file")
-            return []
+            return None
         port, peer_port = a.p2pfs_port + 11, 7482
-        url = nfs_url(port)
-        samples = []
-        source, source_log = self.start_daemon("fwd-plain-source", [
+        plain_url = nfs_url(port)
+        plain_client_args = ["--nfs", f"127.0.0.1:{port}", "--peer", f"127.0.0.1:{peer_port}", "--portmap", "off",
+                             "--cache-size", str(a.forward_cache_mib), "--log-level", "warning"]
+        plain_source, plain_source_log = self.start_daemon("fwd-plain-source", [
             "--export", f"{EXPORT_NAME}={self.data}", "--listen", f"127.0.0.1:{peer_port}",
             "--rescan-interval", "3600", "--log-level", "warning"], binary=binary)
-        client_args = ["--nfs", f"127.0.0.1:{port}", "--peer", f"127.0.0.1:{peer_port}", "--portmap", "off",
-                       "--cache-size", str(a.forward_cache_mib), "--log-level", "warning"]
+        sides = {
+            "tls": ("fwd-client", None, client_args, tls_url, tls_source),
+            "plain": ("fwd-plain-client", binary, plain_client_args, plain_url, plain_source),
+        }
+        pairs = {"tls": [], "plain": [], "tls_cpu": [], "plain_cpu": []}
         try:
-            for rnd in range(min(a.rounds, 3)):
-                client, client_log = self.start_daemon("fwd-plain-client", client_args, binary=binary)
-                try:
-                    self.wait_readable(url, "big.bin", client, client_log, a.start_timeout)
-                    rc, res, err = self.nfsload_url(url, seq, timeout)
-                    if rc != 0 or res is None or "mib_s" not in res or res.get("mismatches"):
-                        self.failures += 1
-                        log(f"forwarded plaintext seq first round {rnd + 1} FAILED: {err.splitlines()[-3:] if err else rc}")
-                        continue
-                    samples.append(float(res["mib_s"]))
-                    log(f"forwarded plaintext seq first round {rnd + 1}: mib_s={res['mib_s']}")
-                finally:
-                    self.stop_daemon("fwd-plain-client", client, client_log)
+            for rnd in range(max(a.rounds, 3)):
+                for side in (("tls", "plain") if rnd % 2 == 0 else ("plain", "tls")):
+                    label, side_binary, args, url, source = sides[side]
+                    client, client_log = self.start_daemon(label, args, binary=side_binary)
+                    try:
+                        self.wait_readable(url, "big.bin", client, client_log, a.start_timeout)
+                        pids = (client.pid, source.pid)
+                        before = [cpu_seconds(pid) for pid in pids]
+                        rc, res, err = self.nfsload_url(url, seq, timeout)
+                        after = [cpu_seconds(pid) for pid in pids]
+                        if rc != 0 or res is None or "mib_s" not in res or res.get("mismatches"):
+                            self.failures += 1
+                            log(f"forwarded {side} seq first pair {rnd + 1} FAILED: {err.splitlines()[-3:] if err else rc}")
+                            continue
+                        pairs[side].append(float(res["mib_s"]))
+                        per_gib = None
+                        if None not in before + after and res.get("bytes"):
+                            per_gib = (sum(after) - sum(before)) / (float(res["bytes"]) / (1 << 30))
+                            pairs[f"{side}_cpu"].append(per_gib)
+                        log(f"forwarded {side} seq first pair {rnd + 1}: mib_s={res['mib_s']}"
+                            + (f", client + source cpu {per_gib:.3f} s/GiB" if per_gib is not None else ""))
+                    finally:
+                        self.stop_daemon(label, client, client_log)
         except BenchError as e:
             self.failures += 1
-            log(f"forwarded plaintext reads FAILED: {e}")
+            log(f"forwarded TLS/plaintext pairs FAILED: {e}")
         finally:
-            self.stop_daemon("fwd-plain-source", source, source_log)
-        return samples
+            self.stop_daemon("fwd-plain-source", plain_source, plain_source_log)
+        return pairs
 
     def workload_metrics(self):
         """Workload 8: what `--metrics` costs the data path.
