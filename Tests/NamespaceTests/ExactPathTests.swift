@@ -18,7 +18,9 @@ import Testing
 
         #expect(ExactPath(nfc) != ExactPath(nfd))
         #expect(Set([ExactPath(nfc), ExactPath(nfd)]).count == 2)
-        let byPath = [ExactPath("d/" + nfc): 1, ExactPath("d/" + nfd): 2]
+        var byPath: [ExactPath: Int] = [:]
+        byPath[ExactPath("d/" + nfc)] = 1
+        byPath[ExactPath("d/" + nfd)] = 2
         #expect(byPath.count == 2)
         #expect(byPath[Self.path(Array("d/".utf8) + Self.nfc)] == 1)
         #expect(byPath[Self.path(Array("d/".utf8) + Self.nfd)] == 2)

@@ -128,4 +128,28 @@ import Testing
         #expect(again.directories.count == 6)
         #expect(Self.listing(again) == Self.listing(LocalExportIndex(scanner.scan([root]))))
     }
+
+    /// The scanner walks subdirectories in the index's order, so a full
+    /// scan's entries are the index's as they are (a copy into another
+    /// order would change the catalog's digest): names whose bytes order
+    /// otherwise than Swift's `String <` (a lone byte C3 before "é", C3 A9),
+    /// '-' before '/' in bytes but a directory before its subtree.
+    @Test func theScannerWalksInTheIndexOrder() throws {
+        let tree = try Tree()
+        for name in [[0xC3], [0xC3, 0xA9], Self.bytes("a"), Self.bytes("a-b"), Self.bytes("a/x"), Self.bytes("a/x/y")] {
+            try tree.mkdir(Self.bytes("d/") + name)
+            try tree.write(Self.bytes("d/") + name + Self.bytes("/file"), size: 1)
+        }
+        let root = try ExportRoot(LocalExport(name: "share", path: tree.url.path))
+        let scan = LocalExportScanner().scan([root])
+        #expect(LocalExportIndex(scan).entries == scan.entries)
+        // The groups of "d"'s subdirectories, in the order walked.
+        var walked: [[UInt8]] = []
+        for entry in scan.entries where entry.path.hasSuffix("/file") {
+            let bytes = NameBytes.bytes(entry.path).dropFirst(Self.d.count).dropLast(5)
+            walked.append(Array(bytes))
+        }
+        let expected: [[UInt8]] = [Self.bytes("a"), Self.bytes("a/x"), Self.bytes("a/x/y"), Self.bytes("a-b"), [0xC3], [0xC3, 0xA9]]
+        #expect(walked == expected)
+    }
 }
