@@ -232,4 +232,57 @@ import Testing
         #expect(seen.reduce(0) { $0 + $1.batch.eventCount } >= 50)
         await watched.stop()
     }
+
+    /// NFC and NFD "café" in one directory: two directories on Linux, one
+    /// Swift `String`. A file created in one shows there alone, through
+    /// its directory's own events, and the other keeps exactly its files.
+    @Test func aFileInOneOfTwoCanonicallyEquivalentDirectoriesShowsOnlyThere() async throws {
+        let watched = try await Watched(startWatching: false)
+        let nfc: [UInt8] = [0x63, 0x61, 0x66, 0xC3, 0xA9]
+        let nfd: [UInt8] = [0x63, 0x61, 0x66, 0x65, 0xCC, 0x81]
+        let base = Array(watched.url.path.utf8) + Array("/a/".utf8)
+        func raw(_ relative: [UInt8]) -> [CChar] { (base + relative + [0]).map { CChar(bitPattern: $0) } }
+        func write(_ relative: [UInt8], _ content: String) throws {
+            let descriptor = open(raw(relative), O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw POSIXError(.EIO) }
+            defer { close(descriptor) }
+            _ = Foundation.write(descriptor, content, content.utf8.count)
+        }
+        guard mkdir(raw(nfc), 0o755) == 0, mkdir(raw(nfd), 0o755) == 0 else { throw POSIXError(.EIO) }
+        try write(nfc + Array("/composed.txt".utf8), "c")
+        try write(nfd + Array("/decomposed.txt".utf8), "dd")
+        _ = try await watched.source.rescan()
+        watched.startWatching()
+
+        try write(nfc + Array("/new.txt".utf8), "new")
+        let share = Array("share/a/".utf8)
+        let newFile = share + nfc + Array("/new.txt".utf8)
+        let seen = try await watched.waitFor("the new file in the NFC directory") { catalog in
+            Array(catalog.entries).contains { NameBytes.bytes($0.path) == newFile && $0.size == 3 }
+        }
+        // Its own directory's events, not the other's ("a" may show too:
+        // its events from making both were queued before watching began).
+        let batch = try #require(seen.last?.batch.directories)
+        #expect(batch.contains(ExactPath(NameBytes.string(share + nfc))))
+        #expect(!batch.contains(ExactPath(NameBytes.string(share + nfd))))
+        let catalog = try #require(seen.last?.catalog)
+        // (path bytes, size) under a/, sorted by bytes.
+        func under(_ catalog: SourceCatalog) -> [[UInt8]] {
+            Array(catalog.entries).map { NameBytes.bytes($0.path) }.filter { $0.starts(with: share) }
+                .map { Array($0.dropFirst(share.count)) }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        let expected: [[UInt8]] = [
+            Array("one.txt".utf8), nfd, nfd + Array("/decomposed.txt".utf8), nfc, nfc + Array("/composed.txt".utf8), nfc + Array("/new.txt".utf8),
+        ].sorted { $0.lexicographicallyPrecedes($1) }
+        #expect(under(catalog) == expected)
+        let sizes = Dictionary(uniqueKeysWithValues: Array(catalog.entries).map { (NameBytes.bytes($0.path), $0.size) })
+        #expect(sizes[share + nfd + Array("/decomposed.txt".utf8)] == 2)
+        #expect(sizes[share + nfc + Array("/composed.txt".utf8)] == 1)
+        // The patched catalog is the one a full scan gives, entry for entry.
+        let root = try ExportRoot(LocalExport(name: "share", path: watched.url.path))
+        let full = LocalExportIndex(LocalExportScanner().scan([root])).entries
+        #expect(Array(catalog.entries).map { NameBytes.bytes($0.path) } == Array(full).map { NameBytes.bytes($0.path) })
+        #expect(catalog.entries == full)
+        await watched.stop()
+    }
 }

@@ -339,6 +339,32 @@ extension NamespaceMergerNameBytesTests {
         #expect(try snapshot.lookup(nfc, in: snapshot.root).size == 1)
         #expect(try snapshot.lookup(nfd, in: snapshot.root).size == 2)
     }
+
+    /// NFC and NFD "café" offered by two nodes, one size and mtime: each
+    /// name's replicas are merged by that name's own hashes (the NFC ones
+    /// agree, the NFD ones do not), never by the other's.
+    @Test func canonicallyEquivalentNamesKeepTheirOwnReplicaHashes() throws {
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        var known = hashes(of: nfc, size: 7, mtime: 42, [1: 0xAA, 2: 0xAA])
+        known.merge(hashes(of: nfd, size: 7, mtime: 42, [1: 0xBB, 2: 0xBC])) { old, _ in old }
+        #expect(known.count == 4)
+        let outcome = self.merger.mergeReplicas(
+            [
+                catalog("a", id: 1, [file(nfc, size: 7, mtime: 42), file(nfd, size: 7, mtime: 42)]),
+                catalog("b", id: 2, [file(nfc, size: 7, mtime: 42), file(nfd, size: 7, mtime: 42)]),
+            ],
+            generation: 1, previous: nil, now: Timestamp(seconds: 5000), replicaHashes: known
+        )
+        let snapshot = outcome.snapshot
+        let names = try snapshot.children(of: snapshot.lookup(path: "")).map { Array($0.name.utf8) }
+        #expect(Set(names) == [Array(nfc.utf8), Array(nfd.utf8), Array(nfd.utf8) + Array("@b".utf8)])
+        #expect(snapshot.sources(of: try snapshot.lookup(nfc, in: snapshot.root)).map(\.origin.name) == ["a", "b"])
+        #expect(snapshot.sources(of: try snapshot.lookup(nfd, in: snapshot.root)).map(\.origin.name) == ["a"])
+        #expect(snapshot.sources(of: try snapshot.lookup(nfd + "@b", in: snapshot.root)).map(\.origin.name) == ["b"])
+        #expect(outcome.consulted.count == 4)
+        #expect(outcome.unconfirmed.isEmpty)
+    }
 }
 
 /// Random catalogs (shared and clashing paths, implied parents, file and

@@ -20,6 +20,6 @@ public struct DUMPResult: XDREncodable, Sendable {
 extension MountProgram {
     /// What `showmount -a` lists. Only as accurate as clients' UMNT calls.
     func dump() -> DUMPResult {
-        DUMPResult(mounts: self.mounts.withLock { $0.entries.map { ($0.client, $0.directory) } })
+        DUMPResult(mounts: self.mounts.withLock { $0.entries.map { ($0.client, $0.directory.string) } })
     }
 }

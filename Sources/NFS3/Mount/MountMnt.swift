@@ -48,7 +48,7 @@ extension MountProgram {
             return .failure(MountStatus3(error))
         }
         guard node.isDirectory else { return .failure(.notDirectory) }
-        self.mounts.withLock { $0.add(MountList.Entry(client: client, directory: normalized)) }
+        self.mounts.withLock { $0.add(MountList.Entry(client: client, directory: ExactPath(normalized))) }
         return .ok(handle: NFS3FileHandle(fileID: node.fileID), authFlavors: Self.authFlavors)
     }
 

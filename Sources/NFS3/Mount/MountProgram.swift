@@ -84,7 +84,9 @@ public enum MountProcedure: UInt32, Sendable, CaseIterable {
 struct MountList {
     struct Entry: Hashable {
         var client: String
-        var directory: String
+        /// By its bytes: an UMNT of NFD "/café" forgets no mount of NFC
+        /// "/café".
+        var directory: ExactPath
     }
 
     static let capacity = 1024

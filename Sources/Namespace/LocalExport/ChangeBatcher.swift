@@ -1,15 +1,16 @@
 /// Directories in which something changed since the last rescan.
 public struct ChangeBatch: Equatable, Sendable {
     /// Export-relative paths of the directories that reported events
-    /// (`share/sub`); a directory's own deletion or move marks it too.
-    public var directories: Set<String> = []
+    /// (`share/sub`); a directory's own deletion or move marks it too. By
+    /// exact bytes: NFC and NFD "café" are two directories.
+    public var directories: Set<ExactPath> = []
     /// The kernel dropped events (`IN_Q_OVERFLOW`): only a full rescan can
     /// tell what changed.
     public var overflowed = false
     /// How many events the batch gathered.
     public var eventCount = 0
 
-    public init(directories: Set<String> = [], overflowed: Bool = false, eventCount: Int = 0) {
+    public init(directories: Set<ExactPath> = [], overflowed: Bool = false, eventCount: Int = 0) {
         self.directories = directories
         self.overflowed = overflowed
         self.eventCount = eventCount
@@ -60,7 +61,7 @@ public struct ChangeBatcher: Sendable {
             guard !event.mask.intersection(.watched).isEmpty else { continue }
             let path = directory(event.watch)
             self.mark(at: now) { batch in
-                if let path { batch.directories.insert(path) }
+                if let path { batch.directories.insert(ExactPath(path)) }
             }
         }
     }

@@ -31,10 +31,11 @@ public final class ExportWatcher: Sendable {
 
     private struct State {
         var directories: [Int32: String] = [:]
-        /// By path: an incremental rescan tries a refused directory again
-        /// (the parent of a changed one) and must not count it twice.
-        var refusedForLimit: Set<String> = []
-        var failed: Set<String> = []
+        /// By path (exact bytes): an incremental rescan tries a refused
+        /// directory again (the parent of a changed one) and must not count
+        /// it twice.
+        var refusedForLimit: Set<ExactPath> = []
+        var failed: Set<ExactPath> = []
         /// Watches (re)added by the scan under way.
         var seen: Set<Int32> = []
         var thread: NIOThreadPool?
@@ -69,16 +70,17 @@ public final class ExportWatcher: Sendable {
     public func watch(directory: CInt, path: String) {
         let wd = inotify_add_watch(self.descriptor, "/proc/self/fd/\(directory)", InotifyEvent.Mask([.watched, .onlyDirectory]).rawValue)
         let code = errno
+        let exact = ExactPath(path)
         self.state.withLockedValue { state in
             if wd >= 0 {
                 state.directories[wd] = path
                 state.seen.insert(wd)
-                state.refusedForLimit.remove(path)
-                state.failed.remove(path)
+                state.refusedForLimit.remove(exact)
+                state.failed.remove(exact)
             } else if code == ENOSPC {
-                state.refusedForLimit.insert(path)
+                state.refusedForLimit.insert(exact)
             } else {
-                state.failed.insert(path)
+                state.failed.insert(exact)
             }
         }
     }
@@ -107,11 +109,11 @@ public final class ExportWatcher: Sendable {
     /// Removes the watches still standing for directories under `paths`
     /// (deleted or moved out of the exports); a directory moved within the
     /// exports was watched again under its new path, and keeps its watch.
-    public func unwatch(under paths: [String]) {
+    public func unwatch(under paths: [ExactPath]) {
         guard !paths.isEmpty else { return }
         let roots = Set(paths)
         let stale = self.state.withLockedValue { state -> [Int32] in
-            let stale = state.directories.filter { LocalExportIndex.isUnder($0.value, anyOf: roots) }.map(\.key)
+            let stale = state.directories.filter { LocalExportIndex.isUnder(ExactPath($0.value), anyOf: roots) }.map(\.key)
             for watch in stale { state.directories[watch] = nil }
             state.refusedForLimit = state.refusedForLimit.filter { !LocalExportIndex.isUnder($0, anyOf: roots) }
             state.failed = state.failed.filter { !LocalExportIndex.isUnder($0, anyOf: roots) }

@@ -73,12 +73,13 @@ public final class ExportRoot: Sendable {
         self.descriptor = descriptor
     }
 
-    /// Opens every export, refusing duplicate names.
+    /// Opens every export, refusing duplicate names (by their bytes: NFC
+    /// and NFD "café" are two top-level directories).
     public static func openAll(_ exports: [LocalExport]) throws(LocalExportError) -> [ExportRoot] {
-        var seen = Set<String>()
+        var seen = Set<ExactPath>()
         var roots: [ExportRoot] = []
         for export in exports {
-            guard seen.insert(export.name).inserted else { throw .duplicateName(export.name) }
+            guard seen.insert(ExactPath(export.name)).inserted else { throw .duplicateName(export.name) }
             roots.append(try ExportRoot(export))
         }
         return roots

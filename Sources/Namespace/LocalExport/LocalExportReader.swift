@@ -48,7 +48,8 @@ public final class LocalExportReader: FileReader {
         }
     }
 
-    private let roots: [String: ExportRoot]
+    /// By name's bytes, as `ExportRoot.openAll` tells names apart.
+    private let roots: [ExactPath: ExportRoot]
     let threadPool: NIOThreadPool
     /// Content hashes for HASH (`LocalExportReader+ContentHasher.swift`).
     public let hashes: ContentHashCache
@@ -71,7 +72,7 @@ public final class LocalExportReader: FileReader {
     /// `allowInline: false` sends every read to the pool (for comparison).
     public init(roots: [ExportRoot], threadPool: NIOThreadPool, allowInline: Bool = true,
                 descriptorLifetime: Duration = .seconds(1)) {
-        self.roots = Dictionary(uniqueKeysWithValues: roots.map { ($0.name, $0) })
+        self.roots = Dictionary(uniqueKeysWithValues: roots.map { (ExactPath($0.name), $0) })
         self.threadPool = threadPool
         self.hashes = ContentHashCache(threadPool: threadPool)
         self.allowInline = allowInline
@@ -181,8 +182,8 @@ public final class LocalExportReader: FileReader {
     /// Opens `path` afresh (no reused descriptor), refusing anything but a
     /// regular file beneath its export.
     func openRegularFile(_ path: String, now: ContinuousClock.Instant = .now) throws -> OpenFile {
-        guard let slash = path.firstIndex(of: "/"), let root = self.roots[String(path[..<slash])] else {
-            throw self.roots[path] != nil ? FileSystemError.isDirectory : FileSystemError.stale
+        guard let slash = path.firstIndex(of: "/"), let root = self.roots[ExactPath(path[..<slash])] else {
+            throw self.roots[ExactPath(path)] != nil ? FileSystemError.isDirectory : FileSystemError.stale
         }
         let relative = String(path[path.index(after: slash)...])
         // O_NONBLOCK: a FIFO put where a file was must not block this thread

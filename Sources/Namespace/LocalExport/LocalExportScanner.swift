@@ -24,10 +24,10 @@ public struct LocalExportScanner: Sendable {
     public struct Result: Sendable {
         public var entries: CatalogEntries
         /// Where each listed directory's own entries lie in `entries`, by
-        /// path; "" holds the export roots themselves.
-        public var directories: [String: Range<Int>]
+        /// path's exact bytes; "" holds the export roots themselves.
+        public var directories: [ExactPath: Range<Int>]
         /// Directories asked for that are gone (or no longer directories).
-        public var gone: [String]
+        public var gone: [ExactPath]
         public var skipped: Int { self.skippedByReason.values.reduce(0, +) }
         /// What was not offered, by reason ("device, socket or FIFO", or a
         /// `NameRefusal`'s description), with one example path each.
@@ -58,9 +58,7 @@ public struct LocalExportScanner: Sendable {
     /// it there, so nothing created after the read goes unreported).
     public func scan(_ roots: [ExportRoot], onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil) -> Result {
         var walk = Walk(maximumEntries: self.maximumEntries)
-        // In LocalExportIndex's order, so the index takes the entries as
-        // they are instead of copying them into order.
-        let present = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
+        let present = walk.listRoots(Self.sorted(roots))
         for root in present {
             // A fresh open file description: a dup() would share the
             // directory offset with the root descriptor across scans.
@@ -100,19 +98,20 @@ public struct LocalExportScanner: Sendable {
     /// `onDirectory` as in `scan`: a new directory is watched before it is
     /// read, so files created in it meanwhile are either read or reported.
     public func scan(
-        _ roots: [ExportRoot], directories paths: some Sequence<String>, isKnown: (String) -> Bool,
+        _ roots: [ExportRoot], directories paths: some Sequence<ExactPath>, isKnown: (ExactPath) -> Bool,
         onDirectory: ((ExportRoot, CInt, String) -> Void)? = nil
     ) -> Result {
         var walk = Walk(maximumEntries: self.maximumEntries)
-        let byName = Dictionary(roots.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for path in paths {
+        let byName = Dictionary(roots.map { (ExactPath($0.name), $0) }, uniquingKeysWith: { first, _ in first })
+        for exactPath in paths {
+            let path = exactPath.string
             if path.isEmpty {
-                _ = walk.listRoots(roots.sorted { LocalExportIndex.precedes($0.name, $1.name) })
+                _ = walk.listRoots(Self.sorted(roots))
                 continue
             }
             let slash = path.firstIndex(of: "/")
-            guard let root = byName[String(path[..<(slash ?? path.endIndex)])] else {
-                walk.gone.append(path)
+            guard let root = byName[ExactPath(path[..<(slash ?? path.endIndex)])] else {
+                walk.gone.append(exactPath)
                 continue
             }
             let descriptor: CInt
@@ -126,7 +125,7 @@ public struct LocalExportScanner: Sendable {
                 descriptor = openat(root.descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             }
             guard descriptor >= 0 else {
-                walk.gone.append(path)
+                walk.gone.append(exactPath)
                 continue
             }
             walk.walk(directory: descriptor, prefix: path, descend: { !isKnown($0) }) { descriptor, path in
@@ -141,12 +140,18 @@ public struct LocalExportScanner: Sendable {
         return result
     }
 
+    /// The roots in `LocalExportIndex`'s order, so the index takes the
+    /// entries as they are instead of copying them into order.
+    static func sorted(_ roots: [ExportRoot]) -> [ExportRoot] {
+        roots.sorted { LocalExportIndex.precedes(ExactPath($0.name), ExactPath($1.name)) }
+    }
+
     /// A walk under way, appending each directory's entries as one group.
     struct Walk {
         let maximumEntries: Int
         var builder = CatalogEntries.Builder()
-        var directories: [String: Range<Int>] = [:]
-        var gone: [String] = []
+        var directories: [ExactPath: Range<Int>] = [:]
+        var gone: [ExactPath] = []
         var skippedByReason: [String: Int] = [:]
         var examples: [String: String] = [:]
         var truncated = false
@@ -188,7 +193,7 @@ public struct LocalExportScanner: Sendable {
         /// Lists one directory, then walks the subdirectories `descend`
         /// accepts; takes ownership of `directory`.
         mutating func walk(
-            directory: CInt, prefix: String, descend: (String) -> Bool, onDirectory: (CInt, String) -> Void
+            directory: CInt, prefix: String, descend: (ExactPath) -> Bool, onDirectory: (CInt, String) -> Void
         ) {
             onDirectory(directory, prefix)
             guard let stream = fdopendir(directory) else {
@@ -240,12 +245,12 @@ public struct LocalExportScanner: Sendable {
                     self.skip(LocalExportScanner.unsupported, path: path)
                 }
             }
-            self.directories[prefix] = first..<self.builder.count
+            self.directories[ExactPath(prefix)] = first..<self.builder.count
             if self.truncated { return }
-            subdirectories.sort { LocalExportIndex.precedes($0.name, $1.name) }
+            subdirectories.sort { LocalExportIndex.precedes(ExactPath($0.name), ExactPath($1.name)) }
             for (name, rawName) in subdirectories {
                 let path = prefix + "/" + name
-                guard descend(path) else { continue }
+                guard descend(ExactPath(path)) else { continue }
                 let child = openat(directory, rawName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard child >= 0 else {
                     self.skip(LocalExportScanner.unreadable, path: path)

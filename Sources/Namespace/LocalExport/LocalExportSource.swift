@@ -31,14 +31,14 @@ public final class LocalExportSource: Sendable {
         /// Exports on file systems that report no inotify events for changes
         /// made elsewhere (NFS, CIFS, FUSE…), by export name, with the type:
         /// only periodic rescans see their changes.
-        var unwatchable: [String: String]
+        var unwatchable: [ExactPath: String]
 
         init(roots: [ExportRoot], threadPool: NIOThreadPool) {
             self.roots = roots
             self.reader = LocalExportReader(roots: roots, threadPool: threadPool)
-            var unwatchable: [String: String] = [:]
+            var unwatchable: [ExactPath: String] = [:]
             for root in roots {
-                if let type = ExportWatcher.fileSystemWithoutEvents(root.descriptor) { unwatchable[root.name] = type }
+                if let type = ExportWatcher.fileSystemWithoutEvents(root.descriptor) { unwatchable[ExactPath(root.name)] = type }
             }
             self.unwatchable = unwatchable
         }
@@ -59,7 +59,7 @@ public final class LocalExportSource: Sendable {
     public var roots: [ExportRoot] { self.exports.withLockedValue { $0.roots } }
     public var reader: LocalExportReader { self.exports.withLockedValue { $0.reader } }
     /// See `Exports.unwatchable`.
-    public var unwatchable: [String: String] { self.exports.withLockedValue { $0.unwatchable } }
+    public var unwatchable: [ExactPath: String] { self.exports.withLockedValue { $0.unwatchable } }
 
     /// Offers `roots` from the next rescan on.
     public func setRoots(_ roots: [ExportRoot]) {
@@ -85,7 +85,7 @@ public final class LocalExportSource: Sendable {
             watcher?.beginScan()
             defer { watcher?.endScan() }
             let result = scanner.scan(roots) { root, descriptor, path in
-                if unwatchable[root.name] == nil { watcher?.watch(directory: descriptor, path: path) }
+                if unwatchable[ExactPath(root.name)] == nil { watcher?.watch(directory: descriptor, path: path) }
             }
             return LocalExportIndex(result)
         }
@@ -97,7 +97,7 @@ public final class LocalExportSource: Sendable {
     /// their parents, and any new subtree in them), patches the catalog and
     /// moves the generation once if anything differs. Falls back to a full
     /// rescan before the first scan or after the roots changed.
-    public func rescan(directories: some Collection<String>) async throws -> (catalog: SourceCatalog, changed: Bool) {
+    public func rescan(directories: some Collection<ExactPath>) async throws -> (catalog: SourceCatalog, changed: Bool) {
         let scanner = self.scanner
         let exports = self.exports.withLockedValue { $0 }
         let (roots, reader, unwatchable) = (exports.roots, exports.reader, exports.unwatchable)
@@ -112,7 +112,7 @@ public final class LocalExportSource: Sendable {
         let wanted = previous.directoriesToList(for: directories)
         let index = try await self.threadPool.runIfActive { () -> LocalExportIndex in
             let result = scanner.scan(roots, directories: wanted.sorted(), isKnown: previous.isKnown) { root, descriptor, path in
-                if unwatchable[root.name] == nil { watcher?.watch(directory: descriptor, path: path) }
+                if unwatchable[ExactPath(root.name)] == nil { watcher?.watch(directory: descriptor, path: path) }
             }
             let (index, removed) = previous.patched(with: result)
             // Watches of directories deleted or moved out; one moved

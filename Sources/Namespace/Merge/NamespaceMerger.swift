@@ -276,7 +276,8 @@ private struct MergeBuilder {
         struct Key: Hashable {
             var kind: FileKind
             var version: FileVersion
-            var target: String?
+            /// By bytes: links to NFC and NFD "café" are two versions.
+            var target: ExactPath?
         }
         guard !refs.isEmpty else { return [] }
         var byKey: [Key: [SourceRef]] = [:]
@@ -284,7 +285,7 @@ private struct MergeBuilder {
         for ref in refs {
             let entries = self.entries(of: ref)
             let entry = Int(ref.entry)
-            let key = Key(kind: entries.kind(at: entry), version: entries.version(at: entry), target: entries.symlinkTarget(at: entry))
+            let key = Key(kind: entries.kind(at: entry), version: entries.version(at: entry), target: entries.symlinkTarget(at: entry).map { ExactPath($0) })
             if byKey[key] == nil { order.append(key) }
             byKey[key, default: []].append(ref)
         }

@@ -1,5 +1,7 @@
 /// One source's offer of a regular file, as the merge compares replicas:
-/// which node, under which path, at which version.
+/// which node, under which path, at which version. Equal and hashed by the
+/// path's bytes: NFC and NFD "café" on one node are two files, each with
+/// its own hash.
 public struct ReplicaKey: Hashable, Sendable, CustomStringConvertible {
     public var origin: NodeID
     public var path: String
@@ -12,6 +14,16 @@ public struct ReplicaKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(self.path) (\(self.version)) on \(self.origin)" }
+
+    public static func == (lhs: ReplicaKey, rhs: ReplicaKey) -> Bool {
+        lhs.origin == rhs.origin && lhs.version == rhs.version && ExactPath(lhs.path) == ExactPath(rhs.path)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.origin)
+        hasher.combine(ExactPath(self.path))
+        hasher.combine(self.version)
+    }
 }
 
 /// What is known of a replica's content.

@@ -73,7 +73,7 @@ public struct ControlProgram: RPCProgram {
                 name: child.name, kind: child.kind, size: child.size, mtime: child.mtime,
                 holders: Array(Set(snapshot.sources(of: child).map(\.origin.name))).sorted()
             )
-        }.sorted { $0.name < $1.name }
+        }.sorted { ExactPath($0.name) < ExactPath($1.name) }  // by bytes, as `ls` under LC_ALL=C
         return .entries(entries)
     }
 }

@@ -58,7 +58,9 @@ public final class ForwardedFileReader: FileReader {
     private let configuration: Configuration
     private let onChange: @Sendable (_ path: String, _ version: FileVersion) -> Void
     private let inFlight = NIOLockedValueBox<[InFlightKey: Fetch]>([:])
-    private let nextSequentialOffset = NIOLockedValueBox<[String: UInt64]>([:])
+    /// Where the last read of each file ended, by the path's bytes (NFC and
+    /// NFD "café" are two files, each read on its own).
+    private let nextSequentialOffset = NIOLockedValueBox<[ExactPath: UInt64]>([:])
     /// Peer READs sent (read-ahead included), failed, their bytes and time.
     private let readsCounter = Counter(label: "p2pfs_forwarded_reads_total")
     private let errorsCounter = Counter(label: "p2pfs_forwarded_read_errors_total")
@@ -291,9 +293,10 @@ public final class ForwardedFileReader: FileReader {
     private func readAheadIfSequential(file: BlockCache.File, offset: UInt64, end: UInt64) {
         guard self.configuration.readAhead > 0 else { return }
         let isSequential = self.nextSequentialOffset.withLockedValue { offsets -> Bool in
-            let sequential = offset == 0 || offsets[file.path] == offset
+            let path = ExactPath(file.path)
+            let sequential = offset == 0 || offsets[path] == offset
             if offsets.count > 1024 { offsets.removeAll() }
-            offsets[file.path] = end
+            offsets[path] = end
             return sequential
         }
         guard isSequential, end < file.version.size else { return }
