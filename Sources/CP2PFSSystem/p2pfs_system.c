@@ -100,6 +100,39 @@ int p2pfs_release_free_memory(void) {
 #endif
 }
 
+int p2pfs_tune_heap(long mmap_threshold, long trim_threshold, long top_pad) {
+#if defined(__GLIBC__)
+    // mallopt returns 1 on success, 0 on error.
+    int ok = mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold);
+    ok &= mallopt(M_TRIM_THRESHOLD, (int)trim_threshold);
+    ok &= mallopt(M_TOP_PAD, (int)top_pad);
+    return ok;
+#else
+    (void)mmap_threshold;
+    (void)trim_threshold;
+    (void)top_pad;
+    return 0;
+#endif
+}
+
+int p2pfs_heap_allocation_is_mapped(unsigned long size) {
+#if defined(__GLIBC__)
+    // volatile: the compiler must not elide the malloc/free pair.
+    void *volatile p = malloc(size);
+    if (p == NULL) {
+        return -1;
+    }
+    // glibc's chunk header: the size word before the user pointer, whose
+    // bit 1 (IS_MMAPPED) marks a chunk with an mmap of its own.
+    int mapped = (((size_t *)p)[-1] & 2) != 0;
+    free(p);
+    return mapped;
+#else
+    (void)size;
+    return -1;
+#endif
+}
+
 #if defined(__linux__)
 #include <sys/eventfd.h>
 #include <sys/vfs.h>

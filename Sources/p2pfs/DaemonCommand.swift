@@ -249,6 +249,8 @@ struct DaemonCommand: AsyncParsableCommand {
     /// Runs the node until SIGINT or SIGTERM, with the settings merged from
     /// the command line and the configuration file.
     func serve(configuration: DaemonConfiguration, settings: DaemonSettings) async throws {
+        // Before the event loops and the thread pool start allocating.
+        HeapMemory.configureForDaemon()
         let level = Logger.Level(rawValue: self.logLevel)!
         let journal = JournalLogHandler.standardErrorIsJournal(journalStream: getenv("JOURNAL_STREAM").map { String(cString: $0) })
         LoggingSystem.bootstrap { label in

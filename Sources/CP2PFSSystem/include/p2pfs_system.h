@@ -25,6 +25,16 @@ int p2pfs_open_beneath_openat2(int rootfd, const char *path, int flags);
 /// a no-op elsewhere. Returns 1 if memory was released.
 int p2pfs_release_free_memory(void);
 
+/// Sets glibc's allocation thresholds (mallopt M_MMAP_THRESHOLD,
+/// M_TRIM_THRESHOLD, M_TOP_PAD), in bytes. Returns 1 if all were set, 0
+/// on error or where the C library is not glibc.
+int p2pfs_tune_heap(long mmap_threshold, long trim_threshold, long top_pad);
+
+/// Whether glibc serves an allocation of `size` bytes with an mmap of its
+/// own (allocates and frees one to see): 1 or 0, or -1 where that is not
+/// known (not glibc, or no memory). For tests of `p2pfs_tune_heap`.
+int p2pfs_heap_allocation_is_mapped(unsigned long size);
+
 /// An eventfd (non-blocking, close-on-exec) that wakes a thread blocked in
 /// poll; -1 with errno set.
 int p2pfs_wakeup_descriptor(void);
