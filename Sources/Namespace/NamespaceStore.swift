@@ -20,8 +20,10 @@ import Musl
 /// nodes) are merged into one file only when their content hashes agree.
 /// The merge looks hashes up in `replicaHashes` and never waits for one;
 /// the hashes it lacked are asked of their owners by a `ReplicaVerifier`
-/// after the rebuild, and each answer triggers another rebuild. Hashes no
-/// merge looked up any more are dropped, which bounds the table by the
+/// after the rebuild, and each answer triggers another rebuild (a failed
+/// ask that may pass is asked again a few times, `ReplicaRetryPolicy`, and
+/// a late hash is one more answer). Hashes no merge looked up any more are
+/// dropped, and so are their retries, which bounds the table by the
 /// replicas the namespace has and makes a node that comes back be asked
 /// again.
 public final class NamespaceStore: Sendable {
@@ -44,18 +46,20 @@ public final class NamespaceStore: Sendable {
     /// Set once in `init`: it records into this store.
     private let verifier = NIOLockedValueBox<ReplicaVerifier?>(nil)
 
-    /// - Parameter eventLoopGroup: where replicas' content hashes are asked
-    ///   for (the daemon's group; NIO's shared one when not given).
+    /// - Parameters:
+    ///   - eventLoopGroup: where replicas' content hashes are asked for (the
+    ///     daemon's group; NIO's shared one when not given).
+    ///   - replicaRetry: when a failed HASH is asked again.
     public init(
         logger: Logger, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
-        eventLoopGroup: (any EventLoopGroup)? = nil
+        eventLoopGroup: (any EventLoopGroup)? = nil, replicaRetry: ReplicaRetryPolicy = .standard
     ) {
         self.state = NIOLockedValueBox(State(snapshot: .empty(now: clock())))
         self.thread = NIOThreadPool(numberOfThreads: 1)
         self.thread.start()
         self.logger = logger
         self.clock = clock
-        let verifier = ReplicaVerifier(eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton, logger: logger) {
+        let verifier = ReplicaVerifier(eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton, logger: logger, retry: replicaRetry) {
             [weak self] key, hash in
             self?.recordReplicaHash(hash, for: key)
         }
@@ -74,7 +78,10 @@ public final class NamespaceStore: Sendable {
         }
     }
 
+    /// Stops asking for hashes (no retry fires after this) and the
+    /// rebuild thread.
     public func shutdown() async {
+        self.verifier.withLockedValue { $0 }?.stop()
         try? await self.thread.shutdownGracefully()
     }
 
@@ -170,7 +177,10 @@ public final class NamespaceStore: Sendable {
                 ]
             )
             self.entriesGauge.record(snapshot.count)
-            self.verifier.withLockedValue { $0 }?.verify(outcome.unconfirmed)
+            let verifier = self.verifier.withLockedValue { $0 }
+            // Pairs that are gone are not asked again (nor retried).
+            verifier?.forget(keepingOnly: outcome.consulted)
+            verifier?.verify(outcome.unconfirmed)
             let waiters = self.state.withLockedValue { state -> [CheckedContinuation<NamespaceSnapshot, Never>]? in
                 state.snapshot = snapshot
                 // Hashes this merge had and did not look up are no longer

@@ -1,5 +1,6 @@
 import Logging
 import Namespace
+import NIOPosix
 import Testing
 
 /// `NamespaceStore`: one rebuild per change (several catalogs at once are
@@ -100,6 +101,37 @@ import Testing
         store.setCatalog(catalog("a", id: 1, [file("share/a1")]))
         await store.settled()
         #expect(!store.isReady)
+        await store.shutdown()
+    }
+
+    /// Two identical replicas whose second owner fails HASH twice (busy)
+    /// show as two names meanwhile, and as one name with both sources once
+    /// a retry tells the hash: the late answer rebuilds the namespace.
+    @Test func aHashToldOnRetryJoinsTheReplicas() async throws {
+        let store = NamespaceStore(
+            logger: Logger(label: "store-test"), replicaRetry: ReplicaRetryPolicy(delays: [.milliseconds(1), .milliseconds(1), .milliseconds(1)])
+        )
+        let first = FlakyHasher(failures: 0)
+        let second = FlakyHasher(failures: 2)
+        // The third ask (second retry) waits until the test lets it answer.
+        let gate = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        second.gate.withLockedValue { $0 = gate }
+        store.setCatalogs([
+            catalog("a", id: 1, reader: first, [file("share/Report", size: 7, mtime: 42)]),
+            catalog("b", id: 2, reader: second, [file("share/Report", size: 7, mtime: 42)]),
+        ])
+        let key = ReplicaKey(origin: NodeID(high: 0, low: 2), path: "share/Report", version: FileVersion(size: 7, mtime: Timestamp(seconds: 42)))
+        #expect(await eventually { second.calls.withLockedValue { $0 } == 3 })
+        #expect(store.replicaHashes[key] == .unavailable)
+        let apart = await store.settled()
+        #expect(Self.names(apart) == ["Report", "Report@b"])
+
+        gate.succeed()
+        #expect(await eventually { store.replicaHashes[key] == .known(.sample(0x5A)) })
+        let joined = await store.settled()
+        #expect(Self.names(joined) == ["Report"])
+        #expect(joined.sources(of: try joined.lookup(path: "share/Report")).map(\.origin.name) == ["a", "b"])
+        #expect(second.calls.withLockedValue { $0 } == 3)
         await store.shutdown()
     }
 }

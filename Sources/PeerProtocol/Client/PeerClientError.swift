@@ -1,3 +1,4 @@
+import Namespace
 import ONCRPC
 import XDR
 
@@ -64,6 +65,21 @@ extension PeerClientError {
         switch self {
         case .keyRequired, .untrusted, .status(.denied): true
         default: false
+        }
+    }
+}
+
+extension PeerClientError: TransientError {
+    /// No answer (a timeout, a dropped connection, no address reachable, a
+    /// failed handshake) or the owner's I/O error may pass; an answer about
+    /// the file (changed, gone, invalid) or a refusal of this node will not.
+    public var isTransient: Bool {
+        switch self {
+        case .status(let status): status == .io
+        case .rpc(.timedOut), .rpc(.connectionClosed): true
+        case .rpc(.denied), .rpc(.notAccepted), .rpc(.malformedReply): false
+        case .unreachable, .unexpectedNode, .tls: true
+        case .malformedReply, .keyRequired, .untrusted, .catalogTooLarge, .impersonation: false
         }
     }
 }
