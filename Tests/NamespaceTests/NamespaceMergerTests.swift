@@ -371,19 +371,7 @@ extension NamespaceMergerNameBytesTests {
 /// directory at one path, differing versions) checked against what every
 /// merge must hold, whatever the catalogs.
 @Suite struct NamespaceMergerPropertyTests {
-    /// Seeded, so a failure repeats.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func randomCatalogs(_ random: inout Generator) -> [SourceCatalog] {
+    static func randomCatalogs(_ random: inout SplitMix64) -> [SourceCatalog] {
         let components = ["a", "b", "c", "d"]
         return (1...Int.random(in: 1...4, using: &random)).map { source in
             var paths: Set<String> = []
@@ -417,7 +405,7 @@ extension NamespaceMergerNameBytesTests {
     }
 
     @Test func everyCatalogPathIsReachableAndFoundByItsFileID() throws {
-        var random = Generator(state: 0x6E5_ACE_F11E)
+        var random = SplitMix64(seed: 0x6E5_ACE_F11E)
         for _ in 0..<300 {
             let catalogs = Self.randomCatalogs(&random)
             let snapshot = NamespaceMerger().merge(catalogs, generation: 1, previous: nil, now: Timestamp(seconds: 10))
