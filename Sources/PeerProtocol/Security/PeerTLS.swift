@@ -21,11 +21,16 @@ public final class PeerTLS: Sendable {
     private let serverContext: NIOSSLContext
     private let clientContext: NIOSSLContext
     private let verify: @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
+    /// Warnings about refused connections, shared by all of them.
+    private let refusals: RefusalLog
 
     /// - Parameter trusted: when set, a certificate whose key is not one of
     ///   these nodes' fails the handshake, both ways: such a node gets
     ///   nothing, and is not talked to.
-    public init(credentials: NodeCredentials, trusted: Set<NodeID>? = nil, logger: Logger = Logger(label: "p2pfs.tls")) throws {
+    public init(
+        credentials: NodeCredentials, trusted: Set<NodeID>? = nil, refusals: RefusalLog = RefusalLog(),
+        logger: Logger = Logger(label: "p2pfs.tls")
+    ) throws {
         var server = TLSConfiguration.makeServerConfiguration(
             certificateChain: [.certificate(credentials.certificate)], privateKey: .privateKey(credentials.privateKey)
         )
@@ -51,7 +56,8 @@ public final class PeerTLS: Sendable {
         // A node always admits its own key (its own readiness check; nobody
         // else holds it).
         self.trusted = trusted.map { $0.union([credentials.nodeID]) }
-        self.verify = Self.verification(trusted: self.trusted, logger: logger)
+        self.refusals = refusals
+        self.verify = Self.verification(trusted: self.trusted, refusals: refusals, logger: logger)
         self.serverContext = try NIOSSLContext(configuration: server)
         self.clientContext = try NIOSSLContext(configuration: client)
     }
@@ -65,7 +71,7 @@ public final class PeerTLS: Sendable {
     /// counts, and TLS proves the peer holds its private key. Any is
     /// accepted, unless an allowlist is set and its key is not on it.
     private static func verification(
-        trusted: Set<NodeID>?, logger: Logger
+        trusted: Set<NodeID>?, refusals: RefusalLog, logger: Logger
     ) -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void {
         { certificates, promise in
             guard let leaf = certificates.first, let digest = try? NodeCredentials.publicKeyDigest(of: leaf) else {
@@ -74,7 +80,7 @@ public final class PeerTLS: Sendable {
             }
             let id = NodeID(publicKeyDigest: digest)
             if let trusted, !trusted.contains(id) {
-                logger.warning("refused node \(id): not in the --trust list")
+                refusals.warning("refused node \(id): not in the --trust list", peer: nil, logger: logger)
                 promise.succeed(.failed)
                 return
             }
@@ -99,10 +105,11 @@ public final class PeerTLS: Sendable {
     public func addServerHandlers(to channel: any Channel, handshakeTimeout: TimeAmount, logger: Logger) throws {
         let tls = NIOSSLServerHandler(context: self.serverContext, customVerificationCallback: self.verify)
         try channel.pipeline.syncOperations.addHandlers([
-            PlaintextPeerDetector(logger: logger),
+            PlaintextPeerDetector(refusals: self.refusals, logger: logger),
             tls,
             PeerTLSSessionHandler(
-                localKeyDigest: self.credentials.publicKeyDigest, promise: nil, handshakeTimeout: handshakeTimeout, logger: logger
+                localKeyDigest: self.credentials.publicKeyDigest, promise: nil, handshakeTimeout: handshakeTimeout,
+                refusals: self.refusals, logger: logger
             ),
         ])
     }
@@ -165,12 +172,20 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
     /// Whether any application data came after the handshake.
     private var receivedData = false
     private let logger: Logger
+    /// The accepting side's refusal warnings (nil: the connecting side).
+    private let refusals: RefusalLog?
+    /// The connection was refused before TLS began (and said why).
+    private var alreadyRefused = false
 
-    init(localKeyDigest: [UInt8], promise: EventLoopPromise<RPCPeerIdentity>?, handshakeTimeout: TimeAmount, logger: Logger) {
+    init(
+        localKeyDigest: [UInt8], promise: EventLoopPromise<RPCPeerIdentity>?, handshakeTimeout: TimeAmount, refusals: RefusalLog? = nil,
+        logger: Logger
+    ) {
         self.localKeyDigest = localKeyDigest
         self.promise = promise
         self.isClient = promise != nil
         self.handshakeTimeout = handshakeTimeout
+        self.refusals = refusals
         self.logger = logger
     }
 
@@ -187,6 +202,12 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is PlaintextPeerDetector.Refused {
+            // Refused and logged in front of TLS: the unclean close that
+            // TLS reports next is not a second refusal.
+            self.alreadyRefused = true
+            return
+        }
         guard let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent, !self.established else {
             context.fireUserInboundEventTriggered(event)
             return
@@ -223,12 +244,15 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
                 failure = .closedDuringHandshake
             default: failure = .handshakeFailed("\(error)")
             }
-            if self.promise == nil {
+            if self.promise == nil, !self.alreadyRefused {
                 // The accepting side: say who failed and why, once.
-                self.logger.warning(
-                    "refused a peer connection: \(failure)",
-                    metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")"]
-                )
+                let warning = "refused a peer connection: \(failure)"
+                let peer = context.channel.remoteAddress.map { "\($0)" } ?? "?"
+                if let refusals = self.refusals {
+                    refusals.warning(warning, peer: peer, logger: self.logger)
+                } else {
+                    self.logger.warning("\(warning)", metadata: ["peer": "\(peer)"])
+                }
             }
             self.fail(failure)
             context.close(promise: nil)
@@ -274,16 +298,22 @@ final class PlaintextPeerDetector: ChannelInboundHandler, RemovableChannelHandle
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
+    /// Told down the pipeline when a connection is refused here, so the
+    /// handlers behind do not log the close that follows as a refusal too.
+    struct Refused {}
+
     static let tlsHandshakeRecord: UInt8 = 22
     /// How long a refused caller has to read the reply and close.
     static let lingerAfterRefusal: TimeAmount = .seconds(2)
     private let logger: Logger
+    private let refusals: RefusalLog
     private var refused = false
     /// The first bytes, until there are enough to tell (a record mark and
     /// an xid: 8 bytes).
     private var start: ByteBuffer?
 
-    init(logger: Logger) {
+    init(refusals: RefusalLog, logger: Logger) {
+        self.refusals = refusals
         self.logger = logger
     }
 
@@ -307,11 +337,12 @@ final class PlaintextPeerDetector: ChannelInboundHandler, RemovableChannelHandle
         }
         self.refused = true
         self.start = nil
+        context.fireUserInboundEventTriggered(Refused())
         let remote = context.channel.remoteAddress.map { "\($0)" } ?? "?"
         if first & 0x80 != 0, let xid = bytes.getInteger(at: bytes.readerIndex + 4, as: UInt32.self) {
-            self.logger.warning(
+            self.refusals.warning(
                 "refused a peer connection: the peer speaks plaintext protocol v1 (this node speaks version \(PeerProcedure.version), over TLS); upgrade it",
-                metadata: ["peer": "\(remote)"]
+                peer: remote, logger: self.logger
             )
             var reply = context.channel.allocator.buffer(capacity: 40)
             reply.writeInteger(UInt32(0))
@@ -333,7 +364,7 @@ final class PlaintextPeerDetector: ChannelInboundHandler, RemovableChannelHandle
                 channel.eventLoop.scheduleTask(in: Self.lingerAfterRefusal) { channel.close(promise: nil) }
             }
         } else {
-            self.logger.warning("refused a peer connection: it does not start a TLS handshake", metadata: ["peer": "\(remote)"])
+            self.refusals.warning("refused a peer connection: it does not start a TLS handshake", peer: remote, logger: self.logger)
             context.close(promise: nil)
         }
     }
