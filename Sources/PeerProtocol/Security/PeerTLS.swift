@@ -126,7 +126,8 @@ public final class PeerTLS: Sendable {
         try channel.pipeline.syncOperations.addHandlers([
             tls,
             PeerTLSSessionHandler(
-                localKeyDigest: self.credentials.publicKeyDigest, promise: promise, handshakeTimeout: handshakeTimeout, logger: logger
+                localKeyDigest: self.credentials.publicKeyDigest, promise: promise, handshakeTimeout: handshakeTimeout,
+                refusals: self.refusals, logger: logger
             ),
         ])
     }
@@ -172,13 +173,13 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
     /// Whether any application data came after the handshake.
     private var receivedData = false
     private let logger: Logger
-    /// The accepting side's refusal warnings (nil: the connecting side).
-    private let refusals: RefusalLog?
+    /// Where the accepting side says why it refused a connection.
+    private let refusals: RefusalLog
     /// The connection was refused before TLS began (and said why).
     private var alreadyRefused = false
 
     init(
-        localKeyDigest: [UInt8], promise: EventLoopPromise<RPCPeerIdentity>?, handshakeTimeout: TimeAmount, refusals: RefusalLog? = nil,
+        localKeyDigest: [UInt8], promise: EventLoopPromise<RPCPeerIdentity>?, handshakeTimeout: TimeAmount, refusals: RefusalLog,
         logger: Logger
     ) {
         self.localKeyDigest = localKeyDigest
@@ -246,13 +247,9 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
             }
             if self.promise == nil, !self.alreadyRefused {
                 // The accepting side: say who failed and why, once.
-                let warning = "refused a peer connection: \(failure)"
-                let peer = context.channel.remoteAddress.map { "\($0)" } ?? "?"
-                if let refusals = self.refusals {
-                    refusals.warning(warning, peer: peer, logger: self.logger)
-                } else {
-                    self.logger.warning("\(warning)", metadata: ["peer": "\(peer)"])
-                }
+                self.refusals.warning(
+                    "refused a peer connection: \(failure)", peer: context.channel.remoteAddress.map { "\($0)" } ?? "?", logger: self.logger
+                )
             }
             self.fail(failure)
             context.close(promise: nil)
