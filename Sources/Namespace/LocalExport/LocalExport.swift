@@ -26,6 +26,18 @@ public struct LocalExport: Hashable, Sendable {
         guard !path.isEmpty else { throw .malformedArgument(argument) }
         self.init(name: name, path: path)
     }
+
+    /// By bytes (`ExactPath`): a reload that changes an export's name or
+    /// path from NFC to NFD "café" changes the export, as it does on disk
+    /// and on the wire, though the two are one `String`.
+    public static func == (lhs: LocalExport, rhs: LocalExport) -> Bool {
+        ExactPath(lhs.name) == ExactPath(rhs.name) && ExactPath(lhs.path) == ExactPath(rhs.path)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ExactPath(self.name))
+        hasher.combine(ExactPath(self.path))
+    }
 }
 
 /// Why an export could not be offered.
