@@ -27,6 +27,24 @@ public struct CatalogEntry: Hashable, Sendable {
     public var version: FileVersion {
         FileVersion(size: self.size, mtime: self.mtime)
     }
+
+    /// Path and symlink target by bytes (`ExactPath`): a rescan that finds
+    /// a link retargeted from NFC to NFD "café" has found a change to tell
+    /// peers, though the two targets are one `String`.
+    public static func == (lhs: CatalogEntry, rhs: CatalogEntry) -> Bool {
+        lhs.kind == rhs.kind && lhs.size == rhs.size && lhs.mtime == rhs.mtime && lhs.mode == rhs.mode
+            && ExactPath(lhs.path) == ExactPath(rhs.path)
+            && lhs.symlinkTarget.map { ExactPath($0) } == rhs.symlinkTarget.map { ExactPath($0) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ExactPath(self.path))
+        hasher.combine(self.kind)
+        hasher.combine(self.size)
+        hasher.combine(self.mtime)
+        hasher.combine(self.mode)
+        hasher.combine(self.symlinkTarget.map { ExactPath($0) })
+    }
 }
 
 /// Size and modification time: how p2pfs tells versions of a file apart.
