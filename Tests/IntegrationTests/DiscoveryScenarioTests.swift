@@ -196,6 +196,44 @@ final class DiscoveryScenarioTests {
         print("discovery: a late joiner appeared \(joined)s after it logged its start")
     }
 
+    /// Nodes started before their network (by systemd before DHCP, on a
+    /// laptop off any Wi-Fi) find each other once their links come up: the
+    /// daemons look at the interfaces again every 5 s, open mDNS sockets
+    /// on the new one and announce the address it brought. When a link
+    /// goes, what was found on it goes too, on that and not at the peer timeout.
+    @Test func nodesStartedWithoutALinkFindEachOtherOnceTheyHaveOne() throws {
+        let a = try self.network.addHost("a", connected: false)
+        let b = try self.network.addHost("b", connected: false)
+        let offering = try self.start(a, files: ["Alien": "a"])
+        let client = try self.start(b, client: true)
+        for daemon in [offering, client] {
+            #expect(daemon.log.contains("mDNS discovery on, but no multicast interface to use"), "\(daemon.log)")
+        }
+        #expect(try self.movies(on: b).isEmpty)
+
+        try self.network.connect(a)
+        try self.network.connect(b)
+        let connected = Date()
+        try self.explained(by: [offering, client]) {
+            try self.waitForMovies(["Alien"], on: b, within: Self.appearBound)
+            for daemon in [offering, client] { try daemon.waitForLog("mDNS discovery: now on eth0") }
+            // A told its new address, not loopback, on the link.
+            try offering.waitForLog("advertised peer addresses changed")
+        }
+        print("discovery: files found \(Date().timeIntervalSince(connected))s after the links came up")
+        let rows = try self.peers(on: b)
+        #expect(rows["a"].map { $0.contains("alive") && $0.contains("mDNS") && $0.contains(a.address) } ?? false, "\(rows.values.sorted())")
+
+        // B's link vanishes: its browser there is closed, and A, found only there, is dropped.
+        try self.network.disconnect(b)
+        let disconnected = Date()
+        try self.explained(by: [offering, client]) {
+            try client.waitForLog("mDNS discovery: no longer on eth0", timeout: Self.goodbyeBound)
+            try self.waitForMovies([], on: b, within: Self.goodbyeBound)
+        }
+        print("discovery: files left \(Date().timeIntervalSince(disconnected))s after the link vanished")
+    }
+
     /// Avahi (the mDNS responder of a Debian desktop) running in `host`'s
     /// network namespace, with its own D-Bus in a private mount namespace
     /// (its sockets live in a tmpfs over /run). Stopped with SIGTERM.
