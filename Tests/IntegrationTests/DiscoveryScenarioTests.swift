@@ -199,8 +199,9 @@ final class DiscoveryScenarioTests {
     /// Nodes started before their network (by systemd before DHCP, on a
     /// laptop off any Wi-Fi) find each other once their links come up: the
     /// daemons look at the interfaces again every 5 s, open mDNS sockets
-    /// on the new one and announce the address it brought. When a link
-    /// goes, what was found on it goes too, on that and not at the peer timeout.
+    /// on the new one and announce the address it brought, and follow an
+    /// address that changes. When a link goes, what was found on it goes
+    /// too, on that and not at the peer timeout.
     @Test func nodesStartedWithoutALinkFindEachOtherOnceTheyHaveOne() throws {
         let a = try self.network.addHost("a", connected: false)
         let b = try self.network.addHost("b", connected: false)
@@ -223,6 +224,29 @@ final class DiscoveryScenarioTests {
         print("discovery: files found \(Date().timeIntervalSince(connected))s after the links came up")
         let rows = try self.peers(on: b)
         #expect(rows["a"].map { $0.contains("alive") && $0.contains("mDNS") && $0.contains(a.address) } ?? false, "\(rows.values.sorted())")
+
+        // A's address changes (a new DHCP lease): A tells the new one, in
+        // its announcement (B's browser hears it) and to whoever asks it.
+        // (Deleted first: deleting the primary address deletes the secondaries too.)
+        let moved = "198.18.0.11"
+        for command in [["ip", "addr", "del", "\(a.address)/24", "dev", "eth0"], ["ip", "addr", "add", "\(moved)/24", "dev", "eth0"]] {
+            let output = try self.network.run(a, command, timeout: 10)
+            #expect(output.succeeded, "\(command): \(output.stderr)")
+        }
+        let readdressed = Date()
+        try self.explained(by: [offering, client]) {
+            try offering.waitForLog("advertised=[\(moved):7475] [P2PFSDaemon] advertised peer addresses changed", timeout: Self.appearBound)
+        }
+        var row = ""
+        repeat {
+            row = try self.peers(on: b)["a"] ?? ""
+            if row.contains("\(moved):7475") { break }
+            usleep(200_000)
+        } while Date().timeIntervalSince(readdressed) < Self.appearBound
+        #expect(row.contains("\(moved):7475"), "\(row)\n\(offering.log)")
+        print("discovery: b heard a's new address \(Date().timeIntervalSince(readdressed))s after it changed")
+        let status = try self.network.run(b, [TestEnvironment.p2pfs, "peers", "--node", "\(moved):7475"], timeout: 30)
+        #expect(status.text.contains("listening: \(moved):7475\n"), "\(status.text) \(status.stderr)")
 
         // B's link vanishes: its browser there is closed, and A, found only there, is dropped.
         try self.network.disconnect(b)
