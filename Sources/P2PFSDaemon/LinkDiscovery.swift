@@ -156,7 +156,8 @@ final class LinkDiscovery: Sendable {
             for name in changes.left { self.logger.info("mDNS discovery: no longer on \(name)") }
             for name in changes.joined where open.contains(name) { self.logger.info("mDNS discovery: now on \(name)") }
             for name in changes.readdressed {
-                self.logger.info("mDNS discovery: addresses on \(name) changed", metadata: ["addresses": "\(current.addresses[name]?.sorted() ?? [])"])
+                self.logger.info(
+                    "mDNS discovery: addresses on \(name) changed", metadata: ["addresses": "\(current.addresses[name]?.sorted() ?? [])"])
             }
         }
         return changes

@@ -25,7 +25,8 @@ struct LinkSet: Equatable, Sendable {
         }
 
         init(_ device: NIONetworkDevice) {
-            self.init(interface: device.name, index: device.interfaceIndex, multicast: device.multicastSupported, address: device.address?.ipAddress)
+            self.init(
+                interface: device.name, index: device.interfaceIndex, multicast: device.multicastSupported, address: device.address?.ipAddress)
         }
 
         var family: MDNSSocket.Family? {
