@@ -107,6 +107,38 @@ public final class MDNSChannelHandler: ChannelInboundHandler {
         return promise.futureResult
     }
 
+    /// Changes what this socket announces after the interface's addresses
+    /// changed: new addresses are announced (a goodbye for the withdrawn
+    /// ones), nil says goodbye and goes on browsing only, and an
+    /// advertisement where there was none starts probing for it.
+    public func update(_ advertisement: ServiceAdvertisement?) {
+        guard let context, origin != nil else {
+            // Not started: the start announces whatever is set now.
+            self.responder = advertisement.map(MDNSResponder.init)
+            return
+        }
+        let now = elapsed(context)
+        switch (self.responder, advertisement) {
+        case (.some(var responder), .some(let advertisement)) where responder.phase != .stopped:
+            let outputs = responder.replaceAddresses(advertisement.addresses, now: now)
+            self.responder = responder
+            perform(outputs, context: context)
+        case (.some(var responder), .none):
+            // Kept, stopped: our own goodbye looping back is still ours.
+            let outputs = responder.stop(now: now)
+            self.responder = responder
+            perform(outputs, context: context)
+        case (_, .some(let advertisement)):
+            var responder = MDNSResponder(advertisement: advertisement)
+            let outputs = responder.start(now: now)
+            self.responder = responder
+            perform(outputs, context: context)
+        case (.none, .none):
+            return
+        }
+        reschedule(context)
+    }
+
     // MARK: Plumbing
 
     private func elapsed(_ context: ChannelHandlerContext) -> Duration {

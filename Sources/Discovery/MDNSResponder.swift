@@ -91,6 +91,30 @@ public struct MDNSResponder: Sendable {
         }
     }
 
+    /// The interface's addresses changed: once announced, a goodbye for
+    /// the address records withdrawn (§10.1) and the announcements again,
+    /// with the new set (§8.4); before, the next probe or announcement
+    /// simply carries it. The names, renamed or not, stay.
+    public mutating func replaceAddresses(_ addresses: [[UInt8]], now: Duration) -> [Output] {
+        guard addresses != advertisement.addresses else { return [] }
+        let withdrawn = advertisement.records(ttl: 0).filter { record in
+            switch record.data {
+            case .a(let bytes), .aaaa(let bytes): !addresses.contains(bytes)
+            default: false
+            }
+        }
+        advertisement.addresses = addresses
+        switch phase {
+        case .announcing, .running:
+            phase = .announcing(sent: 0)
+            nextDeadline = now
+            let goodbye: [Output] = withdrawn.isEmpty ? [] : [.multicast(.response(answers: withdrawn))]
+            return goodbye + tick(now: now)
+        case .idle, .probing, .stopped:
+            return []
+        }
+    }
+
     /// Handles one received message; `sourcePort` other than 5353 marks a
     /// one-shot (legacy) querier, answered by unicast (§6.7).
     public mutating func receive(_ message: DNSMessage, sourcePort: UInt16, now: Duration) -> [Output] {

@@ -6,14 +6,17 @@ import PeerProtocol
 ///
 /// A listener bound to a specific address advertises exactly that. One bound
 /// to the wildcard advertises every non-loopback interface address, or
-/// loopback when the machine has nothing else.
+/// loopback when the machine has nothing else. The daemon computes them
+/// again whenever it looks at the interfaces (see `LinkDiscovery`), so
+/// HELLO, PEERS and mDNS carry the addresses the machine has now.
 public enum AdvertisedAddresses {
-    public static func addresses(for listen: PeerAddress, boundPort: Int) -> [PeerAddress] {
+    /// - Parameter devices: the interfaces now; nil to ask the system.
+    public static func addresses(for listen: PeerAddress, boundPort: Int, devices: [NIONetworkDevice]? = nil) -> [PeerAddress] {
         let isWildcard = listen.host == "0.0.0.0" || listen.host == "::" || listen.host.isEmpty
         guard isWildcard else { return [PeerAddress(host: listen.host, port: boundPort)] }
         let wantsIPv6 = listen.host == "::"
         var hosts: [String] = []
-        for device in (try? System.enumerateDevices()) ?? [] {
+        for device in devices ?? (try? System.enumerateDevices()) ?? [] {
             guard let address = device.address, let ip = address.ipAddress else { continue }
             switch address {
             case .v4:

@@ -53,6 +53,9 @@ public final class Daemon: Sendable {
         var nfs: [RPCServer] = []
         var publication: PortmapPublication?
         var advertised: [PeerAddress] = []
+        /// The peer listener's address as configured, with the port it
+        /// bound: what `advertised` is computed from again.
+        var listening: PeerAddress?
         var discovery: LinkDiscovery?
     }
 
@@ -218,6 +221,7 @@ public final class Daemon: Sendable {
             self.servers.withLockedValue {
                 $0.peer = server
                 $0.advertised = advertised
+                $0.listening = PeerAddress(host: listen.host, port: server.localAddress.port ?? listen.port)
             }
             self.logger.info("offering files to peers", metadata: ["listen": "\(server.localAddress)", "advertised": "\(advertised)"])
         }
@@ -295,14 +299,7 @@ public final class Daemon: Sendable {
             self.logger.info("mDNS discovery off")
             return
         }
-        let advertised = self.servers.withLockedValue { $0.advertised }
-        var roles = ["server"]
-        if self.configuration.presentsNamespace { roles.append("client") }
-        let announcement = advertised.isEmpty
-            ? nil
-            : LinkDiscovery.Announcement(
-                nodeName: self.identity.name, nodeID: self.identity.id.description, port: advertised[0].port, roles: roles,
-                addresses: advertised)
+        let announcement = self.announcement(of: self.servers.withLockedValue { $0.advertised })
         let discovery = await LinkDiscovery.start(announcement: announcement, group: self.group, logger: self.logger)
         self.servers.withLockedValue { $0.discovery = discovery }
         if discovery.interfaces.isEmpty {
@@ -313,13 +310,49 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// What mDNS announces for these peer addresses; nil (browse only) for none.
+    private func announcement(of advertised: [PeerAddress]) -> LinkDiscovery.Announcement? {
+        var roles = ["server"]
+        if self.configuration.presentsNamespace { roles.append("client") }
+        return advertised.isEmpty
+            ? nil
+            : LinkDiscovery.Announcement(
+                nodeName: self.identity.name, nodeID: self.identity.id.description, port: advertised[0].port, roles: roles,
+                addresses: advertised)
+    }
+
+    /// Looks at the interfaces every `LinkDiscovery.refreshInterval` until
+    /// cancelled: a wildcard listener's advertised addresses follow them
+    /// (HELLO and PEERS tell the new ones), and so do the mDNS sockets.
+    private func followLinks() async {
+        while true {
+            do { try await Task.sleep(for: LinkDiscovery.refreshInterval) } catch { return }
+            let devices = (try? System.enumerateDevices()) ?? []
+            let (advertised, changed, discovery) = self.servers.withLockedValue { servers in
+                let before = servers.advertised
+                if let listening = servers.listening {
+                    servers.advertised = AdvertisedAddresses.addresses(for: listening, boundPort: listening.port, devices: devices)
+                }
+                return (servers.advertised, servers.advertised != before, servers.discovery)
+            }
+            if changed { self.logger.info("advertised peer addresses changed", metadata: ["advertised": "\(advertised)"]) }
+            await discovery?.refresh(devices: devices, announcement: self.announcement(of: advertised))
+        }
+    }
+
     /// Hands what the browsers find to the crawler, in order, until cancelled.
     private func followDiscovery(_ discovery: LinkDiscovery) async {
-        for await (browser, event) in discovery.events {
-            if case .renamed(let instance, let host) = event {
-                self.logger.notice("mDNS name taken on the link; announcing as '\(instance)' on host \(host)")
+        for await event in discovery.events {
+            let changes: [DiscoveredNodes.Change]
+            switch event {
+            case .found(let browser, let event):
+                if case .renamed(let instance, let host) = event {
+                    self.logger.notice("mDNS name taken on the link; announcing as '\(instance)' on host \(host)")
+                }
+                changes = self.discovered.withLockedValue { $0.apply(event, browser: browser) }
+            case .closed(let browser):
+                changes = self.discovered.withLockedValue { $0.close(browser: browser) }
             }
-            let changes = self.discovered.withLockedValue { $0.apply(event, browser: browser) }
             for change in changes {
                 switch change {
                 case .appeared(let info): await self.crawler.discovered(info)
@@ -352,6 +385,7 @@ public final class Daemon: Sendable {
             if let discovery = self.servers.withLockedValue({ $0.discovery }) {
                 group.addTask { await self.followDiscovery(discovery) }
             }
+            group.addTask { await self.followLinks() }
             if let localSource = self.localSource {
                 group.addTask { await self.rescanOnChanges(localSource) }
             }

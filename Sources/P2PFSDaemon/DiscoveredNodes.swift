@@ -50,6 +50,17 @@ struct DiscoveredNodes: Sendable {
         }
     }
 
+    /// A browser's socket closed (its interface went): like a goodbye, from
+    /// it, for every instance it held. Its number is never used again.
+    mutating func close(browser: Int) -> [Change] {
+        let held = self.sightings.filter { $0.value.browsers.contains(browser) }.keys.sorted { $0.description < $1.description }
+        var changes: [Change] = []
+        for name in held {
+            for change in self.drop(name, browser: browser) where !changes.contains(change) { changes.append(change) }
+        }
+        return changes
+    }
+
     /// The instance names of `nodes`, to pin in the browsers.
     func names(of nodes: Set<NodeID>) -> [DNSName] {
         self.sightings.filter { nodes.contains($0.value.info.identity.id) }.map(\.key)

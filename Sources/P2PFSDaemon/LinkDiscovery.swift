@@ -1,5 +1,6 @@
 import Discovery
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PeerProtocol
@@ -9,11 +10,16 @@ import PeerProtocol
 /// for a node that offers files, announcing this node's instance with the
 /// addresses it has on that interface.
 ///
-/// What the browsers find comes out of `events`, tagged with the socket it
-/// came from, for `DiscoveredNodes`; `stop` sends the goodbyes.
+/// The links are followed: `refresh` (every `refreshInterval`, from the
+/// daemon) opens sockets on interfaces that appeared, closes those of
+/// interfaces that went (after their goodbyes), and announces the new
+/// addresses where they changed. Each socket's browser has its own number,
+/// never reused; what the browsers find comes out of `events`, tagged with
+/// it, for `DiscoveredNodes`, followed by `closed` once a socket is gone.
+/// `stop` sends the goodbyes.
 final class LinkDiscovery: Sendable {
     /// What this node announces; nil when it offers nothing (browse only).
-    struct Announcement: Sendable {
+    struct Announcement: Equatable, Sendable {
         var nodeName: String
         var nodeID: String
         var port: Int
@@ -22,18 +28,43 @@ final class LinkDiscovery: Sendable {
         var addresses: [PeerAddress]
     }
 
-    let channels: [Channel]
-    /// Names of the interfaces with at least one socket open.
-    let interfaces: [String]
-    let events: AsyncStream<(browser: Int, event: DiscoveryEvent)>
-    private let continuation: AsyncStream<(browser: Int, event: DiscoveryEvent)>.Continuation
+    enum Event: Sendable {
+        /// What one browser saw.
+        case found(browser: Int, DiscoveryEvent)
+        /// The browser's socket is closed: nothing more comes from it, and
+        /// what it saw is no longer seen.
+        case closed(browser: Int)
+    }
 
-    private init(
-        channels: [Channel], interfaces: [String], events: AsyncStream<(browser: Int, event: DiscoveryEvent)>,
-        continuation: AsyncStream<(browser: Int, event: DiscoveryEvent)>.Continuation
-    ) {
-        self.channels = channels
-        self.interfaces = interfaces
+    /// How often the daemon looks at the interfaces again: a laptop that
+    /// changed networks is browsed and announced on within this.
+    static let refreshInterval = Duration.seconds(5)
+
+    private struct Socket: Sendable {
+        var browser: Int
+        var channel: Channel
+    }
+
+    private struct State: Sendable {
+        var links = LinkSet([])
+        var sockets: [LinkSet.Link: Socket] = [:]
+        var nextBrowser = 0
+        var announcement: Announcement?
+        var stopped = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let group: EventLoopGroup
+    private let logger: Logger
+    let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+
+    private init(group: EventLoopGroup, logger: Logger) {
+        self.group = group
+        self.logger = logger
+        // Bounded: at most 4096 events wait for the crawler, the oldest
+        // dropped first (`DiscoveredNodes` caps what it holds after a loss).
+        let (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(4096))
         self.events = events
         self.continuation = continuation
     }
@@ -42,43 +73,102 @@ final class LinkDiscovery: Sendable {
     /// each address family it has. An interface that refuses is logged and
     /// skipped; the others still work.
     static func start(announcement: Announcement?, group: EventLoopGroup, logger: Logger) async -> LinkDiscovery {
-        // Bounded: at most 4096 events wait for the crawler, the oldest
-        // dropped first (`DiscoveredNodes` caps what it holds after a loss).
-        let (events, continuation) = AsyncStream.makeStream(of: (browser: Int, event: DiscoveryEvent).self, bufferingPolicy: .bufferingNewest(4096))
-        var channels: [Channel] = []
-        var interfaces: [String] = []
-        let devices = ((try? System.enumerateDevices()) ?? []).filter { $0.multicastSupported && !Self.isLoopback($0) }
-        var byName: [String: [NIONetworkDevice]] = [:]
-        for device in devices { byName[device.name, default: []].append(device) }
-        for (name, devices) in byName.sorted(by: { $0.key < $1.key }) {
-            let advertisement = announcement.flatMap { Self.advertisement($0, on: devices) }
-            var opened = false
-            for family in [MDNSSocket.Family.ipv4, .ipv6] {
-                guard let device = devices.first(where: { Self.family(of: $0) == family }) else { continue }
-                let browser = channels.count
-                let groupAddress = family == .ipv4 ? MDNSChannelHandler.ipv4Group : MDNSChannelHandler.ipv6Group
-                do {
-                    let channel = try await MDNSSocket.open(on: device, family: family, group: group) {
-                        MDNSChannelHandler(group: groupAddress, interfaceIndex: device.interfaceIndex, advertisement: advertisement) {
-                            continuation.yield((browser, $0))
-                        }
-                    }.get()
-                    channels.append(channel)
-                    opened = true
-                } catch {
-                    logger.warning("mDNS discovery: not on \(name) (\(family == .ipv4 ? "IPv4" : "IPv6")): \(error)")
-                }
-            }
-            if opened { interfaces.append(name) }
+        let discovery = LinkDiscovery(group: group, logger: logger)
+        await discovery.refresh(devices: (try? System.enumerateDevices()) ?? [], announcement: announcement, quiet: true)
+        return discovery
+    }
+
+    /// Names of the interfaces with at least one socket open, sorted.
+    var interfaces: [String] {
+        self.state.withLockedValue { Set($0.sockets.keys.map(\.interface)).sorted() }
+    }
+
+    /// Brings the sockets in line with the interfaces now (`devices`, from
+    /// `System.enumerateDevices`) and what to announce: closes the sockets
+    /// of links that went (goodbyes first), opens the new ones, and
+    /// announces again where an interface's addresses or the announcement
+    /// changed. Logs one line per interface joined or left unless `quiet`.
+    /// A socket that failed to open is tried again only once its link
+    /// changes. Calls must not overlap (one task follows the links).
+    @discardableResult
+    func refresh(devices: [NIONetworkDevice], announcement: Announcement?, quiet: Bool = false) async -> LinkSet.Changes {
+        let current = LinkSet(devices.map(LinkSet.Entry.init))
+        let step = self.state.withLockedValue { state -> (LinkSet.Changes, [Socket], [(LinkSet.Link, Socket)], Bool)? in
+            guard !state.stopped else { return nil }
+            let changes = current.changes(since: state.links)
+            let announcementChanged = state.announcement != announcement
+            state.links = current
+            state.announcement = announcement
+            let closing = changes.closed.compactMap { state.sockets.removeValue(forKey: $0) }
+            return (changes, closing, Array(state.sockets), announcementChanged)
         }
-        return LinkDiscovery(channels: channels, interfaces: interfaces, events: events, continuation: continuation)
+        guard let step else { return LinkSet.Changes() }
+        let (changes, closing, kept, announcementChanged) = step
+
+        await Self.close(closing)
+        for socket in closing { self.continuation.yield(.closed(browser: socket.browser)) }
+
+        for link in changes.opened {
+            let interface = devices.filter { $0.name == link.interface && $0.interfaceIndex == link.index }
+            guard
+                let device = interface.first(where: { device in
+                    let entry = LinkSet.Entry(device)
+                    return entry.family == link.family && (link.address == nil || entry.address == link.address)
+                })
+            else { continue }
+            let browser = self.state.withLockedValue { state in
+                defer { state.nextBrowser += 1 }
+                return state.nextBrowser
+            }
+            let advertisement = announcement.flatMap { Self.advertisement($0, on: interface) }
+            let groupAddress = link.family == .ipv4 ? MDNSChannelHandler.ipv4Group : MDNSChannelHandler.ipv6Group
+            let continuation = self.continuation
+            do {
+                let channel = try await MDNSSocket.open(on: device, family: link.family, group: self.group) {
+                    MDNSChannelHandler(group: groupAddress, interfaceIndex: device.interfaceIndex, advertisement: advertisement) {
+                        continuation.yield(.found(browser: browser, $0))
+                    }
+                }.get()
+                let socket = Socket(browser: browser, channel: channel)
+                let kept = self.state.withLockedValue { state in
+                    guard !state.stopped else { return false }
+                    state.sockets[link] = socket
+                    return true
+                }
+                if !kept { try? await channel.close() }
+            } catch {
+                self.logger.warning("mDNS discovery: not on \(link.description): \(error)")
+            }
+        }
+
+        let readdressed = Set(changes.readdressed)
+        for (link, socket) in kept where announcementChanged || readdressed.contains(link.interface) {
+            let interface = devices.filter { $0.name == link.interface && $0.interfaceIndex == link.index }
+            let advertisement = announcement.flatMap { Self.advertisement($0, on: interface) }
+            let channel = socket.channel
+            channel.eventLoop.execute {
+                try? channel.pipeline.syncOperations.handler(type: MDNSChannelHandler.self).update(advertisement)
+            }
+        }
+
+        if !quiet {
+            let open = Set(self.interfaces)
+            for name in changes.left { self.logger.info("mDNS discovery: no longer on \(name)") }
+            for name in changes.joined where open.contains(name) { self.logger.info("mDNS discovery: now on \(name)") }
+            for name in changes.readdressed {
+                self.logger.info(
+                    "mDNS discovery: addresses on \(name) changed", metadata: ["addresses": "\(current.addresses[name]?.sorted() ?? [])"])
+            }
+        }
+        return changes
     }
 
     /// Keeps these instances from being evicted by a flood of announcements
     /// (their nodes answered a HELLO).
     func pin(_ names: [DNSName]) {
         guard !names.isEmpty else { return }
-        for channel in self.channels {
+        let channels = self.state.withLockedValue { state in state.sockets.values.map { $0.channel } }
+        for channel in channels {
             channel.eventLoop.execute {
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: MDNSChannelHandler.self) else { return }
                 for name in names { handler.pin(name) }
@@ -89,7 +179,21 @@ final class LinkDiscovery: Sendable {
     /// Sends the goodbyes (TTL 0) on every socket at once, waits at most a
     /// second for them to leave, and closes the sockets.
     func stop() async {
-        let channels = self.channels
+        let sockets = self.state.withLockedValue { state in
+            defer {
+                state.stopped = true
+                state.sockets = [:]
+            }
+            return Array(state.sockets.values)
+        }
+        await Self.close(sockets)
+        self.continuation.finish()
+    }
+
+    /// Goodbyes on every socket at once, at most a second for them to leave, then closed.
+    private static func close(_ sockets: [Socket]) async {
+        guard !sockets.isEmpty else { return }
+        let channels = sockets.map(\.channel)
         let sent = channels.map { channel in
             channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
                 let handler = try? channel.pipeline.syncOperations.handler(type: MDNSChannelHandler.self)
@@ -105,7 +209,6 @@ final class LinkDiscovery: Sendable {
             race.cancelAll()
         }
         for channel in channels { try? await channel.close() }
-        self.continuation.finish()
     }
 
     /// The advertisement for one interface: this node's peer addresses that
@@ -125,18 +228,5 @@ final class LinkDiscovery: Sendable {
         return ServiceAdvertisement(
             nodeName: announcement.nodeName, nodeID: announcement.nodeID, port: port, protocolVersion: PeerProcedure.version,
             roles: announcement.roles, addresses: bytes)
-    }
-
-    private static func family(of device: NIONetworkDevice) -> MDNSSocket.Family? {
-        switch device.address {
-        case .v4: .ipv4
-        case .v6: .ipv6
-        default: nil
-        }
-    }
-
-    private static func isLoopback(_ device: NIONetworkDevice) -> Bool {
-        guard let ip = device.address?.ipAddress else { return true }
-        return ip.hasPrefix("127.") || ip == "::1"
     }
 }

@@ -54,6 +54,38 @@ struct MDNSChannelHandlerTests {
         _ = try channel.finish()
     }
 
+    /// The interface's addresses changed: the new ones announced (the old
+    /// withdrawn); none left: a goodbye, browsing goes on; some again: probed anew.
+    @Test func followsTheInterfacesAddresses() throws {
+        let log = EventLog()
+        let (channel, handler) = try makeChannel(log: log)
+        channel.pipeline.fireUserInboundEventTriggered(MDNSChannelHandler.Start())
+        channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        _ = try sent(channel)
+
+        let moved = anna(addresses: [[198, 18, 0, 5]])
+        handler.update(moved)
+        let readdressed = try sent(channel).map(\.1)
+        #expect(readdressed.map(\.answers) == [
+            [DNSResourceRecord(name: anna().hostName, data: .a([198, 18, 0, 1]), ttl: 0, cacheFlush: true)], moved.records(),
+        ])
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(try sent(channel).map(\.1).filter(\.isResponse).map(\.answers) == [moved.records()])
+
+        handler.update(nil)
+        #expect(try sent(channel).map(\.1.answers) == [moved.records(ttl: 0)])
+        // Still browsing: queries go on, and questions about us stay unanswered.
+        try channel.writeInbound(try inbound(.query([DNSQuestion(name: moved.hostName, type: .a)]), from: peer))
+        #expect(try sent(channel).isEmpty)
+
+        handler.update(anna())
+        let restarted = try sent(channel).map(\.1)
+        #expect(restarted.count == 1 && !restarted[0].isResponse && !restarted[0].authorities.isEmpty)  // a probe
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(try sent(channel).map(\.1).filter(\.isResponse).map(\.answers) == [anna().records()])
+        _ = try channel.finish()
+    }
+
     @Test func answersQueriesAndDropsBadPackets() throws {
         let log = EventLog()
         let (channel, handler) = try makeChannel(log: log)

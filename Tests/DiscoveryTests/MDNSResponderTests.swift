@@ -168,4 +168,37 @@ struct MDNSResponderTests {
         _ = probing.start(now: ms(0))
         #expect(probing.stop(now: ms(100)).isEmpty)
     }
+
+    /// §8.4, §10.1: the interface's address changed: a goodbye for the old
+    /// address record only, then the records again with the new one, twice.
+    @Test func newAddressesAreAnnouncedAndTheOldOnesWithdrawn() throws {
+        let kept: [UInt8] = [198, 18, 0, 1]
+        let gone: [UInt8] = [198, 18, 0, 7]
+        let added: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [9]
+        var responder = runningResponder(anna(addresses: [kept, gone]))
+        let outputs = responder.replaceAddresses([kept, added], now: ms(9000))
+        #expect(outputs.count == 2)
+        let goodbye = try #require(outputs.first?.message)
+        #expect(goodbye.answers == [DNSResourceRecord(name: host, data: .a(gone), ttl: 0, cacheFlush: true)])
+        #expect(outputs.last?.message?.answers == anna(addresses: [kept, added]).records())
+        #expect(responder.advertisement == anna(addresses: [kept, added]))
+        #expect(responder.nextDeadline == ms(10000))
+        #expect(responder.tick(now: ms(10000)).first?.message?.answers == anna(addresses: [kept, added]).records())
+        #expect(responder.phase == .running)
+        // The same set again changes nothing.
+        #expect(responder.replaceAddresses([kept, added], now: ms(11000)).isEmpty)
+        // Only added addresses: no goodbye, just the announcement.
+        let grown = responder.replaceAddresses([kept, added, gone], now: ms(12000))
+        #expect(grown.count == 1 && grown.first?.message?.answers.allSatisfy { $0.ttl > 0 } == true)
+    }
+
+    /// Before anything was announced, the next probe simply carries the new set.
+    @Test func newAddressesWhileProbingGoOutWithTheNextProbe() throws {
+        var responder = MDNSResponder(advertisement: anna())
+        _ = responder.start(now: ms(0))
+        #expect(responder.replaceAddresses([[198, 18, 0, 9]], now: ms(100)).isEmpty)
+        let probe = try #require(responder.tick(now: ms(250)).first?.message)
+        #expect(probe.authorities.contains(DNSResourceRecord(name: host, data: .a([198, 18, 0, 9]), ttl: 120, cacheFlush: false)))
+        #expect(!probe.authorities.contains { $0.data == .a([198, 18, 0, 1]) })
+    }
 }

@@ -196,6 +196,68 @@ final class DiscoveryScenarioTests {
         print("discovery: a late joiner appeared \(joined)s after it logged its start")
     }
 
+    /// Nodes started before their network (by systemd before DHCP, on a
+    /// laptop off any Wi-Fi) find each other once their links come up: the
+    /// daemons look at the interfaces again every 5 s, open mDNS sockets
+    /// on the new one and announce the address it brought, and follow an
+    /// address that changes. When a link goes, what was found on it goes
+    /// too, on that and not at the peer timeout.
+    @Test func nodesStartedWithoutALinkFindEachOtherOnceTheyHaveOne() throws {
+        let a = try self.network.addHost("a", connected: false)
+        let b = try self.network.addHost("b", connected: false)
+        let offering = try self.start(a, files: ["Alien": "a"])
+        let client = try self.start(b, client: true)
+        for daemon in [offering, client] {
+            #expect(daemon.log.contains("mDNS discovery on, but no multicast interface to use"), "\(daemon.log)")
+        }
+        #expect(try self.movies(on: b).isEmpty)
+
+        try self.network.connect(a)
+        try self.network.connect(b)
+        let connected = Date()
+        try self.explained(by: [offering, client]) {
+            try self.waitForMovies(["Alien"], on: b, within: Self.appearBound)
+            for daemon in [offering, client] { try daemon.waitForLog("mDNS discovery: now on eth0") }
+            // A told its new address, not loopback, on the link.
+            try offering.waitForLog("advertised peer addresses changed")
+        }
+        print("discovery: files found \(Date().timeIntervalSince(connected))s after the links came up")
+        let rows = try self.peers(on: b)
+        #expect(rows["a"].map { $0.contains("alive") && $0.contains("mDNS") && $0.contains(a.address) } ?? false, "\(rows.values.sorted())")
+
+        // A's address changes (a new DHCP lease): A tells the new one, in
+        // its announcement (B's browser hears it) and to whoever asks it.
+        // (Deleted first: deleting the primary address deletes the secondaries too.)
+        let moved = "198.18.0.11"
+        for command in [["ip", "addr", "del", "\(a.address)/24", "dev", "eth0"], ["ip", "addr", "add", "\(moved)/24", "dev", "eth0"]] {
+            let output = try self.network.run(a, command, timeout: 10)
+            #expect(output.succeeded, "\(command): \(output.stderr)")
+        }
+        let readdressed = Date()
+        try self.explained(by: [offering, client]) {
+            try offering.waitForLog("advertised=[\(moved):7475] [P2PFSDaemon] advertised peer addresses changed", timeout: Self.appearBound)
+        }
+        var row = ""
+        repeat {
+            row = try self.peers(on: b)["a"] ?? ""
+            if row.contains("\(moved):7475") { break }
+            usleep(200_000)
+        } while Date().timeIntervalSince(readdressed) < Self.appearBound
+        #expect(row.contains("\(moved):7475"), "\(row)\n\(offering.log)")
+        print("discovery: b heard a's new address \(Date().timeIntervalSince(readdressed))s after it changed")
+        let status = try self.network.run(b, [TestEnvironment.p2pfs, "peers", "--node", "\(moved):7475"], timeout: 30)
+        #expect(status.text.contains("listening: \(moved):7475\n"), "\(status.text) \(status.stderr)")
+
+        // B's link vanishes: its browser there is closed, and A, found only there, is dropped.
+        try self.network.disconnect(b)
+        let disconnected = Date()
+        try self.explained(by: [offering, client]) {
+            try client.waitForLog("mDNS discovery: no longer on eth0", timeout: Self.goodbyeBound)
+            try self.waitForMovies([], on: b, within: Self.goodbyeBound)
+        }
+        print("discovery: files left \(Date().timeIntervalSince(disconnected))s after the link vanished")
+    }
+
     /// Avahi (the mDNS responder of a Debian desktop) running in `host`'s
     /// network namespace, with its own D-Bus in a private mount namespace
     /// (its sockets live in a tmpfs over /run). Stopped with SIGTERM.

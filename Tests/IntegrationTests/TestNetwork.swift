@@ -27,25 +27,36 @@ final class TestNetwork: @unchecked Sendable {
         try self.inSwitch(["ip", "link", "set", "lo", "up"])
     }
 
-    /// Adds a host with the next address (198.18.0.1, .2, ...).
+    /// Adds a host with the next address (198.18.0.1, .2, ...); with
+    /// `connected` false, it has only loopback until `connect`.
     @discardableResult
-    func addHost(_ name: String) throws -> Host {
+    func addHost(_ name: String, connected: Bool = true) throws -> Host {
         let index = self.hosts.count + 1
         let namespace = "\(Self.prefix)-\(self.tag)-\(name)"
-        let inside = "eth0"
-        let outside = "p\(self.tag.suffix(6))\(index)"
         try ChildProcess.check(["ip", "netns", "add", namespace])
+        try ChildProcess.check(["ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up"])
+        let host = Host(name: name, namespace: namespace, address: "198.18.0.\(index)")
+        self.hosts[name] = host
+        if connected { try self.connect(host) }
+        return host
+    }
+
+    /// Gives a host its link to the bridge: a veth `eth0`, up, with its address.
+    func connect(_ host: Host) throws {
+        let inside = "eth0"
+        let outside = "p\(self.tag.suffix(6))\(host.address.split(separator: ".").last ?? "")"
         try ChildProcess.check([
-            "ip", "link", "add", inside, "netns", namespace, "type", "veth", "peer", "name", outside, "netns", self.switchNamespace,
+            "ip", "link", "add", inside, "netns", host.namespace, "type", "veth", "peer", "name", outside, "netns", self.switchNamespace,
         ])
         try self.inSwitch(["ip", "link", "set", outside, "master", "br0", "up"])
-        let address = "198.18.0.\(index)"
-        try ChildProcess.check(["ip", "netns", "exec", namespace, "ip", "addr", "add", "\(address)/24", "dev", inside])
-        try ChildProcess.check(["ip", "netns", "exec", namespace, "ip", "link", "set", inside, "up"])
-        try ChildProcess.check(["ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up"])
-        let host = Host(name: name, namespace: namespace, address: address)
-        self.hosts[name] = host
-        return host
+        try ChildProcess.check(["ip", "netns", "exec", host.namespace, "ip", "addr", "add", "\(host.address)/24", "dev", inside])
+        try ChildProcess.check(["ip", "netns", "exec", host.namespace, "ip", "link", "set", inside, "up"])
+    }
+
+    /// Removes a host's link altogether (the interface vanishes, as a USB
+    /// ethernet pulled out does).
+    func disconnect(_ host: Host) throws {
+        try ChildProcess.check(["ip", "netns", "exec", host.namespace, "ip", "link", "delete", "eth0"])
     }
 
     /// Cuts a host off the network without telling anyone (no FIN, no RST).

@@ -51,6 +51,26 @@ import Testing
         #expect(nodes.announced.isEmpty)
     }
 
+    @Test func aClosedBrowserWithdrawsWhatOnlyItSaw() {
+        var nodes = DiscoveredNodes()
+        let alpha = Self.instance("alpha")
+        let beta = Self.instance("beta", id: "fedcba9876543210fedcba9876543210", addresses: [[198, 18, 0, 2]])
+        let alphaInfo = DiscoveredNodes.nodeInfo(alpha)!
+        let betaInfo = DiscoveredNodes.nodeInfo(beta)!
+        _ = nodes.apply(.added(alpha), browser: 0)
+        _ = nodes.apply(.added(alpha), browser: 1)  // also seen on another link
+        _ = nodes.apply(.added(beta), browser: 1)
+        _ = nodes.apply(.added(beta), browser: 2)
+        // Browser 1's interface went: both are checked, both still proposed (others hold them).
+        #expect(nodes.close(browser: 1) == [.withdrawn(alphaInfo.identity.id), .withdrawn(betaInfo.identity.id)])
+        #expect(nodes.announced == [alphaInfo, betaInfo])
+        #expect(nodes.close(browser: 1).isEmpty)
+        // Browser 2's went too: beta is no longer announced anywhere.
+        #expect(nodes.close(browser: 2) == [.withdrawn(betaInfo.identity.id)])
+        #expect(nodes.announced == [alphaInfo])
+        #expect(nodes.apply(.removed(beta.name), browser: 2).isEmpty)
+    }
+
     @Test func aNodeUnderTwoNamesStaysUntilBothGo() {
         var nodes = DiscoveredNodes()
         let first = Self.instance("alpha")
