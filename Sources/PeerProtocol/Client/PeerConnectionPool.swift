@@ -67,9 +67,30 @@ public final class PeerConnectionPool: Sendable {
     public var eventLoop: any EventLoop { self.group.next() }
 
     /// Where `node` can be reached; the first address that works is used.
+    ///
+    /// A connection to an address the node no longer has (it moved: a new
+    /// DHCP lease, another network) is closed, so the next call connects
+    /// to one it has now. Left open, it would keep failing calls by timeout
+    /// (TCP retransmits to a vanished address for many minutes) until the
+    /// node was dropped as gone.
     public func setAddresses(_ addresses: [PeerAddress], for node: NodeID) {
-        self.slots.withLockedValue { slots in
-            slots[node, default: Slot(addresses: addresses)].addresses = addresses
+        let moved = self.slots.withLockedValue { slots -> PeerConnection? in
+            var slot = slots[node, default: Slot(addresses: addresses)]
+            slot.addresses = addresses
+            var moved: PeerConnection?
+            if case .connected(let connection) = slot.connection, !addresses.isEmpty, !addresses.contains(connection.address) {
+                slot.connection = .idle
+                slot.failedUntil = nil
+                moved = connection
+            }
+            slots[node] = slot
+            return moved
+        }
+        if let moved {
+            self.logger.info(
+                "peer moved: closing the connection to an address it no longer has",
+                metadata: ["node": "\(node)", "old": "\(moved.address)", "addresses": "\(addresses)"])
+            moved.close()
         }
     }
 
