@@ -47,6 +47,23 @@ struct RPCClientStateMachineTests {
         #expect(machine.timedOut(xid: xid) == nil)
     }
 
+    /// Silence is no reply at all since the call was sent; a reply to any
+    /// call, even a late one nobody waits for, shows the peer is alive.
+    @Test func aCallIsSilentOnlyWhenNoReplyCameSinceItWasSent() throws {
+        var machine = RPCClientStateMachine<String>(firstXID: 7)
+        let a = try #require(machine.startCall("a").xid)
+        #expect(machine.isSilent(since: a))
+        let b = try #require(machine.startCall("b").xid)
+        #expect(machine.replyReceived(xid: b) == "b")
+        #expect(!machine.isSilent(since: a), "b's reply came after a was sent")
+        let c = try #require(machine.startCall("c").xid)
+        #expect(machine.isSilent(since: c), "nothing came after c was sent")
+        #expect(machine.replyReceived(xid: 999) == nil)
+        #expect(!machine.isSilent(since: c), "a reply for an unknown xid still shows the peer is alive")
+        #expect(machine.timedOut(xid: c) == "c")
+        #expect(!machine.isSilent(since: c), "a call no longer in progress is not silent")
+    }
+
     @Test func unknownXIDIsIgnored() {
         var machine = RPCClientStateMachine<String>(firstXID: 7)
         _ = machine.startCall("a")
@@ -273,6 +290,67 @@ struct RPCClientServerTests {
             )
             #expect(bytes(reply) == words(1))
             #expect(client.isActive)
+        }
+    }
+
+    /// Results with nothing in them, with the headroom a reply needs.
+    static func emptyResults() -> RPCResultBody {
+        var head = ByteBufferAllocator().buffer(capacity: RPCCallContext.headroom)
+        head.moveWriterIndex(forwardBy: RPCCallContext.headroom)
+        head.moveReaderIndex(forwardBy: RPCCallContext.headroom)
+        return RPCResultBody(head: head)
+    }
+
+    /// `closesWhenSilent`: a call that times out while the server answered
+    /// nothing since it was sent closes the connection (the owner then
+    /// reconnects), instead of leaving every later call to time out too.
+    @Test func aSilentServerIsDisconnectedAtTheFirstTimeout() async throws {
+        let pending = PendingCalls()
+        try await Self.withServer(pending: pending) { server, group in
+            let client = try await RPCClient.connect(
+                to: server.localAddress, group: group, closesWhenSilent: true, logger: testLogger
+            ).get()
+            defer { client.close() }
+            await #expect(throws: RPCClientError.timedOut) {
+                try await client.call(program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(100))
+            }
+            for _ in 0..<500 where client.isActive { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(!client.isActive)
+            await #expect(throws: RPCClientError.connectionClosed) {
+                try await client.call(program: ToyProgram.number, version: 1, procedure: 0, timeout: .seconds(1))
+            }
+            for promise in pending.takeAll() { promise.succeed(.success(Self.emptyResults())) }
+        }
+    }
+
+    /// A server that is slow with one call but answers others keeps the
+    /// connection: only that call fails.
+    @Test func aServerThatAnswersOtherCallsKeepsTheConnection() async throws {
+        let pending = PendingCalls()
+        try await Self.withServer(pending: pending) { server, group in
+            let client = try await RPCClient.connect(
+                to: server.localAddress, group: group, closesWhenSilent: true, logger: testLogger
+            ).get()
+            defer { client.close() }
+            let held: EventLoopFuture<ByteBuffer> = client.call(
+                program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(300)
+            )
+            // Echo calls answered while the held call waits out its timeout.
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < .milliseconds(450) {
+                let reply = try await client.call(
+                    program: ToyProgram.number, version: 1, procedure: 1, arguments: ByteBuffer(bytes: words(5)), timeout: .seconds(10)
+                )
+                #expect(bytes(reply) == words(5))
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            await #expect(throws: RPCClientError.timedOut) { try await held.get() }
+            #expect(client.isActive)
+            let reply = try await client.call(
+                program: ToyProgram.number, version: 1, procedure: 1, arguments: ByteBuffer(bytes: words(6)), timeout: .seconds(10)
+            )
+            #expect(bytes(reply) == words(6))
+            for promise in pending.takeAll() { promise.succeed(.success(Self.emptyResults())) }
         }
     }
 

@@ -76,7 +76,8 @@ final class FakePeer: Sendable {
         var files: [String: File] = [:]
         var fault: ReadFault = .none
         var readsReceived = 0
-        var lateRepliesSent = 0
+        /// Connections accepted so far.
+        var accepted = 0
         var server: (any Channel)?
         var children: [ObjectIdentifier: any Channel] = [:]
     }
@@ -107,7 +108,10 @@ final class FakePeer: Sendable {
         try await ServerBootstrap(group: Self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                state.withLockedValue { $0.children[ObjectIdentifier(channel)] = channel }
+                state.withLockedValue {
+                    $0.children[ObjectIdentifier(channel)] = channel
+                    $0.accepted += 1
+                }
                 channel.closeFuture.whenComplete { _ in
                     state.withLockedValue { _ = $0.children.removeValue(forKey: ObjectIdentifier(channel)) }
                 }
@@ -247,7 +251,6 @@ private final class FakePeerHandler: ChannelInboundHandler {
             context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
                 guard context.channel.isActive else { return }
                 context.writeAndFlush(self.wrapOutboundOut(whole), promise: nil)
-                self.state.withLockedValue { $0.lateRepliesSent += 1 }
             }
         case .resetMidReply:
             self.doomed = true
@@ -449,14 +452,15 @@ private final class FakePeerHandler: ChannelInboundHandler {
         #expect(client.changes.withLockedValue { $0 }.isEmpty, "nothing changed, yet a change was reported")
         peer.fault = .none
         await Self.expectWorksAgain(client.reader, file: Self.v1)
-        if case .delayed = fault {
-            // The late answers arrive while other calls are in flight on the
-            // same connection: ignored, not taken for those calls' replies.
-            for _ in 0..<900 where peer.state.withLockedValue({ $0.lateRepliesSent }) < 3 {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(peer.state.withLockedValue { $0.lateRepliesSent } >= 3)
-            await Self.expectWorksAgain(client.reader, file: Self.v1)
+        switch fault {
+        case .silent, .delayed:
+            // A peer that answered nothing while calls timed out is dropped at
+            // the first timeout (`closesWhenSilent`) and reached again on a new
+            // connection, not left to time out call after call on the old one.
+            // (Late answers on a live connection: `RPCClientServerTests`.)
+            #expect(peer.state.withLockedValue { $0.accepted } >= 2, "the silent connection was kept")
+        default:
+            break
         }
     }
 

@@ -11,13 +11,15 @@ public final class RPCClient: Sendable {
     }
 
     /// Connects, failing after `connectTimeout` rather than waiting for the
-    /// kernel's own (minutes-long) SYN retries.
+    /// kernel's own (minutes-long) SYN retries. `closesWhenSilent`: see
+    /// `RPCClientHandler`.
     public static func connect(
         to address: SocketAddress,
         group: any EventLoopGroup,
         connectTimeout: TimeAmount = .seconds(3),
         maximumRecordSize: Int = 4 << 20,
         transportHandlers: (@Sendable (any Channel) throws -> Void)? = nil,
+        closesWhenSilent: Bool = false,
         logger: Logger
     ) -> EventLoopFuture<RPCClient> {
         ClientBootstrap(group: group)
@@ -37,7 +39,7 @@ public final class RPCClient: Sendable {
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RecordMarkingDecoder(maximumRecordSize: maximumRecordSize)),
                         RecordMarkingEncoder(),
-                        RPCClientHandler(logger: logger),
+                        RPCClientHandler(closesWhenSilent: closesWhenSilent, logger: logger),
                     ])
                 }
             }

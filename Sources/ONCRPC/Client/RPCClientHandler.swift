@@ -28,6 +28,13 @@ public struct RPCClientRequest: Sendable {
 
 /// Client side of an RPC connection: many calls in flight, replies matched by
 /// xid, each call bounded by its own timeout.
+///
+/// With `closesWhenSilent`, a call that times out with no reply read since
+/// it was sent (to it or to any other call) closes the connection: the
+/// peer is gone or has moved, and calls on the connection would only go on
+/// timing out, while TCP retransmits for many minutes before giving up.
+/// The owner reconnects. A slow peer that still answers other calls keeps
+/// its connection.
 public final class RPCClientHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = RPCClientRequest
@@ -40,8 +47,10 @@ public final class RPCClientHandler: ChannelDuplexHandler {
 
     private var state = RPCClientStateMachine<Pending>()
     private let logger: Logger
+    private let closesWhenSilent: Bool
 
-    public init(logger: Logger) {
+    public init(closesWhenSilent: Bool = false, logger: Logger) {
+        self.closesWhenSilent = closesWhenSilent
         self.logger = logger
     }
 
@@ -53,8 +62,13 @@ public final class RPCClientHandler: ChannelDuplexHandler {
             promise?.fail(error)
         case .send(let xid):
             let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: request.timeout) {
+                let silent = self.closesWhenSilent && self.state.isSilent(since: xid)
                 if let pending = self.state.timedOut(xid: xid) {
                     pending.promise.fail(RPCClientError.timedOut)
+                }
+                if silent {
+                    self.logger.info("closing RPC client connection: no reply to anything for \(request.timeout.nanoseconds / 1_000_000) ms")
+                    context.close(promise: nil)
                 }
             }
             self.state.modify(xid: xid) { $0.timeout = timeout }

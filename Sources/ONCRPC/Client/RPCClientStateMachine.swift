@@ -3,16 +3,24 @@
 /// Generic over what the caller keeps per call (a promise, in the channel
 /// handler), so the rules are tested without a channel: every call ends
 /// exactly once, by its reply, its timeout or the connection closing, and a
-/// late or unknown reply is ignored.
+/// late or unknown reply is ignored (though it shows the peer is alive).
 public struct RPCClientStateMachine<Pending> {
     public enum StartAction {
         case send(xid: UInt32)
         case fail(RPCClientError)
     }
 
-    private var pending: [UInt32: Pending] = [:]
+    private struct Entry {
+        var value: Pending
+        /// `repliesReceived` when the call was sent.
+        var repliesBefore: UInt64
+    }
+
+    private var pending: [UInt32: Entry] = [:]
     private var nextXID: UInt32
     private var isClosed = false
+    /// Every reply read, matched or not.
+    private var repliesReceived: UInt64 = 0
 
     public init(firstXID: UInt32 = UInt32.random(in: 1...UInt32.max / 2)) {
         self.nextXID = firstXID
@@ -27,31 +35,40 @@ public struct RPCClientStateMachine<Pending> {
             xid &+= 1
         }
         self.nextXID = xid &+ 1
-        self.pending[xid] = value
+        self.pending[xid] = Entry(value: value, repliesBefore: self.repliesReceived)
         return .send(xid: xid)
     }
 
     /// The call a reply belongs to, or nil for a reply nobody waits for.
     public mutating func replyReceived(xid: UInt32) -> Pending? {
-        self.pending.removeValue(forKey: xid)
+        self.repliesReceived &+= 1
+        return self.pending.removeValue(forKey: xid)?.value
     }
 
     /// Changes what is kept for a call still in progress.
     public mutating func modify(xid: UInt32, _ body: (inout Pending) -> Void) {
-        if var value = self.pending[xid] {
-            body(&value)
-            self.pending[xid] = value
+        if var entry = self.pending[xid] {
+            body(&entry.value)
+            self.pending[xid] = entry
         }
     }
 
     public mutating func timedOut(xid: UInt32) -> Pending? {
-        self.pending.removeValue(forKey: xid)
+        self.pending.removeValue(forKey: xid)?.value
+    }
+
+    /// Whether no reply at all (to this call or any other) has been read
+    /// since call `xid` was sent: the peer is gone, or moved away, rather
+    /// than slow. False for a call no longer in progress.
+    public func isSilent(since xid: UInt32) -> Bool {
+        guard let entry = self.pending[xid] else { return false }
+        return entry.repliesBefore == self.repliesReceived
     }
 
     /// Every call still waiting; later `startCall`s fail.
     public mutating func connectionClosed() -> [Pending] {
         self.isClosed = true
-        let all = Array(self.pending.values)
+        let all = self.pending.values.map(\.value)
         self.pending.removeAll()
         return all
     }

@@ -6,7 +6,10 @@ import ONCRPC
 import XDR
 
 /// One TCP connection to a peer, carrying typed peer-protocol calls; many
-/// calls (block reads above all) may be in flight at once.
+/// calls (block reads above all) may be in flight at once. A call that
+/// times out while the peer has answered nothing since it was sent closes
+/// the connection (`RPCClientHandler`), so the pool reconnects, to another
+/// address if the node has moved.
 public final class PeerConnection: Sendable {
     public let address: PeerAddress
     public let client: RPCClient
@@ -46,7 +49,7 @@ public final class PeerConnection: Sendable {
         guard let tls else {
             return RPCClient.connect(
                 to: socketAddress, group: group, connectTimeout: connectTimeout,
-                maximumRecordSize: maximumRecordSize, logger: logger
+                maximumRecordSize: maximumRecordSize, closesWhenSilent: true, logger: logger
             ).map { PeerConnection(address: address, client: $0) }
                 .flatMapErrorThrowing { error in throw PeerClientError.unreachable("\(address): \(error)") }
         }
@@ -57,6 +60,7 @@ public final class PeerConnection: Sendable {
             transportHandlers: { channel in
                 try tls.addClientHandlers(to: channel, promise: session, handshakeTimeout: connectTimeout, logger: logger)
             },
+            closesWhenSilent: true,
             logger: logger
         ).flatMapError { error in
             session.fail(error)
