@@ -11,7 +11,7 @@ struct ControlOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The daemon's NFS address.", valueName: "HOST:PORT"))
     var nfs: String?
 
-    @Option(help: ArgumentHelp("The daemon's peer address, for a node that only offers files.", valueName: "HOST:PORT"))
+    @Option(help: ArgumentHelp("The daemon's peer address (a node on another machine, or one that only offers files).", valueName: "HOST:PORT"))
     var node: String?
 
     @Option(
