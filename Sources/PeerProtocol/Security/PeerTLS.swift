@@ -1,6 +1,5 @@
 import Logging
 import Namespace
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import NIOTLS
