@@ -79,7 +79,7 @@ public final class Daemon: Sendable {
         self.metricsExposition = metricsExposition
         let credentials = try NodeStateDirectory(path: configuration.stateDirectory).loadCredentials()
         do {
-            self.tls = try PeerTLS(credentials: credentials, trusted: configuration.trustedNodes, logger: logger)
+            self.tls = try PeerTLS(credentials: credentials, trusted: configuration.trustedNodes)
         } catch {
             throw .stateDirectory(path: configuration.stateDirectory, reason: "cannot use the node's key and certificate for TLS: \(error)")
         }

@@ -52,6 +52,41 @@ public struct NodeStateDirectory: Sendable {
         return credentials
     }
 
+    /// Reads the key and certificate a node keeps here, changing nothing
+    /// (for the CLI, which presents the node's identity but is not the
+    /// node: it never creates a directory or a key).
+    public func readCredentials() throws(DaemonConfigurationError) -> NodeCredentials {
+        let key = try self.readExisting(self.privateKeyFile)
+        let certificate = try self.readExisting(self.certificateFile)
+        do {
+            return try NodeCredentials(privateKeyPEM: key, certificatePEM: certificate)
+        } catch {
+            throw .stateDirectory(
+                path: self.path, reason: "\(self.privateKeyFile) and \(self.certificateFile) do not hold a node's key and certificate (\(error))"
+            )
+        }
+    }
+
+    /// Whether this user can open the node's key (the file exists and is
+    /// readable), without reading it.
+    public var isKeyReadable: Bool {
+        guard let handle = fopen(self.privateKeyFile, "r") else { return false }
+        fclose(handle)
+        return true
+    }
+
+    private func readExisting(_ file: String) throws(DaemonConfigurationError) -> String {
+        guard let handle = fopen(file, "r") else {
+            throw .stateDirectory(path: self.path, reason: "cannot read \(file): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(handle) }
+        let text = Self.readWhole(handle)
+        if ferror(handle) != 0 {
+            throw .stateDirectory(path: self.path, reason: "cannot read \(file): \(String(cString: strerror(errno)))")
+        }
+        return text
+    }
+
     /// The node id in hex, written from the key on every start.
     public var nodeIDFile: String { self.path + "/node-id" }
 
@@ -104,6 +139,11 @@ public struct NodeStateDirectory: Sendable {
     private static func readAll(_ file: String) -> String? {
         guard let handle = fopen(file, "r") else { return nil }
         defer { fclose(handle) }
+        return Self.readWhole(handle)
+    }
+
+    /// An open small file's content (up to 1 MiB).
+    private static func readWhole(_ handle: UnsafeMutablePointer<FILE>) -> String {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < 1 << 20 {

@@ -6,23 +6,25 @@ import PeerProtocol
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List a path of the merged namespace, with the node(s) holding each file."
+        abstract: "List a path of the merged namespace, with the node(s) holding each file.",
+        discussion: "Asks the daemon's NFS address (--nfs, the default) or its peer address (--node)."
     )
 
     @Argument(help: ArgumentHelp("A path in the namespace; \\xHH is the byte HH (as ls shows names that are not UTF-8), \\\\ a backslash.", valueName: "PATH"))
     var path: String = "/"
 
-    @Option(help: ArgumentHelp("The daemon's NFS address.", valueName: "HOST:PORT"))
-    var nfs: String?
+    @OptionGroup var target: ControlOptions
 
     func run() async throws {
-        let address = try ControlTarget.resolve(nfs: self.nfs, node: nil)
         let path = NameBytes.parseDisplayed(self.path)
-        let result = try await ControlTarget.ask(address) { try await $0.list(path) }
+        let result = try await self.target.ask { try await $0.list(path) }
         switch result {
         case .failed(let status):
             let reason: String
             switch status {
+            case .noEntry where path == "/":
+                // The root always exists in a namespace: there is none.
+                throw FailureMessage(message: "\(self.target.description) presents no namespace (a node that only offers files has none; ask one with --nfs)")
             case .noEntry, .stale: reason = "no such file or directory"
             case .invalid: reason = "not a directory"
             default: reason = "\(status)"

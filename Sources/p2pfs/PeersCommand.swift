@@ -11,31 +11,10 @@ struct PeersCommand: AsyncParsableCommand {
         discussion: "Asks the daemon's NFS address (--nfs, the default) or its peer address (--node)."
     )
 
-    @Option(help: ArgumentHelp("The daemon's NFS address.", valueName: "HOST:PORT"))
-    var nfs: String?
-
-    @Option(help: ArgumentHelp("The daemon's peer address, for a node that only offers files.", valueName: "HOST:PORT"))
-    var node: String?
-
-    @Option(
-        name: .customLong("network-key-file"),
-        help: ArgumentHelp("With --node, on a closed network: the network's key, to be let in.", valueName: "PATH")
-    )
-    var networkKeyFile: String?
-
-    func validate() throws {
-        if self.nfs != nil && self.node != nil {
-            throw ValidationError("give either --nfs or --node, not both")
-        }
-        if self.networkKeyFile != nil && self.node == nil {
-            throw ValidationError("--network-key-file goes with --node (the NFS address is loopback and needs no key)")
-        }
-    }
+    @OptionGroup var target: ControlOptions
 
     func run() async throws {
-        let target = try ControlTarget.resolve(nfs: self.nfs, node: self.node)
-        let key = try DaemonCommand.loadNetworkKey(self.networkKeyFile)
-        let status = try await ControlTarget.ask(target, networkKey: key, viaPeerListener: self.node != nil) { try await $0.status() }
+        let status = try await self.target.ask { try await $0.status() }
         let me = status.node
         print("node \(me.identity.name) \(me.identity.id) \(me.roles)  listening: \(me.addresses.map(\.description).joined(separator: ", ").orNone)")
         if status.namespaceGeneration > 0 {
@@ -67,48 +46,6 @@ private func format1(_ value: Double) -> String {
 
 extension String {
     var orNone: String { self.isEmpty ? "-" : self }
-}
-
-/// Where a CLI command reaches the daemon.
-enum ControlTarget {
-    static func resolve(nfs: String?, node: String?) throws -> PeerAddress {
-        if let node {
-            return try DaemonCommand.address(node, flag: "--node", defaultPort: DaemonConfiguration.defaultPeerPort)
-        }
-        return try nfs.map { try DaemonCommand.address($0, flag: "--nfs", defaultPort: 2049) } ?? DaemonConfiguration.defaultNFSAddress
-    }
-
-    static func ask<T>(
-        _ address: PeerAddress, networkKey: NetworkKey? = nil, viaPeerListener: Bool = false, _ body: (ControlClient) async throws -> T
-    ) async throws -> T {
-        do {
-            return try await body(ControlClient(address: address, networkKey: networkKey, viaPeerListener: viaPeerListener))
-        } catch let error as RPCClientError {
-            switch error {
-            case .notAccepted(.programUnavailable):
-                throw FailureMessage(message: "\(address) is not a p2pfs daemon (no control program there)")
-            case .denied(.authError(.tooWeak)):
-                throw FailureMessage(
-                    message: "the daemon at \(address) answers only holders of its network key: give --network-key-file"
-                )
-            default:
-                throw FailureMessage(message: "no answer from a p2pfs daemon at \(address): \(error)")
-            }
-        } catch let error as PeerClientError {
-            switch error {
-            case .rpc(.notAccepted(.programUnavailable)):
-                throw FailureMessage(message: "\(address) is not a p2pfs peer listener (no peer program there)")
-            case .keyRequired, .untrusted, .tls, .impersonation:
-                throw FailureMessage(message: "\(error)")
-            default:
-                throw FailureMessage(message: "no answer from a p2pfs daemon at \(address): \(error)")
-            }
-        } catch let error as FailureMessage {
-            throw error
-        } catch {
-            throw FailureMessage(message: "cannot reach a p2pfs daemon at \(address): \(error)")
-        }
-    }
 }
 
 /// Left-aligned text columns.

@@ -321,7 +321,7 @@ final class PeerTLSScenarioTests {
         let read = try self.network.run(c, ["nfs-cat", self.url("/movies/Film")], timeout: 60)
         #expect(read.succeeded && read.stdout == Data("for c only".utf8), "\(read.stderr)")
         try nodeA.waitForLog("refused node \(untrusted.nodeID): not in the --trust list")
-        try nodeD.waitForLog("the node refused this node's TLS certificate (is this node on its --trust list?)")
+        try nodeD.waitForLog("node at \(a.address):7475 refused this node's certificate: node \(untrusted.nodeID) is not in its --trust list")
         #expect(try self.names(in: "/", on: d).isEmpty)
         #expect(!nodeA.log.contains("refused node \(trusted.nodeID)"))
         #expect(nodeD.isRunning)

@@ -135,6 +135,24 @@ final class KeyedLoopbackPeer: Sendable {
         pool.forget(peer.identity.id)
     }
 
+    /// `p2pfs peers --node` presents this machine's node identity so a
+    /// `--trust` list admits it, and authenticates as a tool: that id with
+    /// no roles. The node it asks must not take it for that node (its roles,
+    /// addresses and state would be overwritten by a tool's).
+    @Test func aToolWithANodesIDChangesNothingTheServerKnowsOfThatNode() async throws {
+        let peer = try await KeyedLoopbackPeer(key: Self.key)
+        defer { Task { await peer.server.close() } }
+        let before = peer.directory.entries
+        let connection = try await peer.connect()
+        defer { connection.close() }
+        let tool = NodeInfo(identity: NodeIdentity(id: peer.hidden.identity.id, name: "p2pfs-cli"), roles: [], addresses: [])
+        #expect(try await connection.authenticate(as: tool, key: Self.key, expecting: nil, timeout: Self.timeout) == peer.identity.id)
+        // Let in (it may ask), but not heard of as a node.
+        #expect(try await connection.peers(timeout: Self.timeout).nodes == [peer.hidden])
+        #expect(peer.directory.takeHeard().isEmpty)
+        #expect(peer.directory.entries == before)
+    }
+
     @Test func withoutTheKeyEveryProcedureIsDenied() async throws {
         let peer = try await KeyedLoopbackPeer(key: Self.key)
         defer { Task { await peer.server.close() } }

@@ -29,6 +29,9 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
     /// The certificate presented at an address is not that of the node
     /// announced there, or HELLO claims another id than the certificate's.
     case impersonation(PeerAddress, expected: String, found: String)
+    /// The node refused the certificate this node presented, as a node with
+    /// a `--trust` list does to a node not on it.
+    case notTrusted(PeerAddress, presented: NodeID)
 
     public var description: String {
         switch self {
@@ -43,6 +46,8 @@ public enum PeerClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .tls(let address, let reason): "no TLS session with the node at \(address): \(reason)"
         case .impersonation(let address, let expected, let found):
             "node at \(address) refused: expected node \(expected), but its certificate is that of node \(found)"
+        case .notTrusted(let address, let presented):
+            "node at \(address) refused this node's certificate: node \(presented) is not in its --trust list"
         }
     }
 }
@@ -54,7 +59,7 @@ extension PeerClientError {
     public var refusedNodeAddress: PeerAddress? {
         switch self {
         case .keyRequired(let address), .untrusted(let address, _), .catalogTooLarge(let address, _), .tls(let address, _),
-            .impersonation(let address, _, _):
+            .impersonation(let address, _, _), .notTrusted(let address, _):
             address
         default: nil
         }
@@ -79,7 +84,7 @@ extension PeerClientError: TransientError {
         case .rpc(.timedOut), .rpc(.connectionClosed): true
         case .rpc(.denied), .rpc(.notAccepted), .rpc(.malformedReply): false
         case .unreachable, .unexpectedNode, .tls: true
-        case .malformedReply, .keyRequired, .untrusted, .catalogTooLarge, .impersonation: false
+        case .malformedReply, .keyRequired, .untrusted, .catalogTooLarge, .impersonation, .notTrusted: false
         }
     }
 }

@@ -16,13 +16,17 @@ public final class PeerConnection: Sendable {
     /// What TLS proved about the node at the other end (nil on a plaintext
     /// connection: the loopback control client, in-process tests).
     public let peerIdentity: RPCPeerIdentity?
+    /// Whether the node refused this node's certificate after the TLS
+    /// handshake (nil on a plaintext connection).
+    public let tlsRefusal: PeerTLSRefusal?
 
     /// Wraps a connected client (for callers that made the connection
     /// themselves, such as the control client).
-    public init(address: PeerAddress, client: RPCClient, peerIdentity: RPCPeerIdentity? = nil) {
+    public init(address: PeerAddress, client: RPCClient, peerIdentity: RPCPeerIdentity? = nil, tlsRefusal: PeerTLSRefusal? = nil) {
         self.address = address
         self.client = client
         self.peerIdentity = peerIdentity
+        self.tlsRefusal = tlsRefusal
     }
 
     /// The id of the node at the other end, as its certificate proves it.
@@ -54,11 +58,14 @@ public final class PeerConnection: Sendable {
                 .flatMapErrorThrowing { error in throw PeerClientError.unreachable("\(address): \(error)") }
         }
         let session = group.next().makePromise(of: RPCPeerIdentity.self)
+        let refusal = PeerTLSRefusal()
         return RPCClient.connect(
             to: socketAddress, group: group, connectTimeout: connectTimeout,
             maximumRecordSize: maximumRecordSize,
             transportHandlers: { channel in
-                try tls.addClientHandlers(to: channel, promise: session, handshakeTimeout: connectTimeout, logger: logger)
+                try tls.addClientHandlers(
+                    to: channel, promise: session, refusal: refusal, handshakeTimeout: connectTimeout, logger: logger
+                )
             },
             closesWhenSilent: true,
             logger: logger
@@ -75,7 +82,7 @@ public final class PeerConnection: Sendable {
                     client.close()
                     throw PeerClientError.impersonation(address, expected: "\(expecting)", found: "\(found)")
                 }
-                return PeerConnection(address: address, client: client, peerIdentity: identity)
+                return PeerConnection(address: address, client: client, peerIdentity: identity, tlsRefusal: refusal)
             }
         }
     }
@@ -96,6 +103,20 @@ public final class PeerConnection: Sendable {
     }
 
     public var isActive: Bool { self.client.isActive }
+
+    /// `error` from a call on this connection, told as what it was: a
+    /// connection closed because the node refused this node's certificate
+    /// (TLS 1.3 says so only after this side's handshake completed) is
+    /// `PeerClientError.notTrusted`; anything else is returned as it is.
+    public func explained(_ error: any Error) -> any Error {
+        guard self.tlsRefusal?.cause == .refusedThisNode, let identity = self.peerIdentity else { return error }
+        switch error {
+        case RPCClientError.connectionClosed, PeerClientError.rpc(.connectionClosed):
+            return PeerClientError.notTrusted(self.address, presented: NodeID(publicKeyDigest: identity.localKeyDigest))
+        default:
+            return error
+        }
+    }
 
     public func close() {
         self.client.close()
@@ -274,7 +295,7 @@ public final class PeerConnection: Sendable {
             program: PeerProcedure.program, version: PeerProcedure.version, procedure: procedure.rawValue,
             arguments: buffer, timeout: timeout
         ).flatMapErrorThrowing { error in
-            throw (error as? RPCClientError).map(PeerClientError.rpc) ?? error
+            throw self.explained((error as? RPCClientError).map(PeerClientError.rpc) ?? error)
         }.flatMapThrowing { results in
             var results = results
             do {

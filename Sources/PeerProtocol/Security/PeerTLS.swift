@@ -20,17 +20,13 @@ public final class PeerTLS: Sendable {
     public let trusted: Set<NodeID>?
     private let serverContext: NIOSSLContext
     private let clientContext: NIOSSLContext
-    private let verify: @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void
     /// Warnings about refused connections, shared by all of them.
     private let refusals: RefusalLog
 
     /// - Parameter trusted: when set, a certificate whose key is not one of
     ///   these nodes' fails the handshake, both ways: such a node gets
     ///   nothing, and is not talked to.
-    public init(
-        credentials: NodeCredentials, trusted: Set<NodeID>? = nil, refusals: RefusalLog = RefusalLog(),
-        logger: Logger = Logger(label: "p2pfs.tls")
-    ) throws {
+    public init(credentials: NodeCredentials, trusted: Set<NodeID>? = nil, refusals: RefusalLog = RefusalLog()) throws {
         var server = TLSConfiguration.makeServerConfiguration(
             certificateChain: [.certificate(credentials.certificate)], privateKey: .privateKey(credentials.privateKey)
         )
@@ -57,7 +53,6 @@ public final class PeerTLS: Sendable {
         // else holds it).
         self.trusted = trusted.map { $0.union([credentials.nodeID]) }
         self.refusals = refusals
-        self.verify = Self.verification(trusted: self.trusted, refusals: refusals, logger: logger)
         self.serverContext = try NIOSSLContext(configuration: server)
         self.clientContext = try NIOSSLContext(configuration: client)
     }
@@ -69,18 +64,20 @@ public final class PeerTLS: Sendable {
 
     /// A self-signed certificate is all a node has; the key in it is what
     /// counts, and TLS proves the peer holds its private key. Any is
-    /// accepted, unless an allowlist is set and its key is not on it.
-    private static func verification(
-        trusted: Set<NodeID>?, refusals: RefusalLog, logger: Logger
+    /// accepted, unless an allowlist is set and its key is not on it. The
+    /// refused id goes to the connection's `PeerTLSRefusal`, and the
+    /// session handler reports it, once, with the failed handshake it causes.
+    private func verification(
+        _ refusal: PeerTLSRefusal
     ) -> @Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void {
-        { certificates, promise in
+        { [trusted = self.trusted] certificates, promise in
             guard let leaf = certificates.first, let digest = try? NodeCredentials.publicKeyDigest(of: leaf) else {
                 promise.succeed(.failed)
                 return
             }
             let id = NodeID(publicKeyDigest: digest)
             if let trusted, !trusted.contains(id) {
-                refusals.warning("refused node \(id): not in the --trust list", peer: nil, logger: logger)
+                refusal.record(.untrusted(id))
                 promise.succeed(.failed)
                 return
             }
@@ -103,31 +100,34 @@ public final class PeerTLS: Sendable {
     /// connection: refusal of plaintext (protocol version 1) callers, TLS,
     /// and the session handler that tells the RPC layer who the peer is.
     public func addServerHandlers(to channel: any Channel, handshakeTimeout: TimeAmount, logger: Logger) throws {
-        let tls = NIOSSLServerHandler(context: self.serverContext, customVerificationCallback: self.verify)
+        let refusal = PeerTLSRefusal()
+        let tls = NIOSSLServerHandler(context: self.serverContext, customVerificationCallback: self.verification(refusal))
         try channel.pipeline.syncOperations.addHandlers([
             PlaintextPeerDetector(refusals: self.refusals, logger: logger),
             tls,
             PeerTLSSessionHandler(
                 localKeyDigest: self.credentials.publicKeyDigest, promise: nil, handshakeTimeout: handshakeTimeout,
-                refusals: self.refusals, logger: logger
+                refusals: self.refusals, refusal: refusal, logger: logger
             ),
         ])
     }
 
     /// The handlers in front of the record marking of an outgoing peer
     /// connection; `promise` learns the peer's identity once the handshake
-    /// completed, or why it did not.
+    /// completed, or why it did not; `refusal` learns whether the node
+    /// then refused this node's certificate (see `PeerTLSRefusal`).
     public func addClientHandlers(
-        to channel: any Channel, promise: EventLoopPromise<RPCPeerIdentity>, handshakeTimeout: TimeAmount, logger: Logger
+        to channel: any Channel, promise: EventLoopPromise<RPCPeerIdentity>, refusal: PeerTLSRefusal = PeerTLSRefusal(),
+        handshakeTimeout: TimeAmount, logger: Logger
     ) throws {
         let tls = try NIOSSLClientHandler(
-            context: self.clientContext, serverHostname: nil, customVerificationCallback: self.verify
+            context: self.clientContext, serverHostname: nil, customVerificationCallback: self.verification(refusal)
         )
         try channel.pipeline.syncOperations.addHandlers([
             tls,
             PeerTLSSessionHandler(
                 localKeyDigest: self.credentials.publicKeyDigest, promise: promise, handshakeTimeout: handshakeTimeout,
-                refusals: self.refusals, logger: logger
+                refusals: self.refusals, refusal: refusal, logger: logger
             ),
         ])
     }
@@ -143,6 +143,9 @@ public enum PeerTLSError: Error, Equatable, Sendable, CustomStringConvertible {
     case handshakeFailed(String)
     /// The peer presented no usable certificate.
     case noCertificate
+    /// The peer's certificate is that of a node not in this node's
+    /// `--trust` list.
+    case untrusted(NodeID)
 
     public var description: String {
         switch self {
@@ -151,6 +154,7 @@ public enum PeerTLSError: Error, Equatable, Sendable, CustomStringConvertible {
         case .handshakeTimedOut: "the TLS handshake did not complete in time (not a p2pfs node of protocol version 2?)"
         case .handshakeFailed(let reason): "the TLS handshake failed: \(reason)"
         case .noCertificate: "it presented no usable certificate"
+        case .untrusted(let id): "it is node \(id), not in the --trust list"
         }
     }
 }
@@ -177,16 +181,19 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
     private let refusals: RefusalLog
     /// The connection was refused before TLS began (and said why).
     private var alreadyRefused = false
+    /// Why this connection's certificate check failed, either way.
+    private let refusal: PeerTLSRefusal
 
     init(
         localKeyDigest: [UInt8], promise: EventLoopPromise<RPCPeerIdentity>?, handshakeTimeout: TimeAmount, refusals: RefusalLog,
-        logger: Logger
+        refusal: PeerTLSRefusal, logger: Logger
     ) {
         self.localKeyDigest = localKeyDigest
         self.promise = promise
         self.isClient = promise != nil
         self.handshakeTimeout = handshakeTimeout
         self.refusals = refusals
+        self.refusal = refusal
         self.logger = logger
     }
 
@@ -240,6 +247,10 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
             let failure: PeerTLSError
             switch error {
             case let error as PeerTLSError: failure = error
+            case _ where self.refusal.untrustedPeer != nil:
+                // This node's --trust list refused the peer's key: that is
+                // the reason, not the failed handshake it causes.
+                failure = .untrusted(self.refusal.untrustedPeer!)
             case NIOSSLError.uncleanShutdown: failure = .closedDuringHandshake
             case NIOSSLError.handshakeFailed(.sslError(let errors)) where errors == [.eofDuringHandshake]:
                 failure = .closedDuringHandshake
@@ -247,9 +258,13 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
             }
             if self.promise == nil, !self.alreadyRefused {
                 // The accepting side: say who failed and why, once.
-                self.refusals.warning(
-                    "refused a peer connection: \(failure)", peer: context.channel.remoteAddress.map { "\($0)" } ?? "?", logger: self.logger
-                )
+                let message: String
+                if case .untrusted(let id) = failure {
+                    message = "refused node \(id): not in the --trust list"
+                } else {
+                    message = "refused a peer connection: \(failure)"
+                }
+                self.refusals.warning(message, peer: context.channel.remoteAddress.map { "\($0)" } ?? "?", logger: self.logger)
             }
             self.fail(failure)
             context.close(promise: nil)
@@ -259,10 +274,9 @@ final class PeerTLSSessionHandler: ChannelInboundHandler {
             // In TLS 1.3 the client's handshake completes before the server
             // has checked the client's certificate: a refusal (a --trust
             // list without this node) arrives as the first thing after it.
-            self.logger.warning(
-                "the node refused this node's TLS certificate (is this node on its --trust list?): \(error)",
-                metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")"]
-            )
+            // The connection's owner says so (`PeerConnection`), once.
+            self.logger.debug("the node refused this node's TLS certificate: \(error)")
+            self.refusal.record(.refusedThisNode)
         }
         context.fireErrorCaught(error)
     }
