@@ -79,7 +79,7 @@ LOADWORK     := Benchmarks/loadcommon/loadwork.c
 bench-tools: setup
 	mkdir -p Benchmarks/bin
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfsload Benchmarks/nfsload/nfsload.c $(LOADARGS) $(LOADWORK) -lnfs -lm
-	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfs4load Benchmarks/nfs4load/nfs4load.c -lm
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfs4load Benchmarks/nfs4load/nfs4load.c $(LOADARGS) $(LOADWORK) -lm
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c
 
 bench-simulator: setup

@@ -47,7 +47,7 @@ LOADWORK = [BENCH / "loadcommon" / "loadwork.c"]
 # them, is newer.
 TOOL_SOURCES = {
     NFSLOAD: ([BENCH / "nfsload" / "nfsload.c"] + LOADARGS + LOADWORK, ["-lnfs", "-lm"]),
-    NFS4LOAD: ([BENCH / "nfs4load" / "nfs4load.c"], ["-lm"]),
+    NFS4LOAD: ([BENCH / "nfs4load" / "nfs4load.c"] + LOADARGS + LOADWORK, ["-lm"]),
     TCPCEILING: ([BENCH / "tcpceiling" / "tcpceiling.c"], []),
 }
 GANESHA_TEMPLATE = BENCH / "ganesha.conf.in"
