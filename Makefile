@@ -80,7 +80,7 @@ bench-tools: setup
 	mkdir -p Benchmarks/bin
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfsload Benchmarks/nfsload/nfsload.c $(LOADARGS) $(LOADWORK) -lnfs -lm
 	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfs4load Benchmarks/nfs4load/nfs4load.c $(LOADARGS) $(LOADWORK) -lm
-	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c $(LOADARGS) -lm
 
 bench-simulator: setup
 	$(SWIFT) build -c release --product p2pfs-peer-simulator --static-swift-stdlib

@@ -48,7 +48,7 @@ LOADWORK = [BENCH / "loadcommon" / "loadwork.c"]
 TOOL_SOURCES = {
     NFSLOAD: ([BENCH / "nfsload" / "nfsload.c"] + LOADARGS + LOADWORK, ["-lnfs", "-lm"]),
     NFS4LOAD: ([BENCH / "nfs4load" / "nfs4load.c"] + LOADARGS + LOADWORK, ["-lm"]),
-    TCPCEILING: ([BENCH / "tcpceiling" / "tcpceiling.c"], []),
+    TCPCEILING: ([BENCH / "tcpceiling" / "tcpceiling.c"] + LOADARGS, ["-lm"]),
 }
 GANESHA_TEMPLATE = BENCH / "ganesha.conf.in"
 NS_PREFIX = "p2pfs-bench-"
