@@ -204,7 +204,6 @@ int load_main(int argc, char **argv, const struct load_cli *cli)
         };
         struct option lo[MAX_OPTIONS];
         size_t nlo = 0;
-        const struct load_command *cmd;
         int c;
 
         for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -261,9 +260,16 @@ int load_main(int argc, char **argv, const struct load_cli *cli)
                 cli->check();
 
         arm_deadline(opt.deadline);
-        for (cmd = cli->commands; cmd->name; cmd++)
-                if (strcmp(opt.cmd, cmd->name) == 0)
-                        return cmd->run();
+        if (strcmp(opt.cmd, "probe") == 0)
+                return cli->probe();
+        if (strcmp(opt.cmd, "seqread") == 0)
+                return cli->read(0);
+        if (strcmp(opt.cmd, "randread") == 0)
+                return cli->read(1);
+        if (strcmp(opt.cmd, "meta") == 0)
+                return cli->meta();
+        if (strcmp(opt.cmd, cli->list_name) == 0)
+                return cli->list();
         load_warn("unknown command");
         usage(cli, 2);
 }

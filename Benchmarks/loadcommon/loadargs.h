@@ -45,17 +45,19 @@ extern const char *load_tool;
 "  --timeout S                 per-RPC timeout in seconds (default 30)\n" \
 "  --deadline S                abort the whole run after S seconds (default 900)\n"
 
-struct load_command {
-        const char *name;
-        int (*run)(void);
-};
-
 struct load_cli {
         const char *usage;                       /* the whole usage text */
         const struct option *extra;              /* the tool's own options, zero-terminated */
         void (*extra_arg)(int c, const char *arg);
         void (*check)(void);                     /* the tool's own checks, or NULL */
-        const struct load_command *commands;     /* NULL-name terminated */
+        /* The subcommands every load tool has: probe, seqread and randread
+         * (read with random 0 and 1), meta, and the directory listing,
+         * named after the protocol's operation. */
+        int (*probe)(void);
+        int (*read)(int random);
+        int (*meta)(void);
+        const char *list_name;
+        int (*list)(void);
 };
 
 /* Parses argv (COMMAND then options), checks the common options, arms the

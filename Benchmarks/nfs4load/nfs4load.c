@@ -1583,31 +1583,15 @@ static void check_options(void)
                 load_fatal("--maxcount must be at least 1024");
 }
 
-static int run_seqread(void)
-{
-        return run_read(0);
-}
-
-static int run_randread(void)
-{
-        return run_read(1);
-}
-
 int main(int argc, char **argv)
 {
         static const struct option extra[] = {
                 { "minorversion", required_argument, NULL, 'v' },
                 { NULL, 0, NULL, 0 },
         };
-        static const struct load_command commands[] = {
-                { "probe", run_probe },
-                { "seqread", run_seqread },
-                { "randread", run_randread },
-                { "meta", run_meta },
-                { "readdir", run_readdir },
-                { NULL, NULL },
+        static const struct load_cli cli = {
+                usage_text, extra, extra_arg, check_options, run_probe, run_read, run_meta, "readdir", run_readdir,
         };
-        static const struct load_cli cli = { usage_text, extra, extra_arg, check_options, commands };
         int rc;
 
         load_tool = "nfs4load";

@@ -895,31 +895,15 @@ static void extra_arg(int c, const char *arg)
         mountport_opt = (int)load_parse_u64(arg, "--mountport");
 }
 
-static int run_seqread(void)
-{
-        return run_read(0);
-}
-
-static int run_randread(void)
-{
-        return run_read(1);
-}
-
 int main(int argc, char **argv)
 {
         static const struct option extra[] = {
                 { "mountport", required_argument, NULL, 'M' },
                 { NULL, 0, NULL, 0 },
         };
-        static const struct load_command commands[] = {
-                { "probe", run_probe },
-                { "seqread", run_seqread },
-                { "randread", run_randread },
-                { "meta", run_meta },
-                { "readdirplus", run_readdirplus },
-                { NULL, NULL },
+        static const struct load_cli cli = {
+                usage_text, extra, extra_arg, NULL, run_probe, run_read, run_meta, "readdirplus", run_readdirplus,
         };
-        static const struct load_cli cli = { usage_text, extra, extra_arg, NULL, commands };
 
         load_tool = "nfsload";
         /* Sockets close on exit; no UMNT is sent (the servers keep no
