@@ -69,14 +69,18 @@ test: test-setup bench-tools
 
 # Benchmarks against NFS-Ganesha (Docs/performance.md).  The C tools go to
 # Benchmarks/bin/; bench.py needs root (private network namespace).
+# Benchmarks/loadcommon holds what the load tools share (options, URL,
+# messages; the workloads' figures and reports), compiled into each.
 BENCH_CFLAGS ?= -O2 -Wall -Wextra
 BENCH_ARGS   ?=
+LOADARGS     := Benchmarks/loadcommon/loadargs.c
+LOADWORK     := Benchmarks/loadcommon/loadwork.c
 
 bench-tools: setup
 	mkdir -p Benchmarks/bin
-	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfsload Benchmarks/nfsload/nfsload.c -lnfs -lm
-	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfs4load Benchmarks/nfs4load/nfs4load.c -lm
-	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfsload Benchmarks/nfsload/nfsload.c $(LOADARGS) $(LOADWORK) -lnfs -lm
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/nfs4load Benchmarks/nfs4load/nfs4load.c $(LOADARGS) $(LOADWORK) -lm
+	$(CC) $(BENCH_CFLAGS) -o Benchmarks/bin/tcpceiling Benchmarks/tcpceiling/tcpceiling.c $(LOADARGS) -lm
 
 bench-simulator: setup
 	$(SWIFT) build -c release --product p2pfs-peer-simulator --static-swift-stdlib

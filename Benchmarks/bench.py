@@ -40,10 +40,15 @@ NFSLOAD = BIN / "nfsload"
 NFS4LOAD = BIN / "nfs4load"
 TCPCEILING = BIN / "tcpceiling"
 SIMULATOR_NAME = "p2pfs-peer-simulator"
+LOADARGS = [BENCH / "loadcommon" / "loadargs.c"]
+LOADWORK = [BENCH / "loadcommon" / "loadwork.c"]
+# Each tool: the sources compiled into it (as the Makefile's bench-tools) and
+# its libraries.  A tool is rebuilt when any of them, or a header beside
+# them, is newer.
 TOOL_SOURCES = {
-    NFSLOAD: (BENCH / "nfsload" / "nfsload.c", ["-lnfs", "-lm"]),
-    NFS4LOAD: (BENCH / "nfs4load" / "nfs4load.c", ["-lm"]),
-    TCPCEILING: (BENCH / "tcpceiling" / "tcpceiling.c", []),
+    NFSLOAD: ([BENCH / "nfsload" / "nfsload.c"] + LOADARGS + LOADWORK, ["-lnfs", "-lm"]),
+    NFS4LOAD: ([BENCH / "nfs4load" / "nfs4load.c"] + LOADARGS + LOADWORK, ["-lm"]),
+    TCPCEILING: ([BENCH / "tcpceiling" / "tcpceiling.c"] + LOADARGS, ["-lm"]),
 }
 GANESHA_TEMPLATE = BENCH / "ganesha.conf.in"
 NS_PREFIX = "p2pfs-bench-"
@@ -212,11 +217,12 @@ def parse_args(argv):
 
 def ensure_tools():
     """Builds the C tools if they are missing or older than their source."""
-    for binary, (source, libs) in TOOL_SOURCES.items():
-        if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+    for binary, (sources, libs) in TOOL_SOURCES.items():
+        inputs = sources + [h for s in sources for h in s.parent.glob("*.h")]
+        if binary.exists() and binary.stat().st_mtime >= max(f.stat().st_mtime for f in inputs):
             continue
         BIN.mkdir(parents=True, exist_ok=True)
-        cmd = ["gcc", "-O2", "-Wall", "-o", str(binary), str(source)] + libs
+        cmd = ["gcc", "-O2", "-Wall", "-o", str(binary)] + [str(s) for s in sources] + libs
         log("building " + " ".join(cmd))
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if r.returncode != 0:

@@ -43,32 +43,27 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../loadcommon/loadargs.h"
+#include "../loadcommon/loadwork.h"
 
 #define MAX_INFLIGHT 1000             /* session slots we may ask for; xid low bits */
 #define MAX_PATH_DEPTH 64
 #define MAX_DIR_PAGES 1000000L        /* READDIR calls per directory pass */
 #define MAX_TREE_ITEMS 10000000L
 #define MAX_TREE_DIRS 1000000L
-#define MAX_LAT_SAMPLES 50000000L
 #define NFS4_FHSIZE 128
 #define MAX_RECORD (64u << 20)        /* largest reply record accepted */
 #define MAX_BLOCK (1u << 20)
@@ -96,82 +91,14 @@ enum {
 #define BIT(n) (1u << ((n) % 32))
 
 /* ------------------------------------------------------------------------ */
-/* options                                                                  */
+/* options beyond the common ones (loadargs.h) and the URL                  */
 
-static struct {
-        const char *cmd;
-        const char *url;
-        const char *file;
-        const char *tree;
-        const char *dir;
-        const char *verify;
-        uint64_t block;
-        int inflight;
-        uint64_t bytes;
-        uint64_t offset;
-        double seconds;
-        uint64_t seed;
-        int repeat;
-        uint32_t dircount;
-        uint32_t maxcount;
-        long expect;
-        double timeout;
-        double deadline;
-        int nfsport;
-        uint32_t minorversion;   /* 1; others only to check a server's refusal */
-} opt = {
-        .seconds = 10.0, .seed = 1, .repeat = 1, .dircount = 65536, .maxcount = 1048576,
-        .expect = -1, .timeout = 30.0, .deadline = 900.0, .minorversion = 1,
-};
+static uint32_t minorversion = 1;   /* 1; others only to check a server's refusal */
 
-static struct {
-        char host[256];
-        char export_path[1024];
-        int port;
-} url;
+static struct load_url url;
 
 /* ------------------------------------------------------------------------ */
 /* utilities                                                                */
-
-static double now(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void fatal(const char *fmt, ...)
-{
-        va_list ap;
-        fprintf(stderr, "nfs4load %s: ", opt.cmd ? opt.cmd : "");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        exit(2);
-}
-
-static void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warnx_(const char *fmt, ...)
-{
-        va_list ap;
-        fprintf(stderr, "nfs4load %s: ", opt.cmd ? opt.cmd : "");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
-
-static void on_alarm(int sig)
-{
-        (void)sig;
-        static const char msg[] = "nfs4load: deadline expired, aborting\n";
-        if (write(2, msg, sizeof(msg) - 1) < 0) {
-                /* nothing more to do */
-        }
-        _exit(3);
-}
 
 static const char *nfs4_status_name(uint32_t st)
 {
@@ -241,32 +168,6 @@ static const char *nfs4_status_name(uint32_t st)
         }
 }
 
-static void json_str(FILE *f, const char *s)
-{
-        fputc('"', f);
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c == '"' || c == '\\')
-                        fprintf(f, "\\%c", c);
-                else if (c < 0x20)
-                        fprintf(f, "\\u%04x", c);
-                else
-                        fputc(c, f);
-        }
-        fputc('"', f);
-}
-
-/* xorshift64*, seeded as nfsload seeds it, so both tools read the same offsets */
-static uint64_t rng_state = 1;
-static uint64_t rng_next(void)
-{
-        uint64_t x = rng_state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        rng_state = x;
-        return x * 0x2545F4914F6CDD1DULL;
-}
 
 /* ------------------------------------------------------------------------ */
 /* XDR (RFC 4506): an encoder into a growing buffer, a bounded decoder        */
@@ -284,7 +185,7 @@ static void enc_room(struct enc *e, size_t k)
                 e->cap = e->cap ? e->cap * 2 : 4096;
         e->b = realloc(e->b, e->cap);
         if (!e->b)
-                fatal("out of memory");
+                load_fatal("out of memory");
 }
 
 static void put_u32(struct enc *e, uint32_t v)
@@ -539,11 +440,11 @@ static void conn_open(void)
         memset(&hints, 0, sizeof(hints));
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
-        snprintf(port, sizeof(port), "%d", url.port);
-        snprintf(C.peer, sizeof(C.peer), "%s port %d", url.host, url.port);
+        snprintf(port, sizeof(port), "%d", url.nfsport);
+        snprintf(C.peer, sizeof(C.peer), "%s port %d", url.host, url.nfsport);
         rc = getaddrinfo(url.host, port, &hints, &res);
         if (rc != 0)
-                fatal("cannot resolve %s: %s", url.host, gai_strerror(rc));
+                load_fatal("cannot resolve %s: %s", url.host, gai_strerror(rc));
         C.fd = -1;
         for (ai = res; ai; ai = ai->ai_next) {
                 int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, ai->ai_protocol);
@@ -559,7 +460,7 @@ static void conn_open(void)
                         pfd.events = POLLOUT;
                         rc = poll(&pfd, 1, (int)(opt.timeout * 1000));
                         if (rc == 0)
-                                fatal("connect to %s: no answer within %.0f s", C.peer, opt.timeout);
+                                load_fatal("connect to %s: no answer within %.0f s", C.peer, opt.timeout);
                         if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
                                 err = errno;
                 }
@@ -569,16 +470,16 @@ static void conn_open(void)
                 }
                 close(fd);
                 if (!ai->ai_next)
-                        fatal("connect to %s: %s", C.peer, strerror(err));
+                        load_fatal("connect to %s: %s", C.peer, strerror(err));
         }
         freeaddrinfo(res);
         if (C.fd < 0)
-                fatal("connect to %s: no usable address", C.peer);
+                load_fatal("connect to %s: no usable address", C.peer);
         setsockopt(C.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         C.in_cap = 4u << 20;
         C.in = malloc(C.in_cap);
         if (!C.in)
-                fatal("out of memory");
+                load_fatal("out of memory");
         C.next_xid = (uint32_t)getpid() << 10;
 }
 
@@ -592,11 +493,11 @@ static size_t call_begin(int slot, const char *what, reply_fn fn, void *ctx)
         static const char machine[] = "nfs4load";
 
         if (c->active)
-                fatal("internal error: slot %d already in flight", slot);
+                load_fatal("internal error: slot %d already in flight", slot);
         C.next_xid += 1u << 10;
         c->xid = (C.next_xid & ~0x3ffu) | (uint32_t)slot;
         c->active = 1;
-        c->t0 = now();
+        c->t0 = load_now();
         c->what = what;
         c->fn = fn;
         c->ctx = ctx;
@@ -625,7 +526,7 @@ static size_t call_begin(int slot, const char *what, reply_fn fn, void *ctx)
 static void compound_begin(int nops)
 {
         put_u32(&C.out, 0);             /* tag: empty */
-        put_u32(&C.out, opt.minorversion);
+        put_u32(&C.out, minorversion);
         put_u32(&C.out, (uint32_t)nops);
 }
 
@@ -642,7 +543,7 @@ static void flush_out(void)
                 if (k < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 return;
-                        fatal("send to %s: %s", C.peer, strerror(errno));
+                        load_fatal("send to %s: %s", C.peer, strerror(errno));
                 }
                 C.out_off += (size_t)k;
         }
@@ -651,14 +552,14 @@ static void flush_out(void)
 
 static void check_timeouts(void)
 {
-        double t = now();
+        double t = load_now();
         if (t - C.last_scan < 0.05)
                 return;
         C.last_scan = t;
         for (int i = 0; i <= MAX_INFLIGHT; i++) {
                 struct call *c = &C.calls[i];
                 if (c->active && t - c->t0 > opt.timeout)
-                        fatal("%s: no reply within %.0f s (%d calls in flight)", c->what,
+                        load_fatal("%s: no reply within %.0f s (%d calls in flight)", c->what,
                               opt.timeout, C.active);
         }
 }
@@ -670,36 +571,36 @@ static void rpc_reply_header(struct dec *d, const struct call *c)
         uint32_t stat, flavor, len;
         (void)get_u32(d);              /* xid, already matched */
         if (get_u32(d) != 1)
-                fatal("%s: reply is not an RPC REPLY", c->what);
+                load_fatal("%s: reply is not an RPC REPLY", c->what);
         stat = get_u32(d);
         if (stat == 1) {               /* MSG_DENIED */
                 uint32_t why = get_u32(d);
                 if (why == 0) {
                         uint32_t lo = get_u32(d), hi = get_u32(d);
-                        fatal("%s: RPC_MISMATCH (server speaks RPC %u..%u)", c->what, lo, hi);
+                        load_fatal("%s: RPC_MISMATCH (server speaks RPC %u..%u)", c->what, lo, hi);
                 }
-                fatal("%s: AUTH_ERROR %u (credentials refused)", c->what, get_u32(d));
+                load_fatal("%s: AUTH_ERROR %u (credentials refused)", c->what, get_u32(d));
         }
         flavor = get_u32(d);
         (void)flavor;
         if (!get_opaque(d, &len, 400) && len)
-                fatal("%s: malformed reply verifier", c->what);
+                load_fatal("%s: malformed reply verifier", c->what);
         stat = get_u32(d);
         switch (stat) {
         case 0:
                 break;
-        case 1: fatal("%s: PROG_UNAVAIL (no NFS program at %s)", c->what, C.peer);
+        case 1: load_fatal("%s: PROG_UNAVAIL (no NFS program at %s)", c->what, C.peer);
         case 2: {
                 uint32_t lo = get_u32(d), hi = get_u32(d);
-                fatal("%s: PROG_MISMATCH (%s serves NFS versions %u..%u, not 4)", c->what, C.peer, lo, hi);
+                load_fatal("%s: PROG_MISMATCH (%s serves NFS versions %u..%u, not 4)", c->what, C.peer, lo, hi);
         }
-        case 3: fatal("%s: PROC_UNAVAIL", c->what);
-        case 4: fatal("%s: GARBAGE_ARGS (the server could not decode the call)", c->what);
-        case 5: fatal("%s: SYSTEM_ERR", c->what);
-        default: fatal("%s: accept status %u", c->what, stat);
+        case 3: load_fatal("%s: PROC_UNAVAIL", c->what);
+        case 4: load_fatal("%s: GARBAGE_ARGS (the server could not decode the call)", c->what);
+        case 5: load_fatal("%s: SYSTEM_ERR", c->what);
+        default: load_fatal("%s: accept status %u", c->what, stat);
         }
         if (d->bad)
-                fatal("%s: truncated RPC reply", c->what);
+                load_fatal("%s: truncated RPC reply", c->what);
 }
 
 static void deliver(uint8_t *rec, size_t len)
@@ -710,15 +611,15 @@ static void deliver(uint8_t *rec, size_t len)
         double lat;
 
         if (d.bad)
-                fatal("reply record of %zu bytes from %s", len, C.peer);
+                load_fatal("reply record of %zu bytes from %s", len, C.peer);
         if (slot > MAX_INFLIGHT || !C.calls[slot].active || C.calls[slot].xid != xid)
-                fatal("reply with unknown xid 0x%08x from %s", xid, C.peer);
+                load_fatal("reply with unknown xid 0x%08x from %s", xid, C.peer);
         c = &C.calls[slot];
         d.p = rec;
         rpc_reply_header(&d, c);
         c->active = 0;
         C.active--;
-        lat = now() - c->t0;
+        lat = load_now() - c->t0;
         c->fn(c->ctx, &d, lat);
 }
 
@@ -736,7 +637,7 @@ static void parse_input(void)
                         mark = ntohl(mark);
                         flen = mark & 0x7fffffffu;
                         if (total + flen > MAX_RECORD)
-                                fatal("reply record larger than %u bytes from %s", MAX_RECORD, C.peer);
+                                load_fatal("reply record larger than %u bytes from %s", MAX_RECORD, C.peer);
                         if (pos + 4 + flen > C.in_end) {
                                 total += flen;
                                 break;
@@ -761,7 +662,7 @@ static void parse_input(void)
                                 C.in_cap = need + 65536;
                                 C.in = realloc(C.in, C.in_cap);
                                 if (!C.in)
-                                        fatal("out of memory");
+                                        load_fatal("out of memory");
                         }
                         return;
                 }
@@ -801,7 +702,7 @@ static void pump(int wait_ms)
         if (n < 0) {
                 if (errno == EINTR)
                         return;
-                fatal("poll: %s", strerror(errno));
+                load_fatal("poll: %s", strerror(errno));
         }
         if (n > 0 && (pfd.revents & POLLOUT))
                 flush_out();
@@ -817,16 +718,16 @@ static void pump(int wait_ms)
                                         C.in_cap *= 2;
                                         C.in = realloc(C.in, C.in_cap);
                                         if (!C.in)
-                                                fatal("out of memory");
+                                                load_fatal("out of memory");
                                 }
                         }
                         k = recv(C.fd, C.in + C.in_end, C.in_cap - C.in_end, 0);
                         if (k == 0)
-                                fatal("%s closed the connection (%d calls in flight)", C.peer, C.active);
+                                load_fatal("%s closed the connection (%d calls in flight)", C.peer, C.active);
                         if (k < 0) {
                                 if (errno == EAGAIN || errno == EINTR)
                                         break;
-                                fatal("receive from %s: %s", C.peer, strerror(errno));
+                                load_fatal("receive from %s: %s", C.peer, strerror(errno));
                         }
                         C.in_end += (size_t)k;
                         parse_input();
@@ -839,10 +740,10 @@ static void pump(int wait_ms)
 
 static void wait_flag(volatile int *flag, const char *what)
 {
-        double limit = now() + opt.timeout;
+        double limit = load_now() + opt.timeout;
         while (!*flag) {
-                if (now() > limit)
-                        fatal("%s: no answer within %.0f s", what, opt.timeout);
+                if (load_now() > limit)
+                        load_fatal("%s: no answer within %.0f s", what, opt.timeout);
                 pump(100);
         }
 }
@@ -871,13 +772,13 @@ static uint32_t op_head(struct dec *d, uint32_t op, const char *what)
 {
         uint32_t got = get_u32(d), st = get_u32(d);
         if (d->bad)
-                fatal("%s: truncated COMPOUND reply", what);
+                load_fatal("%s: truncated COMPOUND reply", what);
         if (got == 10044)       /* OP_ILLEGAL */
-                fatal("%s: the server does not know operation %u (OP_ILLEGAL, %s): "
+                load_fatal("%s: the server does not know operation %u (OP_ILLEGAL, %s): "
                       "it does not serve minor version %u", what, op, nfs4_status_name(st),
-                      opt.minorversion);
+                      minorversion);
         if (got != op)
-                fatal("%s: result for operation %u where %u was expected", what, got, op);
+                load_fatal("%s: result for operation %u where %u was expected", what, got, op);
         return st;
 }
 
@@ -908,7 +809,7 @@ static void sync_cb(void *ctx, struct dec *d, double lat)
         s->len = (size_t)(d->end - d->p);
         s->copy = malloc(s->len ? s->len : 1);
         if (!s->copy)
-                fatal("out of memory");
+                load_fatal("out of memory");
         memcpy(s->copy, d->p, s->len);
         s->done = 1;
 }
@@ -978,14 +879,14 @@ static void session_setup(void)
         d = sync_finish(start, &s, "EXCHANGE_ID");
         st = compound_head(&d, &nres);
         if (nres < 1)
-                fatal("EXCHANGE_ID: %s", nfs4_status_name(st));
+                load_fatal("EXCHANGE_ID: %s", nfs4_status_name(st));
         st = op_head(&d, OP_EXCHANGE_ID, "EXCHANGE_ID");
         if (st != 0)
-                fatal("EXCHANGE_ID: %s", nfs4_status_name(st));
+                load_fatal("EXCHANGE_ID: %s", nfs4_status_name(st));
         S.clientid = get_u64(&d);
         S.csr_seq = get_u32(&d);
         if (d.bad)
-                fatal("EXCHANGE_ID: truncated reply");
+                load_fatal("EXCHANGE_ID: truncated reply");
         free(s.copy);
 
         /* CREATE_SESSION: one fore channel slot per request in flight */
@@ -1018,14 +919,14 @@ static void session_setup(void)
         d = sync_finish(start, &s, "CREATE_SESSION");
         st = compound_head(&d, &nres);
         if (nres < 1)
-                fatal("CREATE_SESSION: %s", nfs4_status_name(st));
+                load_fatal("CREATE_SESSION: %s", nfs4_status_name(st));
         st = op_head(&d, OP_CREATE_SESSION, "CREATE_SESSION");
         if (st != 0)
-                fatal("CREATE_SESSION: %s", nfs4_status_name(st));
+                load_fatal("CREATE_SESSION: %s", nfs4_status_name(st));
         {
                 const uint8_t *sid = get_fixed(&d, 16);
                 if (!sid)
-                        fatal("CREATE_SESSION: truncated reply");
+                        load_fatal("CREATE_SESSION: truncated reply");
                 memcpy(S.sessionid, sid, 16);
         }
         (void)get_u32(&d);              /* sequence */
@@ -1038,15 +939,15 @@ static void session_setup(void)
         S.nslots = get_u32(&d);
         (void)get_opaque(&d, &len, 64);
         if (d.bad)
-                fatal("CREATE_SESSION: truncated reply");
+                load_fatal("CREATE_SESSION: truncated reply");
         free(s.copy);
         if (S.nslots < want)
-                fatal("CREATE_SESSION: the server granted %u slots, --inflight %u needs one per request",
+                load_fatal("CREATE_SESSION: the server granted %u slots, --inflight %u needs one per request",
                       S.nslots, want);
         if (S.nslots > MAX_INFLIGHT)
                 S.nslots = MAX_INFLIGHT;
         if (S.maxops < 5)
-                fatal("CREATE_SESSION: the server allows %u operations per COMPOUND, nfs4load needs 5",
+                load_fatal("CREATE_SESSION: the server allows %u operations per COMPOUND, nfs4load needs 5",
                       S.maxops);
         S.have_session = 1;
 
@@ -1060,10 +961,10 @@ static void session_setup(void)
         d = sync_finish(start, &s, "RECLAIM_COMPLETE");
         st = compound_head(&d, &nres);
         if (nres < 1 || (st = get_sequence(&d, "RECLAIM_COMPLETE")) != 0)
-                fatal("SEQUENCE (before RECLAIM_COMPLETE): %s", nfs4_status_name(st));
+                load_fatal("SEQUENCE (before RECLAIM_COMPLETE): %s", nfs4_status_name(st));
         st = op_head(&d, OP_RECLAIM_COMPLETE, "RECLAIM_COMPLETE");
         if (st != 0 && st != 10084)
-                fatal("RECLAIM_COMPLETE: %s", nfs4_status_name(st));
+                load_fatal("RECLAIM_COMPLETE: %s", nfs4_status_name(st));
         free(s.copy);
 }
 
@@ -1089,7 +990,7 @@ static int session_teardown(void)
         d = sync_finish(start, &s, "DESTROY_SESSION");
         st = compound_head(&d, &nres);
         if (st != 0) {
-                warnx_("DESTROY_SESSION: %s", nfs4_status_name(st));
+                load_warn("DESTROY_SESSION: %s", nfs4_status_name(st));
                 rc = 1;
         }
         free(s.copy);
@@ -1101,7 +1002,7 @@ static int session_teardown(void)
         d = sync_finish(start, &s, "DESTROY_CLIENTID");
         st = compound_head(&d, &nres);
         if (st != 0) {
-                warnx_("DESTROY_CLIENTID: %s", nfs4_status_name(st));
+                load_warn("DESTROY_CLIENTID: %s", nfs4_status_name(st));
                 rc = 1;
         }
         free(s.copy);
@@ -1132,12 +1033,12 @@ static void resolve(const char *path, struct fh *out, struct attrs *attr)
                         if (strcmp(c, ".") == 0)
                                 continue;
                         if (n >= MAX_PATH_DEPTH)
-                                fatal("path /%s/%s is too deep", url.export_path, path);
+                                load_fatal("path /%s/%s is too deep", url.export_path, path);
                         comps[n++] = c;
                 }
         }
         if ((uint32_t)n + 4 > S.maxops)
-                fatal("path %s has %d components; the session allows %u operations per COMPOUND",
+                load_fatal("path %s has %d components; the session allows %u operations per COMPOUND",
                       path, n, S.maxops);
         memset(&s, 0, sizeof(s));
         start = call_begin(slot, "LOOKUP", sync_cb, &s);
@@ -1154,24 +1055,24 @@ static void resolve(const char *path, struct fh *out, struct attrs *attr)
         d = sync_finish(start, &s, "LOOKUP");
         st = compound_head(&d, &nres);
         if (nres < 1 || (st = get_sequence(&d, "LOOKUP")) != 0)
-                fatal("SEQUENCE: %s", nfs4_status_name(st));
+                load_fatal("SEQUENCE: %s", nfs4_status_name(st));
         st = op_head(&d, OP_PUTROOTFH, "PUTROOTFH");
         if (st != 0)
-                fatal("PUTROOTFH: %s", nfs4_status_name(st));
+                load_fatal("PUTROOTFH: %s", nfs4_status_name(st));
         for (int i = 0; i < n; i++) {
                 st = op_head(&d, OP_LOOKUP, "LOOKUP");
                 if (st != 0)
-                        fatal("LOOKUP %s (in %s%s%s): %s", comps[i], url.export_path,
+                        load_fatal("LOOKUP %s (in %s%s%s): %s", comps[i], url.export_path,
                               path && *path ? "/" : "", path ? path : "", nfs4_status_name(st));
         }
         st = op_head(&d, OP_GETFH, "GETFH");
         if (st != 0 || fh_get(&d, out) < 0)
-                fatal("GETFH %s: %s", path, st ? nfs4_status_name(st) : "malformed handle");
+                load_fatal("GETFH %s: %s", path, st ? nfs4_status_name(st) : "malformed handle");
         st = op_head(&d, OP_GETATTR, "GETATTR");
         if (st != 0)
-                fatal("GETATTR %s: %s", path, nfs4_status_name(st));
+                load_fatal("GETATTR %s: %s", path, nfs4_status_name(st));
         if (get_fattr(&d, attr) < 0 || !attr->have_type)
-                fatal("GETATTR %s: malformed attributes", path);
+                load_fatal("GETATTR %s: malformed attributes", path);
         free(s.copy);
         free(copy1);
         free(copy2);
@@ -1182,51 +1083,9 @@ static void resolve(const char *path, struct fh *out, struct attrs *attr)
 
 static void parse_url(const char *u)
 {
-        const char *p, *host_end, *path_end;
-        size_t n;
-
-        if (strncmp(u, "nfs://", 6) != 0)
-                fatal("URL must start with nfs:// (got %s)", u);
-        p = u + 6;
-        host_end = p + strcspn(p, "/?");
-        n = (size_t)(host_end - p);
-        if (n == 0 || n >= sizeof(url.host))
-                fatal("bad host in URL %s", u);
-        memcpy(url.host, p, n);
-        url.host[n] = 0;
-        url.port = 2049;
-        {
-                char *colon = strchr(url.host, ':');
-                if (colon) {
-                        *colon = 0;
-                        url.port = atoi(colon + 1);
-                }
-        }
-        p = host_end;
-        path_end = p + strcspn(p, "?");
-        n = (size_t)(path_end - p);
-        if (n >= sizeof(url.export_path))
-                fatal("export path too long");
-        memcpy(url.export_path, p, n);
-        url.export_path[n] = 0;
-        if (*path_end == '?') {
-                char *q = strdup(path_end + 1), *save = NULL, *kv;
-                for (kv = strtok_r(q, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-                        char *eq = strchr(kv, '=');
-                        if (!eq)
-                                fatal("bad URL argument %s", kv);
-                        *eq = 0;
-                        if (strcmp(kv, "nfsport") == 0)
-                                url.port = atoi(eq + 1);
-                        else if (strcmp(kv, "mountport") != 0)   /* v3 only: no MOUNT in v4 */
-                                warnx_("ignoring URL argument %s", kv);
-                }
-                free(q);
-        }
-        if (opt.nfsport)
-                url.port = opt.nfsport;
-        if (url.port <= 0 || url.port > 65535)
-                fatal("bad port in URL %s", u);
+        load_parse_url(u, &url, 2049);   /* a mountport argument is v3's: no MOUNT in v4 */
+        if (url.nfsport <= 0 || url.nfsport > 65535)
+                load_fatal("bad port in URL %s", u);
 }
 
 static void setup(void)
@@ -1236,77 +1095,6 @@ static void setup(void)
         session_setup();
 }
 
-/* ------------------------------------------------------------------------ */
-/* latency statistics                                                        */
-
-struct lat {
-        double *v;
-        long n, cap;
-        double sum;
-        long dropped;
-};
-
-static void lat_add(struct lat *l, double s)
-{
-        l->sum += s;
-        if (l->n == l->cap) {
-                if (l->cap >= MAX_LAT_SAMPLES) {
-                        l->dropped++;
-                        return;
-                }
-                l->cap = l->cap ? l->cap * 2 : 65536;
-                l->v = realloc(l->v, (size_t)l->cap * sizeof(double));
-                if (!l->v)
-                        fatal("out of memory for latency samples");
-        }
-        l->v[l->n++] = s;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-        return x < y ? -1 : x > y;
-}
-
-static double lat_pct(struct lat *l, double p)
-{
-        long i;
-        if (l->n == 0)
-                return 0;
-        i = (long)ceil(p / 100.0 * (double)l->n) - 1;
-        if (i < 0)
-                i = 0;
-        if (i >= l->n)
-                i = l->n - 1;
-        return l->v[i];
-}
-
-/* ------------------------------------------------------------------------ */
-/* verification source                                                       */
-
-static const unsigned char *src_map;
-static uint64_t src_size;
-
-static void open_verify(void)
-{
-        int fd;
-        struct stat st;
-
-        if (!opt.verify)
-                return;
-        fd = open(opt.verify, O_RDONLY);
-        if (fd < 0)
-                fatal("open %s: %s", opt.verify, strerror(errno));
-        if (fstat(fd, &st) != 0)
-                fatal("stat %s: %s", opt.verify, strerror(errno));
-        src_size = (uint64_t)st.st_size;
-        if (src_size > 0) {
-                src_map = mmap(NULL, src_size, PROT_READ, MAP_SHARED, fd, 0);
-                if (src_map == MAP_FAILED)
-                        fatal("mmap %s: %s", opt.verify, strerror(errno));
-        }
-        close(fd);
-}
 
 /* A SEQUENCE failure under load is a server bug (each request has a slot
  * of its own): fatal, named, with the slot. */
@@ -1315,17 +1103,17 @@ static void check_sequence(struct dec *d, int slot, const char *what, uint32_t *
         uint32_t st, nres;
         st = compound_head(d, &nres);
         if (nres < 1)
-                fatal("%s on slot %d: COMPOUND failed before SEQUENCE: %s", what, slot,
+                load_fatal("%s on slot %d: COMPOUND failed before SEQUENCE: %s", what, slot,
                       nfs4_status_name(st));
         st = get_sequence(d, what);
         if (st != 0)
-                fatal("%s: SEQUENCE on slot %d (seqid %u): %s", what, slot, S.slot_seq[slot],
+                load_fatal("%s: SEQUENCE on slot %d (seqid %u): %s", what, slot, S.slot_seq[slot],
                       nfs4_status_name(st));
         *st_out = st;
 }
 
 /* ------------------------------------------------------------------------ */
-/* READ workloads                                                            */
+/* READ workloads (the offsets, checks and figures are loadwork's)           */
 
 struct rd {
         int slot;
@@ -1333,68 +1121,29 @@ struct rd {
         uint32_t len;
 };
 
-static struct {
-        struct fh fh;
-        uint64_t file_size;
-        uint64_t next_off, end;
-        uint64_t nblocks;
-        double stop_at;
-        uint64_t bytes, ops;
-        long errors, short_reads, mismatches;
-        double last_done;
-        struct lat lat;
-        int random;
-} R;
+static struct fh read_fh;
 
 static void read_issue(struct rd *r);
-
-static void read_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void read_error(const char *fmt, ...)
-{
-        va_list ap;
-        R.errors++;
-        if (R.errors > 20)
-                return;
-        fprintf(stderr, "nfs4load %s: ", opt.cmd);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 static void read_cb(void *ctx, struct dec *d, double lat)
 {
         struct rd *r = ctx;
         uint32_t st;
 
-        R.last_done = now();
+        load_read_reply();
         check_sequence(d, r->slot, "READ", &st);
         st = op_head(d, OP_PUTFH, "READ");
         if (st == 0)
                 st = op_head(d, OP_READ, "READ");
         if (st != 0) {
-                read_error("READ offset %" PRIu64 " count %u: %s", r->off, r->len, nfs4_status_name(st));
+                load_read_error("READ offset %" PRIu64 " count %u: %s", r->off, r->len, nfs4_status_name(st));
         } else {
                 uint32_t eof = get_u32(d), got;
                 const uint8_t *data = get_opaque(d, &got, MAX_BLOCK);
-                if (!data && got) {
-                        read_error("READ offset %" PRIu64 ": malformed reply (%u data bytes)", r->off, got);
-                } else if (got != r->len && !(eof && r->off + got == R.file_size)) {
-                        R.short_reads++;
-                        read_error("READ offset %" PRIu64 ": asked %u bytes, got %u (eof=%u, file size %" PRIu64 ")",
-                                   r->off, r->len, got, eof, R.file_size);
-                } else {
-                        if (src_map) {
-                                if (r->off + got > src_size || memcmp(data, src_map + r->off, got) != 0) {
-                                        R.mismatches++;
-                                        read_error("READ offset %" PRIu64 " count %u: data differs from %s",
-                                                   r->off, got, opt.verify);
-                                }
-                        }
-                        R.bytes += got;
-                        R.ops++;
-                        lat_add(&R.lat, lat);
-                }
+                if (!data && got)
+                        load_read_error("READ offset %" PRIu64 ": malformed reply (%u data bytes)", r->off, got);
+                else
+                        load_read_done(r->off, r->len, got, eof, data, lat);
         }
         read_issue(r);
 }
@@ -1404,25 +1153,13 @@ static void read_issue(struct rd *r)
         size_t start;
         static const uint8_t anonymous[12];
 
-        if (R.random) {
-                if (now() >= R.stop_at)
-                        return;
-                r->off = (rng_next() % R.nblocks) * opt.block;
-                r->len = (uint32_t)opt.block;
-        } else {
-                uint64_t left;
-                if (R.next_off >= R.end)
-                        return;
-                left = R.end - R.next_off;
-                r->off = R.next_off;
-                r->len = (uint32_t)(left < opt.block ? left : opt.block);
-                R.next_off += r->len;
-        }
+        if (!load_read_next(&r->off, &r->len))
+                return;
         start = call_begin(r->slot, "READ", read_cb, r);
         compound_begin(3);
         put_sequence(r->slot);
         put_u32(&C.out, OP_PUTFH);
-        put_opaque(&C.out, R.fh.data, R.fh.len);
+        put_opaque(&C.out, read_fh.data, read_fh.len);
         put_u32(&C.out, OP_READ);
         put_u32(&C.out, 0);             /* anonymous stateid: seqid 0, other all zeros */
         put_fixed(&C.out, anonymous, 12);
@@ -1435,85 +1172,33 @@ static int run_read(int random)
 {
         struct attrs attr;
         struct rd *slots;
-        double t0, secs;
         int i;
 
-        if (!opt.file)
-                fatal("--file is required");
-        if (opt.block == 0)
-                opt.block = random ? 4096 : 1048576;
-        if (opt.inflight <= 0)
-                opt.inflight = random ? 32 : 16;
-        if (opt.inflight > MAX_INFLIGHT)
-                fatal("--inflight is limited to %d", MAX_INFLIGHT);
+        load_read_options(random, MAX_INFLIGHT);
         if (opt.block > MAX_BLOCK)
-                fatal("--block is limited to %u bytes (1 MiB, the largest READ either server answers)", MAX_BLOCK);
-        open_verify();
+                load_fatal("--block is limited to %u bytes (1 MiB, the largest READ either server answers)", MAX_BLOCK);
+        load_read_open_verify();
 
-        memset(&R, 0, sizeof(R));
-        R.random = random;
         setup();
         if (opt.block + 1024 > S.maxresp)
-                fatal("--block %" PRIu64 " does not fit the session's %u byte replies", opt.block, S.maxresp);
-        resolve(opt.file, &R.fh, &attr);
+                load_fatal("--block %" PRIu64 " does not fit the session's %u byte replies", opt.block, S.maxresp);
+        resolve(opt.file, &read_fh, &attr);
         if (attr.type != NF4REG)
-                fatal("%s is not a regular file", opt.file);
+                load_fatal("%s is not a regular file", opt.file);
         if (!attr.have_size)
-                fatal("GETATTR %s: no size", opt.file);
-        R.file_size = attr.size;
-        if (src_map && src_size != R.file_size)
-                fatal("size of %s over NFS is %" PRIu64 ", local %s is %" PRIu64,
-                      opt.file, R.file_size, opt.verify, src_size);
-        if (random) {
-                R.nblocks = R.file_size / opt.block;
-                if (R.nblocks == 0)
-                        fatal("%s (%" PRIu64 " bytes) is smaller than one block", opt.file, R.file_size);
-                rng_state = opt.seed ? opt.seed * 0x9E3779B97F4A7C15ULL : 1;
-        } else {
-                if (opt.offset > R.file_size)
-                        fatal("--offset %" PRIu64 " is past the end of %s (%" PRIu64 " bytes)", opt.offset, opt.file, R.file_size);
-                R.next_off = opt.offset;
-                R.end = R.file_size;
-                if (opt.bytes && opt.bytes < R.end - opt.offset)
-                        R.end = opt.offset + opt.bytes;
-        }
+                load_fatal("GETATTR %s: no size", opt.file);
+        load_read_prepare(attr.size);
 
         slots = calloc((size_t)opt.inflight, sizeof(*slots));
         if (!slots)
-                fatal("out of memory");
-        t0 = now();
-        R.last_done = t0;
-        R.stop_at = t0 + opt.seconds;
+                load_fatal("out of memory");
+        load_read_start();
         for (i = 0; i < opt.inflight; i++) {
                 slots[i].slot = i;
                 read_issue(&slots[i]);
         }
         drain();
-        secs = R.last_done - t0;
-        if (secs <= 0)
-                secs = 1e-9;
-        if (!random && R.bytes != R.end - opt.offset && R.errors == 0)
-                read_error("read %" PRIu64 " bytes, expected %" PRIu64, R.bytes, R.end - opt.offset);
-
-        qsort(R.lat.v, (size_t)R.lat.n, sizeof(double), cmp_double);
-        printf("{\"workload\":\"%s\",\"protocol\":\"nfs4.1\",\"file\":", random ? "randread" : "seqread");
-        json_str(stdout, opt.file);
-        printf(",\"file_size\":%" PRIu64 ",\"block\":%" PRIu64 ",\"inflight\":%d,\"slots\":%u"
-               ",\"ops\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.6f"
-               ",\"mib_s\":%.3f,\"ops_s\":%.1f"
-               ",\"lat_mean_us\":%.1f,\"lat_p50_us\":%.1f,\"lat_p99_us\":%.1f,\"lat_max_us\":%.1f"
-               ",\"errors\":%ld,\"short_reads\":%ld,\"verified\":%s,\"mismatches\":%ld",
-               R.file_size, opt.block, opt.inflight, S.nslots, R.ops, R.bytes, secs,
-               (double)R.bytes / 1048576.0 / secs, (double)R.ops / secs,
-               R.ops ? R.lat.sum / (double)R.ops * 1e6 : 0.0,
-               lat_pct(&R.lat, 50) * 1e6, lat_pct(&R.lat, 99) * 1e6,
-               R.lat.n ? R.lat.v[R.lat.n - 1] * 1e6 : 0.0,
-               R.errors, R.short_reads, src_map ? "true" : "false", R.mismatches);
-        if (random)
-                printf(",\"seed\":%" PRIu64 ",\"duration\":%.3f", opt.seed, opt.seconds);
-        printf("}\n");
-        fflush(stdout);
-        return R.errors ? 1 : 0;
+        return load_read_report("nfs4.1", S.nslots);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1547,7 +1232,7 @@ static long list_dir(const struct fh *dir, struct dirent_sink *sink, long *pages
                 long in_reply = 0;
 
                 if (pages >= MAX_DIR_PAGES) {
-                        warnx_("READDIR: no eof after %ld replies", pages);
+                        load_warn("READDIR: no eof after %ld replies", pages);
                         return -1;
                 }
                 memset(&s, 0, sizeof(s));
@@ -1569,7 +1254,7 @@ static long list_dir(const struct fh *dir, struct dirent_sink *sink, long *pages
                 if (st == 0)
                         st = op_head(&d, OP_READDIR, "READDIR");
                 if (st != 0) {
-                        warnx_("READDIR (cookie %" PRIu64 "): %s", cookie, nfs4_status_name(st));
+                        load_warn("READDIR (cookie %" PRIu64 "): %s", cookie, nfs4_status_name(st));
                         free(s.copy);
                         return -1;
                 }
@@ -1585,7 +1270,7 @@ static long list_dir(const struct fh *dir, struct dirent_sink *sink, long *pages
                         cookie = get_u64(&d);
                         name = get_opaque(&d, &namelen, 4096);
                         if (!name || get_fattr(&d, &a) < 0) {
-                                warnx_("READDIR (cookie %" PRIu64 "): malformed entry", cookie);
+                                load_warn("READDIR (cookie %" PRIu64 "): malformed entry", cookie);
                                 free(s.copy);
                                 return -1;
                         }
@@ -1598,14 +1283,14 @@ static long list_dir(const struct fh *dir, struct dirent_sink *sink, long *pages
                 eof = get_u32(&d);
                 free(s.copy);
                 if (d.bad) {
-                        warnx_("READDIR (cookie %" PRIu64 "): truncated reply", cookie);
+                        load_warn("READDIR (cookie %" PRIu64 "): truncated reply", cookie);
                         return -1;
                 }
                 total += in_reply;
                 if (eof)
                         break;
                 if (in_reply == 0) {
-                        warnx_("READDIR: empty reply without eof (cookie %" PRIu64 ")", cookie);
+                        load_warn("READDIR: empty reply without eof (cookie %" PRIu64 ")", cookie);
                         return -1;
                 }
         }
@@ -1632,65 +1317,30 @@ static int run_readdir(void)
 {
         struct fh dir;
         struct attrs attr;
-        double t0, secs, best = 1e30, *pass_s;
-        long entries = -1, pages = 0;
-        int pass, errors = 0;
+        int pass;
 
-        if (!opt.dir)
-                fatal("--dir is required");
-        if (opt.repeat < 1 || opt.repeat > 100000)
-                fatal("--repeat must be between 1 and 100000");
+        load_dir_options();
         opt.inflight = 1;
         setup();
         resolve(opt.dir, &dir, &attr);
         if (attr.type != NF4DIR)
-                fatal("%s is not a directory", opt.dir);
+                load_fatal("%s is not a directory", opt.dir);
 
-        pass_s = calloc((size_t)opt.repeat, sizeof(double));
-        if (!pass_s)
-                fatal("out of memory");
-        t0 = now();
+        load_dir_start();
         for (pass = 0; pass < opt.repeat; pass++) {
                 struct count_ctx cc = { 0, 0 };
                 struct dirent_sink sink = { count_entry, &cc };
-                double p0 = now(), pt;
-                long n = list_dir(&dir, &sink, &pages);
-                pt = now() - p0;
-                pass_s[pass] = pt;
-                if (pt < best)
-                        best = pt;
-                if (n < 0)
-                        fatal("listing %s failed", opt.dir);
+                double p0 = load_now();
+                load_dir_timed(p0, list_dir(&dir, &sink, load_dir_pages()));
                 if (cc.attr_errors) {
-                        warnx_("%s: %ld entries without type and handle (or with rdattr_error)", opt.dir,
+                        load_warn("%s: %ld entries without type and handle (or with rdattr_error)", opt.dir,
                                cc.attr_errors);
-                        errors++;
+                        load_dir_error();
                 }
-                if (entries >= 0 && cc.n != entries) {
-                        warnx_("pass %d listed %ld entries, pass 1 listed %ld", pass + 1, cc.n, entries);
-                        errors++;
-                }
-                entries = cc.n;
-                if (opt.expect >= 0 && cc.n != opt.expect) {
-                        warnx_("%s: listed %ld entries, expected %ld", opt.dir, cc.n, opt.expect);
-                        errors++;
-                }
+                load_dir_counted(cc.n);
         }
-        secs = now() - t0;
-        printf("{\"workload\":\"readdir\",\"protocol\":\"nfs4.1\",\"dir\":");
-        json_str(stdout, opt.dir);
-        printf(",\"entries\":%ld,\"passes\":%d,\"replies_per_pass\":%ld,\"dircount\":%u,\"maxcount\":%u"
-               ",\"seconds\":%.6f,\"entries_s\":%.1f,\"best_pass_s\":%.6f,\"errors\":%d"
-               ",\"pass_seconds\":[",
-               entries, opt.repeat, pages, opt.dircount,
-               opt.maxcount + 512 > S.maxresp ? S.maxresp - 512 : opt.maxcount, secs,
-               (double)entries * opt.repeat / (secs > 0 ? secs : 1e-9), best, errors);
-        for (pass = 0; pass < opt.repeat; pass++)
-                printf("%s%.6f", pass ? "," : "", pass_s[pass]);
-        printf("]}\n");
-        fflush(stdout);
-        free(pass_s);
-        return errors ? 1 : 0;
+        return load_dir_report("readdir", "nfs4.1",
+                               opt.maxcount + 512 > S.maxresp ? S.maxresp - 512 : opt.maxcount);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1714,13 +1364,8 @@ static struct {
 static void add_dir(const struct fh *f)
 {
         if (T.ndirs >= MAX_TREE_DIRS)
-                fatal("tree has more than %ld directories", MAX_TREE_DIRS);
-        if (T.ndirs == T.capdirs) {
-                T.capdirs = T.capdirs ? T.capdirs * 2 : 256;
-                T.dirs = realloc(T.dirs, (size_t)T.capdirs * sizeof(*T.dirs));
-                if (!T.dirs)
-                        fatal("out of memory");
-        }
+                load_fatal("tree has more than %ld directories", MAX_TREE_DIRS);
+        T.dirs = load_grow(T.dirs, &T.capdirs, T.ndirs, 256, sizeof(*T.dirs));
         T.dirs[T.ndirs++] = *f;
 }
 
@@ -1736,19 +1381,14 @@ static void walk_collect(void *ctx, const char *name, uint32_t namelen, const st
         } else if (a->type == NF4REG) {
                 struct item *it;
                 if (T.nitems >= MAX_TREE_ITEMS)
-                        fatal("tree has more than %ld files", MAX_TREE_ITEMS);
-                if (T.nitems == T.capitems) {
-                        T.capitems = T.capitems ? T.capitems * 2 : 1024;
-                        T.items = realloc(T.items, (size_t)T.capitems * sizeof(*T.items));
-                        if (!T.items)
-                                fatal("out of memory");
-                }
+                        load_fatal("tree has more than %ld files", MAX_TREE_ITEMS);
+                T.items = load_grow(T.items, &T.capitems, T.nitems, 1024, sizeof(*T.items));
                 it = &T.items[T.nitems++];
                 it->dir = (uint32_t)T.current_dir;
                 it->name = strndup(name, namelen);
                 it->fh = a->fh;
                 if (!it->name)
-                        fatal("out of memory");
+                        load_fatal("out of memory");
         }
 }
 
@@ -1761,61 +1401,50 @@ static void walk_tree(const struct fh *top)
                 struct dirent_sink sink = { walk_collect, NULL };
                 struct fh dirfh = T.dirs[T.current_dir];
                 if (list_dir(&dirfh, &sink, NULL) < 0)
-                        fatal("walking the tree failed");
+                        load_fatal("walking the tree failed");
         }
         if (T.untyped)
-                fatal("READDIR returned %ld entries without type or file handle", T.untyped);
+                load_fatal("READDIR returned %ld entries without type or file handle", T.untyped);
 }
-
-enum { M_LOOKUP, M_GETATTR, M_ACCESS, M_COUNT };
-static const char *m_names[M_COUNT] = { "LOOKUP", "GETATTR", "ACCESS" };
 
 struct mslot {
         int slot;
-        long item;
-        int op;
+        struct load_meta_pos pos;
 };
-
-static struct {
-        long next_item;
-        double stop_at, last_done;
-        uint64_t ops[M_COUNT];
-        long errors, fh_mismatch;
-        struct lat lat;
-} M;
 
 static void meta_issue(struct mslot *s);
 
 static void meta_cb(void *ctx, struct dec *d, double lat)
 {
         struct mslot *s = ctx;
-        struct item *it = &T.items[s->item];
+        struct item *it = &T.items[s->pos.item];
+        const char *what = load_meta_names[s->pos.op];
         uint32_t st;
 
-        M.last_done = now();
-        check_sequence(d, s->slot, m_names[s->op], &st);
-        st = op_head(d, OP_PUTFH, m_names[s->op]);
+        load_meta_reply();
+        check_sequence(d, s->slot, what, &st);
+        st = op_head(d, OP_PUTFH, what);
         if (st == 0) {
-                switch (s->op) {
-                case M_LOOKUP: {
+                switch (s->pos.op) {
+                case LOAD_META_LOOKUP: {
                         struct fh got;
                         st = op_head(d, OP_LOOKUP, "LOOKUP");
                         if (st == 0)
                                 st = op_head(d, OP_GETFH, "LOOKUP");
                         if (st == 0) {
                                 if (fh_get(d, &got) < 0)
-                                        fatal("LOOKUP %s: malformed handle", it->name);
+                                        load_fatal("LOOKUP %s: malformed handle", it->name);
                                 if (got.len != it->fh.len || memcmp(got.data, it->fh.data, got.len) != 0)
-                                        M.fh_mismatch++;
+                                        load_meta_fh_mismatch();
                                 st = op_head(d, OP_GETATTR, "LOOKUP");
                         }
                         break;
                 }
-                case M_GETATTR: {
+                case LOAD_META_GETATTR: {
                         struct attrs a;
                         st = op_head(d, OP_GETATTR, "GETATTR");
                         if (st == 0 && (get_fattr(d, &a) < 0 || !a.have_type || a.type != NF4REG))
-                                fatal("GETATTR %s: malformed attributes or not a regular file", it->name);
+                                load_fatal("GETATTR %s: malformed attributes or not a regular file", it->name);
                         break;
                 }
                 default:
@@ -1828,19 +1457,7 @@ static void meta_cb(void *ctx, struct dec *d, double lat)
                         break;
                 }
         }
-        if (st != 0) {
-                M.errors++;
-                if (M.errors <= 20)
-                        warnx_("%s %s: %s", m_names[s->op], it->name, nfs4_status_name(st));
-        } else {
-                M.ops[s->op]++;
-                lat_add(&M.lat, lat);
-        }
-        s->op++;
-        if (s->op == M_COUNT) {
-                s->op = M_LOOKUP;
-                s->item = M.next_item++ % T.nitems;
-        }
+        load_meta_done(&s->pos, it->name, st != 0 ? nfs4_status_name(st) : NULL, lat);
         meta_issue(s);
 }
 
@@ -1849,12 +1466,12 @@ static void meta_issue(struct mslot *s)
         struct item *it;
         size_t start;
 
-        if (now() >= M.stop_at)
+        if (!load_meta_more())
                 return;
-        it = &T.items[s->item];
-        start = call_begin(s->slot, m_names[s->op], meta_cb, s);
-        switch (s->op) {
-        case M_LOOKUP:
+        it = &T.items[s->pos.item];
+        start = call_begin(s->slot, load_meta_names[s->pos.op], meta_cb, s);
+        switch (s->pos.op) {
+        case LOAD_META_LOOKUP:
                 compound_begin(5);
                 put_sequence(s->slot);
                 put_u32(&C.out, OP_PUTFH);
@@ -1865,7 +1482,7 @@ static void meta_issue(struct mslot *s)
                 put_u32(&C.out, OP_GETATTR);
                 put_bitmap(&C.out, &stat_attrs);
                 break;
-        case M_GETATTR:
+        case LOAD_META_GETATTR:
                 compound_begin(3);
                 put_sequence(s->slot);
                 put_u32(&C.out, OP_PUTFH);
@@ -1890,58 +1507,31 @@ static int run_meta(void)
         struct fh top;
         struct attrs attr;
         struct mslot *slots;
-        double t0, tw, secs;
-        uint64_t total;
+        double tw;
         int i;
 
-        if (!opt.tree)
-                fatal("--tree is required");
-        if (opt.inflight <= 0)
-                opt.inflight = 32;
-        if (opt.inflight > MAX_INFLIGHT)
-                fatal("--inflight is limited to %d", MAX_INFLIGHT);
-        memset(&M, 0, sizeof(M));
+        load_meta_options(MAX_INFLIGHT);
         setup();
         resolve(opt.tree, &top, &attr);
         if (attr.type != NF4DIR)
-                fatal("%s is not a directory", opt.tree);
-        tw = now();
+                load_fatal("%s is not a directory", opt.tree);
+        tw = load_now();
         walk_tree(&top);
-        tw = now() - tw;
+        tw = load_now() - tw;
         if (T.nitems == 0)
-                fatal("no regular files under %s", opt.tree);
+                load_fatal("no regular files under %s", opt.tree);
 
         slots = calloc((size_t)opt.inflight, sizeof(*slots));
         if (!slots)
-                fatal("out of memory");
-        t0 = now();
-        M.stop_at = t0 + opt.seconds;
-        M.last_done = t0;
+                load_fatal("out of memory");
+        load_meta_start(T.nitems);
         for (i = 0; i < opt.inflight; i++) {
                 slots[i].slot = i;
-                slots[i].item = M.next_item++ % T.nitems;
-                slots[i].op = M_LOOKUP;
+                load_meta_first(&slots[i].pos);
                 meta_issue(&slots[i]);
         }
         drain();
-        secs = M.last_done - t0;
-        if (secs <= 0)
-                secs = 1e-9;
-        total = M.ops[0] + M.ops[1] + M.ops[2];
-        qsort(M.lat.v, (size_t)M.lat.n, sizeof(double), cmp_double);
-        printf("{\"workload\":\"meta\",\"protocol\":\"nfs4.1\",\"tree\":");
-        json_str(stdout, opt.tree);
-        printf(",\"files\":%ld,\"dirs\":%ld,\"walk_seconds\":%.3f"
-               ",\"inflight\":%d,\"slots\":%u,\"ops\":%" PRIu64 ",\"seconds\":%.6f,\"ops_s\":%.1f"
-               ",\"lookup\":%" PRIu64 ",\"getattr\":%" PRIu64 ",\"access\":%" PRIu64
-               ",\"lat_mean_us\":%.1f,\"lat_p99_us\":%.1f"
-               ",\"lookup_fh_mismatch\":%ld,\"errors\":%ld,\"duration\":%.3f}\n",
-               T.nitems, T.ndirs, tw, opt.inflight, S.nslots, total, secs,
-               (double)total / secs, M.ops[M_LOOKUP], M.ops[M_GETATTR], M.ops[M_ACCESS],
-               total ? M.lat.sum / (double)total * 1e6 : 0.0, lat_pct(&M.lat, 99) * 1e6,
-               M.fh_mismatch, M.errors, opt.seconds);
-        fflush(stdout);
-        return M.errors ? 1 : 0;
+        return load_meta_report("nfs4.1", S.nslots, T.nitems, T.ndirs, tw, -1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1955,12 +1545,12 @@ static int run_probe(void)
         setup();
         resolve("", &root, &attr);
         printf("{\"probe\":\"ok\",\"protocol\":\"nfs4.1\",\"host\":");
-        json_str(stdout, url.host);
+        load_json_str(stdout, url.host);
         printf(",\"export\":");
-        json_str(stdout, url.export_path);
+        load_json_str(stdout, url.export_path);
         printf(",\"nfsport\":%d,\"slots\":%u,\"maxrequestsize\":%u,\"maxresponsesize\":%u"
                ",\"maxoperations\":%u,\"root_fh_len\":%u,\"root_type\":%u}\n",
-               url.port, S.nslots, S.maxreq, S.maxresp, S.maxops, root.len, attr.type);
+               url.nfsport, S.nslots, S.maxreq, S.maxresp, S.maxops, root.len, attr.type);
         fflush(stdout);
         return 0;
 }
@@ -1968,9 +1558,7 @@ static int run_probe(void)
 /* ------------------------------------------------------------------------ */
 /* command line                                                              */
 
-static void usage(int code)
-{
-        fprintf(code ? stderr : stdout,
+static const char usage_text[] =
 "usage: nfs4load COMMAND --url nfs://HOST[:PORT]/EXPORT[?nfsport=N] [options]\n"
 "commands:\n"
 "  probe\n"
@@ -1981,129 +1569,33 @@ static void usage(int code)
 "common options:\n"
 "  --nfsport N                 server port (default: the URL's, else 2049)\n"
 "  --minorversion N            COMPOUND minor version (default 1; to check that a server refuses others)\n"
-"  --timeout S                 per-RPC timeout in seconds (default 30)\n"
-"  --deadline S                abort the whole run after S seconds (default 900)\n");
-        exit(code);
+LOAD_USAGE_COMMON;
+
+static void extra_arg(int c, const char *arg)
+{
+        (void)c;        /* the one extra option */
+        minorversion = (uint32_t)load_parse_u64(arg, "--minorversion");
 }
 
-static uint64_t parse_u64(const char *s, const char *name)
+static void check_options(void)
 {
-        char *end;
-        unsigned long long v;
-        errno = 0;
-        v = strtoull(s, &end, 0);
-        if (errno || end == s)
-                fatal("bad value for %s: %s", name, s);
-        switch (*end) {
-        case 'k': case 'K': v <<= 10; end++; break;
-        case 'm': case 'M': v <<= 20; end++; break;
-        case 'g': case 'G': v <<= 30; end++; break;
-        default: break;
-        }
-        if (*end)
-                fatal("bad value for %s: %s", name, s);
-        return v;
-}
-
-static double parse_double(const char *s, const char *name)
-{
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || *end || !(v >= 0))
-                fatal("bad value for %s: %s", name, s);
-        return v;
+        if (opt.maxcount < 1024)
+                load_fatal("--maxcount must be at least 1024");
 }
 
 int main(int argc, char **argv)
 {
-        static const struct option lo[] = {
-                { "url", required_argument, NULL, 'u' },
-                { "file", required_argument, NULL, 'f' },
-                { "tree", required_argument, NULL, 't' },
-                { "dir", required_argument, NULL, 'd' },
-                { "verify", required_argument, NULL, 'V' },
-                { "block", required_argument, NULL, 'b' },
-                { "inflight", required_argument, NULL, 'i' },
-                { "bytes", required_argument, NULL, 'B' },
-                { "offset", required_argument, NULL, 'O' },
-                { "seconds", required_argument, NULL, 's' },
-                { "seed", required_argument, NULL, 'S' },
-                { "repeat", required_argument, NULL, 'r' },
-                { "dircount", required_argument, NULL, 'c' },
-                { "maxcount", required_argument, NULL, 'm' },
-                { "expect", required_argument, NULL, 'e' },
-                { "timeout", required_argument, NULL, 'T' },
-                { "deadline", required_argument, NULL, 'D' },
-                { "nfsport", required_argument, NULL, 'n' },
+        static const struct option extra[] = {
                 { "minorversion", required_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        int c, rc;
+        static const struct load_cli cli = {
+                usage_text, extra, extra_arg, check_options, run_probe, run_read, run_meta, "readdir", run_readdir,
+        };
+        int rc;
 
-        if (argc < 2)
-                usage(2);
-        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-                usage(0);
-        opt.cmd = argv[1];
-        optind = 2;
-        while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-                switch (c) {
-                case 'u': opt.url = optarg; break;
-                case 'f': opt.file = optarg; break;
-                case 't': opt.tree = optarg; break;
-                case 'd': opt.dir = optarg; break;
-                case 'V': opt.verify = optarg; break;
-                case 'b': opt.block = parse_u64(optarg, "--block"); break;
-                case 'i': opt.inflight = (int)parse_u64(optarg, "--inflight"); break;
-                case 'B': opt.bytes = parse_u64(optarg, "--bytes"); break;
-                case 'O': opt.offset = parse_u64(optarg, "--offset"); break;
-                case 's': opt.seconds = parse_double(optarg, "--seconds"); break;
-                case 'S': opt.seed = parse_u64(optarg, "--seed"); break;
-                case 'r': opt.repeat = (int)parse_u64(optarg, "--repeat"); break;
-                case 'c': opt.dircount = (uint32_t)parse_u64(optarg, "--dircount"); break;
-                case 'm': opt.maxcount = (uint32_t)parse_u64(optarg, "--maxcount"); break;
-                case 'e': opt.expect = (long)parse_u64(optarg, "--expect"); break;
-                case 'T': opt.timeout = parse_double(optarg, "--timeout"); break;
-                case 'D': opt.deadline = parse_double(optarg, "--deadline"); break;
-                case 'n': opt.nfsport = (int)parse_u64(optarg, "--nfsport"); break;
-                case 'v': opt.minorversion = (uint32_t)parse_u64(optarg, "--minorversion"); break;
-                case 'h': usage(0); break;
-                default: usage(2);
-                }
-        }
-        if (optind != argc)
-                fatal("unexpected argument %s", argv[optind]);
-        if (!opt.url)
-                fatal("--url is required");
-        if (opt.timeout <= 0)
-                fatal("--timeout must be positive");
-        if (opt.block > UINT32_MAX)
-                fatal("--block too large");
-        if (opt.seconds > 86400)
-                fatal("--seconds too large");
-        if (opt.maxcount < 1024)
-                fatal("--maxcount must be at least 1024");
-
-        signal(SIGPIPE, SIG_IGN);
-        signal(SIGALRM, on_alarm);
-        if (opt.deadline > 0)
-                alarm((unsigned)ceil(opt.deadline));
-
-        if (strcmp(opt.cmd, "probe") == 0)
-                rc = run_probe();
-        else if (strcmp(opt.cmd, "seqread") == 0)
-                rc = run_read(0);
-        else if (strcmp(opt.cmd, "randread") == 0)
-                rc = run_read(1);
-        else if (strcmp(opt.cmd, "meta") == 0)
-                rc = run_meta();
-        else if (strcmp(opt.cmd, "readdir") == 0)
-                rc = run_readdir();
-        else {
-                warnx_("unknown command");
-                usage(2);
-        }
+        load_tool = "nfs4load";
+        rc = load_main(argc, argv, &cli);
         if (session_teardown() && rc == 0)
                 rc = 1;
         return rc;

@@ -26,17 +26,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static pid_t child = -1;
+#include "../loadcommon/loadargs.h"
 
-static double now(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static pid_t child = -1;
 
 static void die(const char *what)
 {
@@ -60,19 +54,8 @@ static void on_alarm(int sig)
 
 static uint64_t parse_size(const char *s)
 {
-        char *end;
-        unsigned long long v = strtoull(s, &end, 0);
-        if (end == s) {
-                fprintf(stderr, "tcpceiling: bad size %s\n", s);
-                exit(2);
-        }
-        switch (*end) {
-        case 'k': case 'K': v <<= 10; end++; break;
-        case 'm': case 'M': v <<= 20; end++; break;
-        case 'g': case 'G': v <<= 30; end++; break;
-        default: break;
-        }
-        if (*end) {
+        uint64_t v;
+        if (load_parse_size(s, &v) < 0) {
                 fprintf(stderr, "tcpceiling: bad size %s\n", s);
                 exit(2);
         }
@@ -189,7 +172,7 @@ int main(int argc, char **argv)
         if (fd < 0)
                 die("accept");
         close(lfd);
-        t0 = now();
+        t0 = load_now();
         for (;;) {
                 ssize_t r = recv(fd, buf, bufsize, 0);
                 if (r < 0) {
@@ -201,7 +184,7 @@ int main(int argc, char **argv)
                         break;
                 got += (uint64_t)r;
         }
-        secs = now() - t0;
+        secs = load_now() - t0;
         close(fd);
         if (waitpid(child, &status, 0) < 0)
                 die("waitpid");
