@@ -247,6 +247,19 @@ final class DiscoveryScenarioTests {
         print("discovery: b heard a's new address \(Date().timeIntervalSince(readdressed))s after it changed")
         let status = try self.network.run(b, [TestEnvironment.p2pfs, "peers", "--node", "\(moved):7475"], timeout: 30)
         #expect(status.text.contains("listening: \(moved):7475\n"), "\(status.text) \(status.stderr)")
+        // And B reads A's file (never read before, so from A) at the new
+        // address: the connection B held to the old one goes unanswered, is
+        // closed at the first timeout, and B connects again; well before the
+        // peer timeout, after which B would drop A as gone and find it anew.
+        let url = TestEnvironment.nfsURL(host: "127.0.0.1", port: 2049, path: "/movies/Alien")
+        var read: ChildProcess.Output?
+        repeat {
+            read = try self.network.run(b, ["nfs-cat", url], timeout: 30)
+            if read?.succeeded == true { break }
+            usleep(200_000)
+        } while Date().timeIntervalSince(readdressed) < Self.peerTimeout - 5
+        #expect(read?.succeeded == true && read?.text == "a", "\(String(describing: read))\n\(client.log)")
+        print("discovery: b read a's file \(Date().timeIntervalSince(readdressed))s after a's address changed")
 
         // B's link vanishes: its browser there is closed, and A, found only there, is dropped.
         try self.network.disconnect(b)
