@@ -301,15 +301,17 @@ struct RPCClientServerTests {
         return RPCResultBody(head: head)
     }
 
+    static func silenceAwareClient(of server: RPCServer, group: MultiThreadedEventLoopGroup) async throws -> RPCClient {
+        try await RPCClient.connect(to: server.localAddress, group: group, closesWhenSilent: true, logger: testLogger).get()
+    }
+
     /// `closesWhenSilent`: a call that times out while the server answered
     /// nothing since it was sent closes the connection (the owner then
     /// reconnects), instead of leaving every later call to time out too.
     @Test func aSilentServerIsDisconnectedAtTheFirstTimeout() async throws {
         let pending = PendingCalls()
         try await Self.withServer(pending: pending) { server, group in
-            let client = try await RPCClient.connect(
-                to: server.localAddress, group: group, closesWhenSilent: true, logger: testLogger
-            ).get()
+            let client = try await Self.silenceAwareClient(of: server, group: group)
             defer { client.close() }
             await #expect(throws: RPCClientError.timedOut) {
                 try await client.call(program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(100))
@@ -328,9 +330,7 @@ struct RPCClientServerTests {
     @Test func aServerThatAnswersOtherCallsKeepsTheConnection() async throws {
         let pending = PendingCalls()
         try await Self.withServer(pending: pending) { server, group in
-            let client = try await RPCClient.connect(
-                to: server.localAddress, group: group, closesWhenSilent: true, logger: testLogger
-            ).get()
+            let client = try await Self.silenceAwareClient(of: server, group: group)
             defer { client.close() }
             let held: EventLoopFuture<ByteBuffer> = client.call(
                 program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(300)
