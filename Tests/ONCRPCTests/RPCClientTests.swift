@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ONCRPC
@@ -47,21 +48,44 @@ struct RPCClientStateMachineTests {
         #expect(machine.timedOut(xid: xid) == nil)
     }
 
-    /// Silence is no reply at all since the call was sent; a reply to any
-    /// call, even a late one nobody waits for, shows the peer is alive.
-    @Test func aCallIsSilentOnlyWhenNoReplyCameSinceItWasSent() throws {
+    /// The `silence` rule: a period with nothing read fails the call (and
+    /// says the connection is silent); a period in which any reply arrived,
+    /// even a late one nobody waits for, lets it wait again, up to
+    /// `patience` periods in all.
+    @Test func aCallWaitsWhileRepliesArriveAndFailsInSilenceOrWhenPatienceIsSpent() throws {
         var machine = RPCClientStateMachine<String>(firstXID: 7)
         let a = try #require(machine.startCall("a").xid)
-        #expect(machine.isSilent(since: a))
+        guard case .fail("a", connectionIsSilent: true) = machine.timerFired(xid: a, patience: 3) else {
+            Issue.record("a silent period must fail the call as silent")
+            return
+        }
+        guard case .none = machine.timerFired(xid: a, patience: 3) else {
+            Issue.record("a call that ended has no timer left")
+            return
+        }
+
         let b = try #require(machine.startCall("b").xid)
-        #expect(machine.replyReceived(xid: b) == "b")
-        #expect(!machine.isSilent(since: a), "b's reply came after a was sent")
         let c = try #require(machine.startCall("c").xid)
-        #expect(machine.isSilent(since: c), "nothing came after c was sent")
-        #expect(machine.replyReceived(xid: 999) == nil)
-        #expect(!machine.isSilent(since: c), "a reply for an unknown xid still shows the peer is alive")
-        #expect(machine.timedOut(xid: c) == "c")
-        #expect(!machine.isSilent(since: c), "a call no longer in progress is not silent")
+        #expect(machine.replyReceived(xid: c) == "c")
+        guard case .waitAgain = machine.timerFired(xid: b, patience: 3) else {
+            Issue.record("c's reply came in b's first period: b waits again")
+            return
+        }
+        guard case .fail("b", connectionIsSilent: true) = machine.timerFired(xid: b, patience: 3) else {
+            Issue.record("nothing came in b's second period: b fails, silent")
+            return
+        }
+
+        let d = try #require(machine.startCall("d").xid)
+        for period in 1...3 {
+            #expect(machine.replyReceived(xid: 999) == nil, "a late reply nobody waits for")
+            let action = machine.timerFired(xid: d, patience: 3)
+            switch (period, action) {
+            case (1, .waitAgain), (2, .waitAgain), (3, .fail("d", connectionIsSilent: false)): break
+            default: Issue.record("period \(period): \(action)")
+            }
+        }
+        #expect(machine.callsInProgress == 0)
     }
 
     @Test func unknownXIDIsIgnored() {
@@ -301,13 +325,13 @@ struct RPCClientServerTests {
         return RPCResultBody(head: head)
     }
 
-    static func silenceAwareClient(of server: RPCServer, group: MultiThreadedEventLoopGroup) async throws -> RPCClient {
-        try await RPCClient.connect(to: server.localAddress, group: group, closesWhenSilent: true, logger: testLogger).get()
+    static func silenceAwareClient(of server: RPCServer, group: MultiThreadedEventLoopGroup, patience: Int = 3) async throws -> RPCClient {
+        try await RPCClient.connect(to: server.localAddress, group: group, timeouts: .silence(patience: patience), logger: testLogger).get()
     }
 
-    /// `closesWhenSilent`: a call that times out while the server answered
-    /// nothing since it was sent closes the connection (the owner then
-    /// reconnects), instead of leaving every later call to time out too.
+    /// `.silence`: a call that times out while the server answered nothing
+    /// closes the connection (the owner then reconnects), instead of leaving
+    /// every later call to time out too.
     @Test func aSilentServerIsDisconnectedAtTheFirstTimeout() async throws {
         let pending = PendingCalls()
         try await Self.withServer(pending: pending) { server, group in
@@ -325,31 +349,60 @@ struct RPCClientServerTests {
         }
     }
 
-    /// A server that is slow with one call but answers others keeps the
-    /// connection: only that call fails.
-    @Test func aServerThatAnswersOtherCallsKeepsTheConnection() async throws {
+    /// Echo calls, one every 20 ms, for `duration`: a connection busy
+    /// with replies.
+    static func keepBusy(_ client: RPCClient, for duration: Duration) async throws {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < duration {
+            let reply = try await client.call(
+                program: ToyProgram.number, version: 1, procedure: 1, arguments: ByteBuffer(bytes: words(5)), timeout: .seconds(10)
+            )
+            #expect(bytes(reply) == words(5))
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// A call queued behind others (a slow link) is not failed by its
+    /// timeout while replies keep arriving: answered after two timeouts'
+    /// worth of time, it succeeds.
+    @Test func aCallWaitsPastItsTimeoutWhileRepliesArrive() async throws {
         let pending = PendingCalls()
         try await Self.withServer(pending: pending) { server, group in
-            let client = try await Self.silenceAwareClient(of: server, group: group)
+            let client = try await Self.silenceAwareClient(of: server, group: group, patience: 20)
             defer { client.close() }
             let held: EventLoopFuture<ByteBuffer> = client.call(
-                program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(300)
+                program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(500)
             )
-            // Echo calls answered while the held call waits out its timeout.
-            let started = ContinuousClock.now
-            while ContinuousClock.now - started < .milliseconds(450) {
-                let reply = try await client.call(
-                    program: ToyProgram.number, version: 1, procedure: 1, arguments: ByteBuffer(bytes: words(5)), timeout: .seconds(10)
-                )
-                #expect(bytes(reply) == words(5))
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            await #expect(throws: RPCClientError.timedOut) { try await held.get() }
+            try await Self.keepBusy(client, for: .milliseconds(1200))
+            let promises = pending.takeAll()
+            try #require(promises.count == 1, "the server never received the held call")
+            var results = Self.emptyResults()
+            results.head.writeBytes(words(42))
+            promises[0].succeed(.success(results))
+            #expect(bytes(try await held.get()) == words(42))
             #expect(client.isActive)
-            let reply = try await client.call(
-                program: ToyProgram.number, version: 1, procedure: 1, arguments: ByteBuffer(bytes: words(6)), timeout: .seconds(10)
+        }
+    }
+
+    /// However busy the connection, a call's wait is bounded: after
+    /// `patience` timeouts it fails, and only it: the connection stays.
+    @Test func aCallFailsWhenPatienceIsSpentAndTheBusyConnectionStays() async throws {
+        let pending = PendingCalls()
+        try await Self.withServer(pending: pending) { server, group in
+            let client = try await Self.silenceAwareClient(of: server, group: group, patience: 3)
+            defer { client.close() }
+            let held: EventLoopFuture<ByteBuffer> = client.call(
+                program: ToyProgram.number, version: 1, procedure: 2, timeout: .milliseconds(500)
             )
-            #expect(bytes(reply) == words(6))
+            let failedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+            held.whenFailure { _ in failedAt.withLockedValue { $0 = .now } }
+            try await Self.keepBusy(client, for: .milliseconds(2500))
+            let busyEnded = ContinuousClock.now
+            await #expect(throws: RPCClientError.timedOut) { try await held.get() }
+            // Failed while replies still came (after 3 periods, about 1.5 s),
+            // not once the connection went quiet.
+            #expect(failedAt.withLockedValue { $0 }.map { $0 < busyEnded } ?? false)
+            #expect(client.isActive)
             for promise in pending.takeAll() { promise.succeed(.success(Self.emptyResults())) }
         }
     }

@@ -455,7 +455,7 @@ private final class FakePeerHandler: ChannelInboundHandler {
         switch fault {
         case .silent, .delayed:
             // A peer that answered nothing while calls timed out is dropped at
-            // the first timeout (`closesWhenSilent`) and reached again on a new
+            // the first timeout (`RPCClientTimeoutPolicy.silence`) and reached again on a new
             // connection, not left to time out call after call on the old one.
             // (Late answers on a live connection: `RPCClientServerTests`.)
             #expect(peer.state.withLockedValue { $0.accepted } >= 2, "the silent connection was kept")

@@ -11,15 +11,15 @@ public final class RPCClient: Sendable {
     }
 
     /// Connects, failing after `connectTimeout` rather than waiting for the
-    /// kernel's own (minutes-long) SYN retries. `closesWhenSilent`: see
-    /// `RPCClientHandler`.
+    /// kernel's own (minutes-long) SYN retries. `timeouts`: what a call's
+    /// timeout measures.
     public static func connect(
         to address: SocketAddress,
         group: any EventLoopGroup,
         connectTimeout: TimeAmount = .seconds(3),
         maximumRecordSize: Int = 4 << 20,
         transportHandlers: (@Sendable (any Channel) throws -> Void)? = nil,
-        closesWhenSilent: Bool = false,
+        timeouts: RPCClientTimeoutPolicy = .perCall,
         logger: Logger
     ) -> EventLoopFuture<RPCClient> {
         ClientBootstrap(group: group)
@@ -39,7 +39,7 @@ public final class RPCClient: Sendable {
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RecordMarkingDecoder(maximumRecordSize: maximumRecordSize)),
                         RecordMarkingEncoder(),
-                        RPCClientHandler(closesWhenSilent: closesWhenSilent, logger: logger),
+                        RPCClientHandler(timeouts: timeouts, logger: logger),
                     ])
                 }
             }

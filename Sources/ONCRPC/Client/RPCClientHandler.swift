@@ -27,14 +27,8 @@ public struct RPCClientRequest: Sendable {
 }
 
 /// Client side of an RPC connection: many calls in flight, replies matched by
-/// xid, each call bounded by its own timeout.
-///
-/// With `closesWhenSilent`, a call that times out with no reply read since
-/// it was sent (to it or to any other call) closes the connection: the
-/// peer is gone or has moved, and calls on the connection would only go on
-/// timing out, while TCP retransmits for many minutes before giving up.
-/// The owner reconnects. A slow peer that still answers other calls keeps
-/// its connection.
+/// xid, each call bounded by its own timeout, as `timeouts` says what a
+/// timeout measures (`RPCClientTimeoutPolicy`).
 public final class RPCClientHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = RPCClientRequest
@@ -47,10 +41,10 @@ public final class RPCClientHandler: ChannelDuplexHandler {
 
     private var state = RPCClientStateMachine<Pending>()
     private let logger: Logger
-    private let closesWhenSilent: Bool
+    private let timeouts: RPCClientTimeoutPolicy
 
-    public init(closesWhenSilent: Bool = false, logger: Logger) {
-        self.closesWhenSilent = closesWhenSilent
+    public init(timeouts: RPCClientTimeoutPolicy = .perCall, logger: Logger) {
+        self.timeouts = timeouts
         self.logger = logger
     }
 
@@ -61,17 +55,7 @@ public final class RPCClientHandler: ChannelDuplexHandler {
             request.promise.fail(error)
             promise?.fail(error)
         case .send(let xid):
-            let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: request.timeout) {
-                let silent = self.closesWhenSilent && self.state.isSilent(since: xid)
-                if let pending = self.state.timedOut(xid: xid) {
-                    pending.promise.fail(RPCClientError.timedOut)
-                }
-                if silent {
-                    self.logger.info("closing RPC client connection: no reply to anything for \(request.timeout.nanoseconds / 1_000_000) ms")
-                    context.close(promise: nil)
-                }
-            }
-            self.state.modify(xid: xid) { $0.timeout = timeout }
+            self.armTimer(xid: xid, period: request.timeout, context: context)
             let call = RPCCall(
                 xid: xid, program: request.program, version: request.version, procedure: request.procedure,
                 credential: request.credential, verifier: .none, arguments: request.arguments
@@ -84,6 +68,29 @@ public final class RPCClientHandler: ChannelDuplexHandler {
             call.encode(into: &head)
             context.write(self.wrapOutboundOut(RPCRecord(head: head)), promise: promise)
         }
+    }
+
+    private func armTimer(xid: UInt32, period: TimeAmount, context: ChannelHandlerContext) {
+        let timer = context.eventLoop.assumeIsolated().scheduleTask(in: period) {
+            switch self.timeouts {
+            case .perCall:
+                self.state.timedOut(xid: xid)?.promise.fail(RPCClientError.timedOut)
+            case .silence(let patience):
+                switch self.state.timerFired(xid: xid, patience: patience) {
+                case .fail(let pending, let silent):
+                    pending.promise.fail(RPCClientError.timedOut)
+                    if silent {
+                        self.logger.info("closing RPC client connection: nothing read for \(period.nanoseconds / 1_000_000) ms")
+                        context.close(promise: nil)
+                    }
+                case .waitAgain:
+                    self.armTimer(xid: xid, period: period, context: context)
+                case .none:
+                    break
+                }
+            }
+        }
+        self.state.modify(xid: xid) { $0.timeout = timer }
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -10,10 +10,23 @@ public struct RPCClientStateMachine<Pending> {
         case fail(RPCClientError)
     }
 
+    /// What a call's timer firing comes to (see `RPCClientTimeoutPolicy`).
+    public enum TimerAction {
+        /// The call fails with `timedOut`; with `connectionIsSilent`, nothing
+        /// at all was read in the last period, and the connection should go.
+        case fail(Pending, connectionIsSilent: Bool)
+        /// Replies are still arriving: wait one more period.
+        case waitAgain
+        /// The call had already ended.
+        case none
+    }
+
     private struct Entry {
         var value: Pending
-        /// `repliesReceived` when the call was sent.
+        /// `repliesReceived` when the call was sent, or its timer last re-armed.
         var repliesBefore: UInt64
+        /// Periods waited so far.
+        var periods = 1
     }
 
     private var pending: [UInt32: Entry] = [:]
@@ -53,16 +66,25 @@ public struct RPCClientStateMachine<Pending> {
         }
     }
 
+    /// The call's timeout has passed: it fails (the `perCall` rule).
     public mutating func timedOut(xid: UInt32) -> Pending? {
         self.pending.removeValue(forKey: xid)?.value
     }
 
-    /// Whether no reply at all (to this call or any other) has been read
-    /// since call `xid` was sent: the peer is gone, or moved away, rather
-    /// than slow. False for a call no longer in progress.
-    public func isSilent(since xid: UInt32) -> Bool {
-        guard let entry = self.pending[xid] else { return false }
-        return entry.repliesBefore == self.repliesReceived
+    /// A timeout period of call `xid` has passed, under the `silence` rule:
+    /// the call fails if nothing was read during the period (the connection
+    /// is silent) or after `patience` periods; otherwise it waits again.
+    public mutating func timerFired(xid: UInt32, patience: Int) -> TimerAction {
+        guard var entry = self.pending[xid] else { return .none }
+        let silent = entry.repliesBefore == self.repliesReceived
+        guard silent || entry.periods >= patience else {
+            entry.periods += 1
+            entry.repliesBefore = self.repliesReceived
+            self.pending[xid] = entry
+            return .waitAgain
+        }
+        self.pending.removeValue(forKey: xid)
+        return .fail(entry.value, connectionIsSilent: silent)
     }
 
     /// Every call still waiting; later `startCall`s fail.

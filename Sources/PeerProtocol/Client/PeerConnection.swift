@@ -6,13 +6,18 @@ import ONCRPC
 import XDR
 
 /// One TCP connection to a peer, carrying typed peer-protocol calls; many
-/// calls (block reads above all) may be in flight at once. A call that
-/// times out while the peer has answered nothing since it was sent closes
-/// the connection (`RPCClientHandler`), so the pool reconnects, to another
-/// address if the node has moved.
+/// calls (block reads above all) may be in flight at once.
 public final class PeerConnection: Sendable {
     public let address: PeerAddress
     public let client: RPCClient
+
+    /// A call's timeout measures the peer's silence. A peer that answers
+    /// nothing for that long is gone or has moved: the connection closes,
+    /// and the pool connects again (to another address, if the node moved).
+    /// Calls queued behind others on a slow link (megabyte reads over Wi-Fi
+    /// take a second each) wait while replies keep coming, up to 20
+    /// timeouts in all (a minute for a block read).
+    public static let timeouts = RPCClientTimeoutPolicy.silence(patience: 20)
     /// What TLS proved about the node at the other end (nil on a plaintext
     /// connection: the loopback control client, in-process tests).
     public let peerIdentity: RPCPeerIdentity?
@@ -53,7 +58,7 @@ public final class PeerConnection: Sendable {
         guard let tls else {
             return RPCClient.connect(
                 to: socketAddress, group: group, connectTimeout: connectTimeout,
-                maximumRecordSize: maximumRecordSize, closesWhenSilent: true, logger: logger
+                maximumRecordSize: maximumRecordSize, timeouts: Self.timeouts, logger: logger
             ).map { PeerConnection(address: address, client: $0) }
                 .flatMapErrorThrowing { error in throw PeerClientError.unreachable("\(address): \(error)") }
         }
@@ -67,7 +72,7 @@ public final class PeerConnection: Sendable {
                     to: channel, promise: session, refusal: refusal, handshakeTimeout: connectTimeout, logger: logger
                 )
             },
-            closesWhenSilent: true,
+            timeouts: Self.timeouts,
             logger: logger
         ).flatMapError { error in
             session.fail(error)
