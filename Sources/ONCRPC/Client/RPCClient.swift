@@ -34,12 +34,18 @@ public final class RPCClient: Sendable {
             )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Silence is judged by bytes off the socket, so first of all.
+                    var counter: RPCClientReadCounter?
+                    if case .silence = timeouts {
+                        counter = RPCClientReadCounter()
+                        try channel.pipeline.syncOperations.addHandler(counter!)
+                    }
                     // In front of the record marking: TLS, for the peer protocol.
                     try transportHandlers?(channel)
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RecordMarkingDecoder(maximumRecordSize: maximumRecordSize)),
                         RecordMarkingEncoder(),
-                        RPCClientHandler(timeouts: timeouts, logger: logger),
+                        RPCClientHandler(timeouts: timeouts, readCounter: counter, logger: logger),
                     ])
                 }
             }

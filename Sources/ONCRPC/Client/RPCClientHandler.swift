@@ -42,14 +42,27 @@ public final class RPCClientHandler: ChannelDuplexHandler {
     private var state = RPCClientStateMachine<Pending>()
     private let logger: Logger
     private let timeouts: RPCClientTimeoutPolicy
+    /// Bytes read off the socket (`.silence`); without one, only whole
+    /// replies show that the peer is there.
+    private let readCounter: RPCClientReadCounter?
+    private var bytesSeen: UInt64 = 0
 
-    public init(timeouts: RPCClientTimeoutPolicy = .perCall, logger: Logger) {
+    public init(timeouts: RPCClientTimeoutPolicy = .perCall, readCounter: RPCClientReadCounter? = nil, logger: Logger) {
         self.timeouts = timeouts
+        self.readCounter = readCounter
         self.logger = logger
+    }
+
+    /// Tells the state machine of bytes read since it last heard.
+    private func noteBytesRead() {
+        guard let counter = self.readCounter, counter.bytesRead != self.bytesSeen else { return }
+        self.bytesSeen = counter.bytesRead
+        self.state.progressed()
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = self.unwrapOutboundIn(data)
+        self.noteBytesRead()
         switch self.state.startCall(Pending(promise: request.promise, timeout: nil)) {
         case .fail(let error):
             request.promise.fail(error)
@@ -76,6 +89,7 @@ public final class RPCClientHandler: ChannelDuplexHandler {
             case .perCall:
                 self.state.timedOut(xid: xid)?.promise.fail(RPCClientError.timedOut)
             case .silence(let patience):
+                self.noteBytesRead()
                 switch self.state.timerFired(xid: xid, patience: patience) {
                 case .fail(let pending, let silent):
                     pending.promise.fail(RPCClientError.timedOut)

@@ -3,7 +3,8 @@
 /// Generic over what the caller keeps per call (a promise, in the channel
 /// handler), so the rules are tested without a channel: every call ends
 /// exactly once, by its reply, its timeout or the connection closing, and a
-/// late or unknown reply is ignored (though it shows the peer is alive).
+/// late or unknown reply is ignored (though it shows the peer is alive, as
+/// do bytes of a reply still arriving: `progressed`).
 public struct RPCClientStateMachine<Pending> {
     public enum StartAction {
         case send(xid: UInt32)
@@ -12,8 +13,9 @@ public struct RPCClientStateMachine<Pending> {
 
     /// What a call's timer firing comes to (see `RPCClientTimeoutPolicy`).
     public enum TimerAction {
-        /// The call fails with `timedOut`; with `connectionIsSilent`, nothing
-        /// at all was read in the last period, and the connection should go.
+        /// The call fails with `timedOut`; with `connectionIsSilent`, there
+        /// was no sign of the peer in the last period, and the connection
+        /// should go.
         case fail(Pending, connectionIsSilent: Bool)
         /// Replies are still arriving: wait one more period.
         case waitAgain
@@ -23,8 +25,8 @@ public struct RPCClientStateMachine<Pending> {
 
     private struct Entry {
         var value: Pending
-        /// `repliesReceived` when the call was sent, or its timer last re-armed.
-        var repliesBefore: UInt64
+        /// `progress` when the call was sent, or its timer last re-armed.
+        var progressBefore: UInt64
         /// Periods waited so far.
         var periods = 1
     }
@@ -32,8 +34,9 @@ public struct RPCClientStateMachine<Pending> {
     private var pending: [UInt32: Entry] = [:]
     private var nextXID: UInt32
     private var isClosed = false
-    /// Every reply read, matched or not.
-    private var repliesReceived: UInt64 = 0
+    /// Signs of the peer's life: every reply read, matched or not, and
+    /// every time bytes were read since the last (`progressed`).
+    private var progress: UInt64 = 0
 
     public init(firstXID: UInt32 = UInt32.random(in: 1...UInt32.max / 2)) {
         self.nextXID = firstXID
@@ -48,13 +51,13 @@ public struct RPCClientStateMachine<Pending> {
             xid &+= 1
         }
         self.nextXID = xid &+ 1
-        self.pending[xid] = Entry(value: value, repliesBefore: self.repliesReceived)
+        self.pending[xid] = Entry(value: value, progressBefore: self.progress)
         return .send(xid: xid)
     }
 
     /// The call a reply belongs to, or nil for a reply nobody waits for.
     public mutating func replyReceived(xid: UInt32) -> Pending? {
-        self.repliesReceived &+= 1
+        self.progress &+= 1
         return self.pending.removeValue(forKey: xid)?.value
     }
 
@@ -66,20 +69,26 @@ public struct RPCClientStateMachine<Pending> {
         }
     }
 
+    /// Bytes arrived (part of a reply, perhaps): the peer is there.
+    public mutating func progressed() {
+        self.progress &+= 1
+    }
+
     /// The call's timeout has passed: it fails (the `perCall` rule).
     public mutating func timedOut(xid: UInt32) -> Pending? {
         self.pending.removeValue(forKey: xid)?.value
     }
 
     /// A timeout period of call `xid` has passed, under the `silence` rule:
-    /// the call fails if nothing was read during the period (the connection
-    /// is silent) or after `patience` periods; otherwise it waits again.
+    /// the call fails if the period saw no reply and no `progressed` (the
+    /// connection is silent), or after `patience` periods; otherwise it
+    /// waits again.
     public mutating func timerFired(xid: UInt32, patience: Int) -> TimerAction {
         guard var entry = self.pending[xid] else { return .none }
-        let silent = entry.repliesBefore == self.repliesReceived
+        let silent = entry.progressBefore == self.progress
         guard silent || entry.periods >= patience else {
             entry.periods += 1
-            entry.repliesBefore = self.repliesReceived
+            entry.progressBefore = self.progress
             self.pending[xid] = entry
             return .waitAgain
         }

@@ -4,8 +4,8 @@ public enum RPCClientTimeoutPolicy: Equatable, Sendable {
     /// connection stays open (a late reply is ignored).
     case perCall
     /// A call's timeout measures silence: it fails once the connection has
-    /// read nothing at all (no reply to any call) for that long, and then the
-    /// connection is closed, because the peer is gone or has moved, and TCP
+    /// read nothing at all (not a byte of any reply) for that long, and then
+    /// the connection is closed, because the peer is gone or has moved, and TCP
     /// would retransmit to it for many minutes. While replies to other calls
     /// keep arriving (a slow link with many calls queued), the call waits on,
     /// up to `patience` timeouts in all, so that every wait stays bounded.
