@@ -250,6 +250,35 @@ final class PeerScenarioTests {
         #expect(read["status"] as? Int == 5, "READ of an unreachable node's file: \(read) (5 is NFS3ERR_IO, -1 no reply)\n\(nodeC.log)")
     }
 
+    /// A reader with 16 megabyte reads in flight from a node behind a slow
+    /// link (16 Mbit/s, as on poor Wi-Fi): the peer READs queue for seconds,
+    /// longer than a peer call's timeout, yet every read succeeds with the
+    /// file's bytes, because the replies keep coming (a timeout measures
+    /// the peer's silence, not queueing).
+    @Test func readsQueuedOnASlowLinkAllSucceed() throws {
+        let a = try self.network.addHost("a")
+        let b = try self.network.addHost("b")
+        let size = 16 << 20
+        let export = try self.makeExport("slow", files: ["Big": Self.randomData(size, seed: 16)])
+        try self.start(a, exports: ["movies": export])
+        let nodeB = try self.start(b, peers: [a], client: true)
+        try self.waitForNames(["Big"], in: "/movies", on: b)
+        try self.network.limitRate(of: a, bitsPerSecond: 16_000_000)
+        let started = Date()
+        let run = try self.network.run(b, [
+            TestEnvironment.nfsload, "seqread", "--url", "nfs://127.0.0.1/movies?nfsport=2049&mountport=2049", "--file", "Big",
+            "--block", "1048576", "--inflight", "16", "--verify", export.appendingPathComponent("Big").path,
+            "--timeout", "120", "--deadline", "150",
+        ], timeout: 180)
+        let seconds = Date().timeIntervalSince(started)
+        let result = run.text.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(run.succeeded, "nfsload: \(run.status) \(run.stderr)\n\(nodeB.log)")
+        #expect(result.contains("\"errors\":0,") && result.contains("\"verified\":true") && result.contains("\"mismatches\":0"), "\(result)")
+        // 16 MiB at 2 MB/s: the link, not a timeout, set the pace.
+        #expect(seconds > 6, "read in \(seconds)s: was the link limited?")
+        print("slow link: 16 MiB x16 in flight read in \(seconds)s")
+    }
+
     @Test func identicalFileOnTwoNodesIsOneFileThatSurvivesLosingEither() throws {
         let shared = Self.randomData(2 << 20, seed: 5)
         let a = try self.network.addHost("a")

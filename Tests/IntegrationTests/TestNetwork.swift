@@ -64,6 +64,15 @@ final class TestNetwork: @unchecked Sendable {
         try ChildProcess.check(["ip", "netns", "exec", host.namespace, "ip", "link", "set", "eth0", "down"])
     }
 
+    /// Limits what a host sends to `bitsPerSecond` (tbf on its `eth0`): a
+    /// slow link, such as Wi-Fi, from that host to everyone else.
+    func limitRate(of host: Host, bitsPerSecond: Int) throws {
+        try ChildProcess.check([
+            "ip", "netns", "exec", host.namespace, "tc", "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "\(bitsPerSecond)bit",
+            "burst", "64kb", "latency", "50ms",
+        ])
+    }
+
     /// Runs a command inside a host.
     func run(_ host: Host, _ arguments: [String], timeout: Double = 60) throws -> ChildProcess.Output {
         try ChildProcess.run(["ip", "netns", "exec", host.namespace] + arguments, timeout: timeout)
