@@ -94,6 +94,7 @@ struct PortmapPublication: Sendable {
         logger: Logger
     ) async {
         var lookup: PortmapLookup?
+        var decisions = RegistrationGuard()
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.guardInterval)
             if Task.isCancelled { break }
@@ -102,7 +103,9 @@ struct PortmapPublication: Sendable {
                     lookup?.close()
                     lookup = try await PortmapLookup.connect(group: group, logger: logger)
                 }
-                try await Self.restore(registrations, with: registration, lookup: lookup!, noticedBy: "periodic check", logger: logger)
+                try await Self.restore(registrations, with: registration, lookup: lookup!, noticedBy: "periodic check", logger: logger) {
+                    decisions.shouldRestore($0, foundPort: $1)
+                }
             } catch {
                 logger.debug("checking rpcbind registrations failed: \(error)")
                 lookup?.close()
@@ -112,17 +115,19 @@ struct PortmapPublication: Sendable {
         lookup?.close()
     }
 
-    /// Registers again every mapping rpcbind no longer points at us.
+    /// Registers again every mapping rpcbind no longer points at us, or
+    /// those `shouldRestore` picks among them.
     private static func restore(
         _ registrations: [PortmapRegistration],
         with registration: SystemRPCBindRegistration,
         lookup: PortmapLookup,
         noticedBy: String,
-        logger: Logger
+        logger: Logger,
+        shouldRestore: (PortmapRegistration, UInt16) -> Bool = { wanted, port in port != wanted.port }
     ) async throws {
         for wanted in registrations where !Task.isCancelled {
             let port = try await lookup.port(program: wanted.program, version: wanted.version, protocol: wanted.protocol)
-            guard port != wanted.port else { continue }
+            guard port != wanted.port, shouldRestore(wanted, port) else { continue }
             logger.info(
                 "rpcbind entry was replaced; registering again",
                 metadata: [
