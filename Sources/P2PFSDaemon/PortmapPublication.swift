@@ -116,7 +116,7 @@ struct PortmapPublication: Sendable {
     }
 
     /// Registers again every mapping rpcbind no longer points at us, or
-    /// those `shouldRestore` picks among them.
+    /// those of them `shouldRestore` picks.
     private static func restore(
         _ registrations: [PortmapRegistration],
         with registration: SystemRPCBindRegistration,
@@ -127,7 +127,9 @@ struct PortmapPublication: Sendable {
     ) async throws {
         for wanted in registrations where !Task.isCancelled {
             let port = try await lookup.port(program: wanted.program, version: wanted.version, protocol: wanted.protocol)
-            guard port != wanted.port, shouldRestore(wanted, port) else { continue }
+            // Asked for every entry, ours too: a count of checks in a row
+            // must start over when ours is back.
+            guard shouldRestore(wanted, port) else { continue }
             logger.info(
                 "rpcbind entry was replaced; registering again",
                 metadata: [

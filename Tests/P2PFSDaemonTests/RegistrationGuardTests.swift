@@ -32,6 +32,8 @@ import Testing
     /// then missing again: the count starts over each time.
     @Test func theMissingCountStartsOverWhenTheEntryComesBack() {
         #expect(Self.decisions([0, 0, 37_631, 0, 0]) == [false, false, true, false, false])
+        // Back as ours (our FSINFO repair) counts too.
+        #expect(Self.decisions([0, 0, 2049, 0, 0]) == [false, false, false, false, false])
     }
 
     @Test func eachRegistrationIsCountedOnItsOwn() {
