@@ -327,7 +327,7 @@ public final class Daemon: Sendable {
     private func followLinks() async {
         while true {
             do { try await Task.sleep(for: LinkDiscovery.refreshInterval) } catch { return }
-            let devices = (try? System.enumerateDevices()) ?? []
+            let devices = RunningDevices.current()
             let (advertised, changed, discovery) = self.servers.withLockedValue { servers in
                 let before = servers.advertised
                 if let listening = servers.listening {

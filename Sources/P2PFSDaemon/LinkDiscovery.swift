@@ -74,7 +74,7 @@ final class LinkDiscovery: Sendable {
     /// skipped; the others still work.
     static func start(announcement: Announcement?, group: EventLoopGroup, logger: Logger) async -> LinkDiscovery {
         let discovery = LinkDiscovery(group: group, logger: logger)
-        await discovery.refresh(devices: (try? System.enumerateDevices()) ?? [], announcement: announcement, quiet: true)
+        await discovery.refresh(devices: RunningDevices.current(), announcement: announcement, quiet: true)
         return discovery
     }
 
@@ -84,7 +84,7 @@ final class LinkDiscovery: Sendable {
     }
 
     /// Brings the sockets in line with the interfaces now (`devices`, from
-    /// `System.enumerateDevices`) and what to announce: closes the sockets
+    /// `RunningDevices.current`) and what to announce: closes the sockets
     /// of links that went (goodbyes first), opens the new ones, and
     /// announces again where an interface's addresses or the announcement
     /// changed. Logs one line per interface joined or left unless `quiet`.

@@ -90,6 +90,13 @@ final class DaemonProcess: @unchecked Sendable {
         try self.waitUntil("'\(text)' in the log", timeout: timeout) { self.log.contains(text) }
     }
 
+    /// Waits until `text` is in the log `times` times (a line logged again).
+    func waitForLog(_ text: String, times: Int, timeout: Double = 20) throws {
+        try self.waitUntil("'\(text)' \(times) times in the log", timeout: timeout) {
+            self.log.components(separatedBy: text).count - 1 >= times
+        }
+    }
+
     /// SIGTERM, then SIGKILL if it does not stop within `grace` seconds.
     func stop(grace: Double = 5) {
         guard self.process.isRunning else { return }

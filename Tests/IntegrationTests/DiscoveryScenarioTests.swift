@@ -200,8 +200,9 @@ final class DiscoveryScenarioTests {
     /// laptop off any Wi-Fi) find each other once their links come up: the
     /// daemons look at the interfaces again every 5 s, open mDNS sockets
     /// on the new one and announce the address it brought, and follow an
-    /// address that changes. When a link goes, what was found on it goes
-    /// too, on that and not at the peer timeout.
+    /// address that changes, and a link switched off and on again. When a
+    /// link goes, what was found on it goes too, on that and not at the
+    /// peer timeout.
     @Test func nodesStartedWithoutALinkFindEachOtherOnceTheyHaveOne() throws {
         let a = try self.network.addHost("a", connected: false)
         let b = try self.network.addHost("b", connected: false)
@@ -260,6 +261,24 @@ final class DiscoveryScenarioTests {
         } while Date().timeIntervalSince(readdressed) < Self.peerTimeout - 5
         #expect(read?.succeeded == true && read?.text == "a", "\(String(describing: read))\n\(client.log)")
         print("discovery: b read a's file \(Date().timeIntervalSince(readdressed))s after a's address changed")
+
+        // A's link goes down (switched off, or its cable out): the address
+        // stays on the interface, but nothing reaches it. A leaves the link
+        // and stops telling that address, and is back once the link is up.
+        let down = try self.network.run(a, ["ip", "link", "set", "eth0", "down"], timeout: 10)
+        #expect(down.succeeded, "\(down.stderr)")
+        try self.explained(by: [offering]) {
+            try offering.waitForLog("mDNS discovery: no longer on eth0", timeout: Self.appearBound)
+            try offering.waitForLog("advertised=[127.0.0.1:7475] [P2PFSDaemon] advertised peer addresses changed", timeout: Self.appearBound)
+        }
+        let up = try self.network.run(a, ["ip", "link", "set", "eth0", "up"], timeout: 10)
+        #expect(up.succeeded, "\(up.stderr)")
+        try self.explained(by: [offering]) {
+            try offering.waitForLog("mDNS discovery: now on eth0", times: 2, timeout: Self.appearBound)
+            try offering.waitForLog("advertised=[\(moved):7475] [P2PFSDaemon] advertised peer addresses changed", times: 2, timeout: Self.appearBound)
+        }
+        let again = try self.network.run(b, [TestEnvironment.p2pfs, "peers", "--node", "\(moved):7475"], timeout: 30)
+        #expect(again.text.contains("listening: \(moved):7475\n"), "\(again.text) \(again.stderr)")
 
         // B's link vanishes: its browser there is closed, and A, found only there, is dropped.
         try self.network.disconnect(b)
