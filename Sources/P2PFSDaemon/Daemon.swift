@@ -303,7 +303,7 @@ public final class Daemon: Sendable {
         let discovery = await LinkDiscovery.start(announcement: announcement, group: self.group, logger: self.logger)
         self.servers.withLockedValue { $0.discovery = discovery }
         if discovery.interfaces.isEmpty {
-            self.logger.warning("mDNS discovery on, but no multicast interface to use: only --peer nodes will be found")
+            self.logger.warning("mDNS discovery on, but no multicast interface to use yet: until one is up, only --peer nodes are found")
         } else {
             self.logger.info(
                 "mDNS discovery on", metadata: ["interfaces": "\(discovery.interfaces)", "announcing": "\(announcement != nil)"])

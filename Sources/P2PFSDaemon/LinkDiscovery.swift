@@ -50,6 +50,10 @@ final class LinkDiscovery: Sendable {
         var sockets: [LinkSet.Link: Socket] = [:]
         var nextBrowser = 0
         var announcement: Announcement?
+        /// Links whose socket failed to open: tried again at each refresh
+        /// while the link is there (an interface that refused to join the
+        /// group while it came up, say).
+        var unopened: Set<LinkSet.Link> = []
         var stopped = false
     }
 
@@ -88,28 +92,31 @@ final class LinkDiscovery: Sendable {
     /// of links that went (goodbyes first), opens the new ones, and
     /// announces again where an interface's addresses or the announcement
     /// changed. Logs one line per interface joined or left unless `quiet`.
-    /// A socket that failed to open is tried again only once its link
-    /// changes. Calls must not overlap (one task follows the links).
+    /// A socket that failed to open is tried again at every refresh while
+    /// its link is there; the failure is logged once. Calls must not
+    /// overlap (one task follows the links).
     @discardableResult
     func refresh(devices: [NIONetworkDevice], announcement: Announcement?, quiet: Bool = false) async -> LinkSet.Changes {
         let current = LinkSet(devices.map(LinkSet.Entry.init))
-        let step = self.state.withLockedValue { state -> (LinkSet.Changes, [Socket], [(LinkSet.Link, Socket)], Bool)? in
+        let step = self.state.withLockedValue { state -> (LinkSet.Changes, [Socket], [(LinkSet.Link, Socket)], Bool, [LinkSet.Link])? in
             guard !state.stopped else { return nil }
             let changes = current.changes(since: state.links)
             let announcementChanged = state.announcement != announcement
             state.links = current
             state.announcement = announcement
             let closing = changes.closed.compactMap { state.sockets.removeValue(forKey: $0) }
-            return (changes, closing, Array(state.sockets), announcementChanged)
+            state.unopened.formIntersection(current.links)
+            return (changes, closing, Array(state.sockets), announcementChanged, state.unopened.sorted())
         }
         guard let step else { return LinkSet.Changes() }
-        let (changes, closing, kept, announcementChanged) = step
+        let (changes, closing, kept, announcementChanged, retried) = step
 
         await Self.close(closing)
         for socket in closing { self.continuation.yield(.closed(browser: socket.browser)) }
 
-        for link in changes.opened {
-            let interface = devices.filter { $0.name == link.interface && $0.interfaceIndex == link.index }
+        for link in changes.opened + retried {
+            let isRetry = !changes.opened.contains(link)
+            let interface = Self.devices(of: link, in: devices)
             guard
                 let device = interface.first(where: { device in
                     let entry = LinkSet.Entry(device)
@@ -133,18 +140,27 @@ final class LinkDiscovery: Sendable {
                 let kept = self.state.withLockedValue { state in
                     guard !state.stopped else { return false }
                     state.sockets[link] = socket
+                    state.unopened.remove(link)
                     return true
                 }
                 if !kept { try? await channel.close() }
+                if kept && isRetry && !quiet { self.logger.info("mDNS discovery: now on \(link.description)") }
             } catch {
-                self.logger.warning("mDNS discovery: not on \(link.description): \(error)")
+                self.state.withLockedValue { _ = $0.unopened.insert(link) }
+                let reason =
+                    (error as? IOError)?.errnoCode == EADDRINUSE
+                    ? "UDP port 5353 is held by a program that does not share it (SO_REUSEPORT)" : "\(error)"
+                if isRetry {
+                    self.logger.debug("mDNS discovery: still not on \(link.description): \(reason)")
+                } else {
+                    self.logger.warning("mDNS discovery: not on \(link.description) (tried again every \(Self.refreshInterval)): \(reason)")
+                }
             }
         }
 
         let readdressed = Set(changes.readdressed)
         for (link, socket) in kept where announcementChanged || readdressed.contains(link.interface) {
-            let interface = devices.filter { $0.name == link.interface && $0.interfaceIndex == link.index }
-            let advertisement = announcement.flatMap { Self.advertisement($0, on: interface) }
+            let advertisement = announcement.flatMap { Self.advertisement($0, on: Self.devices(of: link, in: devices)) }
             let channel = socket.channel
             channel.eventLoop.execute {
                 try? channel.pipeline.syncOperations.handler(type: MDNSChannelHandler.self).update(advertisement)
@@ -209,6 +225,11 @@ final class LinkDiscovery: Sendable {
             race.cancelAll()
         }
         for channel in channels { try? await channel.close() }
+    }
+
+    /// The addresses of the interface a link is on.
+    private static func devices(of link: LinkSet.Link, in devices: [NIONetworkDevice]) -> [NIONetworkDevice] {
+        devices.filter { $0.name == link.interface && $0.interfaceIndex == link.index }
     }
 
     /// The advertisement for one interface: this node's peer addresses that

@@ -290,6 +290,52 @@ final class DiscoveryScenarioTests {
         print("discovery: files left \(Date().timeIntervalSince(disconnected))s after the link vanished")
     }
 
+    /// Another program holds UDP port 5353 without sharing it when the node
+    /// starts (a second mDNS responder that does not set SO_REUSEPORT): the
+    /// node cannot open its mDNS socket and says so once. It tries again
+    /// at each look at the links, so once the port is free it joins the
+    /// link and is found, with no restart.
+    @Test func aNodeWhoseMDNSPortWasTakenJoinsOnceItIsFree() throws {
+        let a = try self.network.addHost("a")
+        let b = try self.network.addHost("b")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "ip", "netns", "exec", a.namespace, "python3", "-c",
+            "import socket, sys, time\n"
+                + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 5353))\n"
+                + "t = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                + "t.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); t.bind(('::', 5353))\n"
+                + "print('bound', flush=True); time.sleep(120)",
+        ]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        // SIGKILL: under the test runner, SIGTERM left it sleeping.
+        defer {
+            if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
+            holder.waitUntilExit()
+        }
+        let bound = output.fileHandleForReading.availableData
+        #expect(String(decoding: bound, as: UTF8.self).hasPrefix("bound"), "the port holder did not start")
+
+        let offering = try self.start(a, files: ["Alien": "a"])
+        try self.start(b, client: true)
+        #expect(
+            offering.log.contains("mDNS discovery: not on eth0 (IPv4) (tried again every 5.0 seconds): UDP port 5353 is held by a program"),
+            "\(offering.log)")
+        #expect(try self.movies(on: b).isEmpty)
+
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let freed = Date()
+        try self.explained(by: [offering]) {
+            try offering.waitForLog("mDNS discovery: now on eth0 (IPv4)", timeout: Self.appearBound)
+            try self.waitForMovies(["Alien"], on: b, within: Self.appearBound)
+        }
+        print("discovery: a found \(Date().timeIntervalSince(freed))s after the port was freed")
+    }
+
     /// Avahi (the mDNS responder of a Debian desktop) running in `host`'s
     /// network namespace, with its own D-Bus in a private mount namespace
     /// (its sockets live in a tmpfs over /run). Stopped with SIGTERM.
