@@ -20,12 +20,19 @@ struct ListCommand: AsyncParsableCommand {
         let result = try await self.target.ask { try await $0.list(path) }
         switch result {
         case .failed(let status):
+            let noNamespace = FailureMessage(
+                message: "\(self.target.description) presents no namespace (a node that only offers files has none; ask one with --nfs)")
             let reason: String
             switch status {
             case .noEntry where path == "/":
                 // The root always exists in a namespace: there is none.
-                throw FailureMessage(message: "\(self.target.description) presents no namespace (a node that only offers files has none; ask one with --nfs)")
-            case .noEntry, .stale: reason = "no such file or directory"
+                throw noNamespace
+            case .noEntry, .stale:
+                // Missing here, or no namespace at all: the root tells which.
+                if case .failed(.noEntry)? = try? await self.target.ask({ try await $0.list(NameBytes.parseDisplayed("/")) }) {
+                    throw noNamespace
+                }
+                reason = "no such file or directory"
             case .invalid: reason = "not a directory"
             default: reason = "\(status)"
             }

@@ -117,6 +117,17 @@ final class ControlTrustScenarioTests {
         let listing = try self.p2pfs(["ls", "--node", Self.nodeB, "--state-dir", self.stateDirectory("a"), "/share"], defaultStateDirectory: nowhere)
         #expect(listing.succeeded, "\(listing.stderr)")
         #expect(listing.text.contains("from-a") && listing.text.contains("from-b"), "\(listing.text)")
+        // A path B does not have, and any path of A, which only offers files
+        // and so has no namespace to list: each failure says which it is.
+        let absent = try self.p2pfs(["ls", "--node", Self.nodeB, "--state-dir", self.stateDirectory("a"), "/nothing"], defaultStateDirectory: nowhere)
+        #expect(absent.status == 1 && absent.stderr == "Error: /nothing: no such file or directory\n", "\(absent.stderr)")
+        for path in ["/", "/share"] {
+            let offerOnly = try self.p2pfs(["ls", "--node", "\(Self.hostA):\(Self.peerPortA)", path], defaultStateDirectory: self.stateDirectory("a"))
+            #expect(offerOnly.status == 1, "\(offerOnly.text)")
+            #expect(
+                offerOnly.stderr.hasPrefix("Error: the node at \(Self.hostA):\(Self.peerPortA) presents no namespace (a node that only offers files has none"),
+                "\(path): \(offerOnly.stderr)")
+        }
 
         // A throwaway identity: one line, naming B, the id and the cause.
         let refused = try self.p2pfs(["peers", "--node", Self.nodeB], defaultStateDirectory: nowhere)
