@@ -1,6 +1,8 @@
 import Logging
 import Namespace
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import PeerProtocol
 import Testing
 
@@ -53,5 +55,53 @@ import Testing
         let second = try await pool.connection(for: node).get()
         #expect(second === first)
         #expect(first.isActive)
+    }
+
+    /// Counts the connections made to it and closes each at once: an
+    /// address of a node's that leads elsewhere (a docker0 or VPN address
+    /// that is another machine's here).
+    final class Elsewhere: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let accepted = NIOLockedValueBox(0)
+
+        func channelActive(context: ChannelHandlerContext) {
+            self.accepted.withLockedValue { $0 += 1 }
+            context.close(promise: nil)
+        }
+    }
+
+    /// A node announces an address first that does not lead to it: the
+    /// first connection tries it and moves on; a reconnect goes straight
+    /// to the address that worked.
+    @Test func aReconnectTriesTheAddressThatWorkedFirst() async throws {
+        let (server, address) = try await PeerTLSLoopbackTests.serve()
+        let elsewhere = Elsewhere()
+        let listener = try await ServerBootstrap(group: PeerTLSLoopbackTests.group)
+            .childChannelInitializer { $0.pipeline.addHandler(elsewhere) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer {
+            Task {
+                await server.close()
+                try? await listener.close()
+            }
+        }
+        let node = PeerTLSLoopbackTests.server.nodeID
+        let pool = PeerConnectionPool(
+            group: PeerTLSLoopbackTests.group, connectTimeout: .seconds(60), failureBackoff: .zero, logger: Logger(label: "test"),
+            tls: try PeerTLS(credentials: PeerTLSLoopbackTests.client))
+        pool.setAddresses([PeerAddress(host: "127.0.0.1", port: listener.localAddress!.port!), address], for: node)
+        let first = try await pool.connection(for: node).get()
+        #expect(first.address == address)
+        #expect(elsewhere.accepted.withLockedValue { $0 } == 1)
+
+        first.close()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while first.isActive && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let second = try await pool.connection(for: node).get()
+        #expect(second !== first && second.address == address)
+        #expect(elsewhere.accepted.withLockedValue { $0 } == 1, "the reconnect tried the address that had failed first")
+        second.close()
     }
 }

@@ -38,6 +38,21 @@ public final class PeerConnectionPool: Sendable {
         var connection: ConnectionState = .idle
         var failedUntil: NIODeadline?
         var lastFailure: String?
+        /// Where the last connection was made.
+        var reachedAt: PeerAddress?
+
+        /// The addresses in the order to try them: where the node was
+        /// reached last first, while it still has that address. A node
+        /// with an address this one cannot use (another subnet, a VPN, a
+        /// docker0 that leads to a different machine) costs a failed
+        /// attempt once, not at every reconnect.
+        var addressesToTry: [PeerAddress] {
+            guard let reachedAt, let index = self.addresses.firstIndex(of: reachedAt), index > 0 else { return self.addresses }
+            var ordered = self.addresses
+            ordered.remove(at: index)
+            ordered.insert(reachedAt, at: 0)
+            return ordered
+        }
     }
 
     private let slots = NIOLockedValueBox<[NodeID: Slot]>([:])
@@ -66,7 +81,8 @@ public final class PeerConnectionPool: Sendable {
     /// An event loop of the pool's group, for work not tied to a caller.
     public var eventLoop: any EventLoop { self.group.next() }
 
-    /// Where `node` can be reached; the first address that works is used.
+    /// Where `node` can be reached; the first address that works is used,
+    /// and tried first the next time.
     ///
     /// A connection to an address the node no longer has (it moved: a new
     /// DHCP lease, another network) is closed, so the next call connects
@@ -101,6 +117,7 @@ public final class PeerConnectionPool: Sendable {
             let previous = slot.connection
             slot.connection = .connected(connection)
             slot.failedUntil = nil
+            slot.reachedAt = connection.address
             if !slot.addresses.contains(connection.address) {
                 slot.addresses.insert(connection.address, at: 0)
             }
@@ -163,7 +180,7 @@ public final class PeerConnectionPool: Sendable {
             let promise = eventLoop.makePromise(of: PeerConnection.self)
             slot.connection = .connecting(promise.futureResult)
             slots[node] = slot
-            return .connect(slot.addresses, promise)
+            return .connect(slot.addressesToTry, promise)
         }
         switch decision {
         case .use(let future):
@@ -223,6 +240,7 @@ public final class PeerConnectionPool: Sendable {
                     self.slots.withLockedValue { slots in
                         slots[node]?.failedUntil = nil
                         slots[node]?.connection = .connected(connection)
+                        slots[node]?.reachedAt = connection.address
                     }
                     promise.succeed(connection)
                 case .failure(let error):
