@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "ONCRPC",
             dependencies: [
-                "XDR",
+                "XDR", "CP2PFSSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "ONCRPCTests",
             dependencies: [
-                "ONCRPC", "XDR",
+                "ONCRPC", "XDR", "CP2PFSSystem",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

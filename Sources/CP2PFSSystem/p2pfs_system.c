@@ -179,3 +179,25 @@ int p2pfs_interface_is_running(const char *name) {
     freeifaddrs(list);
     return result;
 }
+
+#include <sys/mman.h>
+#include <stdint.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int p2pfs_populate_for_writing(void *address, unsigned long length) {
+    static int unsupported = 0;
+    if (__atomic_load_n(&unsupported, __ATOMIC_RELAXED) || address == NULL) return -1;
+    if (length == 0) return 0;
+    // Outward to whole pages: the pages holding the first and last bytes
+    // are mapped (they hold the caller's memory), and populating changes
+    // no byte of what else they hold.
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)address & ~(page - 1);
+    uintptr_t end = ((uintptr_t)address + length + page - 1) & ~(page - 1);
+    if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) == 0) return 0;
+    if (errno == EINVAL) __atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
+    return -1;
+}
