@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "P2PFSDaemon",
             dependencies: [
-                "CP2PFSSystem", "ONCRPC", "RPCBind", "Namespace", "NFS3", "NFS4", "PeerProtocol", "Discovery",
+                "ONCRPC", "RPCBind", "Namespace", "NFS3", "NFS4", "PeerProtocol", "Discovery",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -211,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "P2PFSDaemonTests",
             dependencies: [
-                "P2PFSDaemon", "CP2PFSSystem", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC", "Discovery",
+                "P2PFSDaemon", "Namespace", "PeerProtocol", "RPCBind", "ONCRPC", "Discovery",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -163,23 +163,6 @@ long long p2pfs_pread_cached(int fd, void *buffer, unsigned long long count, lon
 #endif
 }
 
-#include <ifaddrs.h>
-#include <net/if.h>
-
-int p2pfs_interface_is_running(const char *name) {
-    struct ifaddrs *list = NULL;
-    if (name == NULL || getifaddrs(&list) != 0) return -1;
-    int result = -1;
-    for (struct ifaddrs *entry = list; entry != NULL; entry = entry->ifa_next) {
-        if (entry->ifa_name == NULL || strcmp(entry->ifa_name, name) != 0) continue;
-        unsigned int wanted = IFF_UP | IFF_RUNNING;
-        result = (entry->ifa_flags & wanted) == wanted ? 1 : 0;
-        break;
-    }
-    freeifaddrs(list);
-    return result;
-}
-
 #include <sys/mman.h>
 #include <stdint.h>
 

@@ -1,4 +1,8 @@
-import CP2PFSSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOPosix
 
@@ -15,19 +19,33 @@ import NIOPosix
 enum RunningDevices {
     /// The addresses on running interfaces; empty if the system cannot list them.
     static func current() -> [NIONetworkDevice] {
-        Self.filter((try? System.enumerateDevices()) ?? []) { name in
-            name.withCString { p2pfs_interface_is_running($0) } != 0
-        }
+        Self.filter((try? System.enumerateDevices()) ?? [], states: Self.interfaceStates())
     }
 
-    /// `devices` without those whose interface `isRunning` says is not.
-    static func filter(_ devices: [NIONetworkDevice], isRunning: (String) -> Bool) -> [NIONetworkDevice] {
-        var running: [String: Bool] = [:]
-        return devices.filter { device in
-            if let known = running[device.name] { return known }
-            let answer = isRunning(device.name)
-            running[device.name] = answer
-            return answer
+    /// `devices` without those of interfaces that `states` says are not
+    /// running. An interface missing from `states` (it appeared between
+    /// the two lists) is kept: better one address too many than a link
+    /// never used.
+    static func filter(_ devices: [NIONetworkDevice], states: [String: Bool]) -> [NIONetworkDevice] {
+        devices.filter { states[$0.name] ?? true }
+    }
+
+    /// Each interface's state, from one `getifaddrs`: true when it is up
+    /// and has a carrier (IFF_UP and IFF_RUNNING); empty if the list
+    /// cannot be read.
+    static func interfaceStates() -> [String: Bool] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return [:] }
+        defer { freeifaddrs(list) }
+        let wanted = UInt32(IFF_UP) | UInt32(IFF_RUNNING)
+        var states: [String: Bool] = [:]
+        var entry = list
+        while let current = entry {
+            if let name = current.pointee.ifa_name {
+                states[String(cString: name)] = current.pointee.ifa_flags & wanted == wanted
+            }
+            entry = current.pointee.ifa_next
         }
+        return states
     }
 }

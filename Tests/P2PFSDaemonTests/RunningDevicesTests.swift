@@ -1,4 +1,3 @@
-import CP2PFSSystem
 import NIOCore
 @testable import P2PFSDaemon
 import Testing
@@ -13,27 +12,23 @@ import Testing
     }
 
     /// A laptop with its cable out: eth0 keeps its address but is dropped,
-    /// Wi-Fi stays; each interface is asked about once.
+    /// Wi-Fi stays, and an interface the state list does not know yet is kept.
     @Test func dropsTheAddressesOfInterfacesThatAreNotRunning() throws {
         let devices = [
             try Self.device("eth0", 2, "198.18.0.1"), try Self.device("wlan0", 3, "198.18.1.1"),
             try Self.device("eth0", 2, "198.18.0.2"), try Self.device("wlan0", 3, "fe80::1"),
+            try Self.device("usb0", 4, "198.18.2.1"),
         ]
-        var asked: [String] = []
-        let running = RunningDevices.filter(devices) { name in
-            asked.append(name)
-            return name == "wlan0"
-        }
-        #expect(running.map { $0.address?.ipAddress } == ["198.18.1.1", "fe80::1"])
-        #expect(asked == ["eth0", "wlan0"])
+        let running = RunningDevices.filter(devices, states: ["eth0": false, "wlan0": true])
+        #expect(running.map { $0.address?.ipAddress } == ["198.18.1.1", "fe80::1", "198.18.2.1"])
     }
 
-    /// The system call behind it: loopback is up here, a name no interface
-    /// has is unknown (and then kept: better one address too many than a
-    /// link never used).
+    /// The system's list behind it: loopback is up here, and a name no
+    /// interface has is not in it (so it would be kept, as above).
     @Test func asksTheSystem() {
-        #expect(p2pfs_interface_is_running("lo") == 1)
-        #expect(p2pfs_interface_is_running("p2pfs-none0") == -1)
+        let states = RunningDevices.interfaceStates()
+        #expect(states["lo"] == true)
+        #expect(states["p2pfs-none0"] == nil)
         #expect(RunningDevices.current().contains { $0.name == "lo" })
     }
 }

@@ -49,12 +49,6 @@ long long p2pfs_filesystem_type(int fd);
 /// EOPNOTSUPP where the kernel, the file system or the build cannot.
 long long p2pfs_pread_cached(int fd, void *buffer, unsigned long long count, long long offset);
 
-/// Whether the network interface `name` is up and has a carrier (IFF_UP and
-/// IFF_RUNNING, as getifaddrs reports them): 1 or 0, or -1 where there is
-/// no such interface or the list cannot be read. An interface switched off
-/// or with its cable out keeps its addresses, but nothing reaches them.
-int p2pfs_interface_is_running(const char *name);
-
 /// Faults in the pages that hold [address, address + length) for writing,
 /// in one system call (madvise MADV_POPULATE_WRITE, Linux 5.14), without
 /// changing a byte:
