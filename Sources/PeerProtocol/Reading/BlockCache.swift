@@ -44,7 +44,7 @@ public final class BlockCache: Sendable {
 
         public static func == (lhs: File, rhs: File) -> Bool {
             lhs.fingerprint == rhs.fingerprint && lhs.version == rhs.version && lhs.node == rhs.node
-                && lhs.path.utf8.elementsEqual(rhs.path.utf8)  // bytes: `==` equates NFC and NFD
+                && ExactPath(lhs.path) == ExactPath(rhs.path)  // bytes: `String ==` equates NFC and NFD
         }
 
         public func hash(into hasher: inout Hasher) {
