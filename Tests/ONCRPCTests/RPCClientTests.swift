@@ -215,6 +215,38 @@ struct RPCClientServerTests {
         }
     }
 
+    /// Every connection accepted by a server given a `childLoop` is served
+    /// there, whichever loop of the group the client used.
+    @Test func acceptedConnectionsGoToTheChildLoop() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        let loops = Array(group.makeIterator())
+        final class Served: Sendable {
+            let loops = Mutex<[ObjectIdentifier]>([])
+        }
+        let served = Served()
+        struct LoopProgram: RPCProgram {
+            let program: UInt32 = 0x2000_0002
+            let versions: ClosedRange<UInt32> = 1...1
+            let served: Served
+            func handle(_ call: RPCCall, context: RPCCallContext) -> RPCResponse {
+                self.served.loops.withLock { $0.append(ObjectIdentifier(context.eventLoop)) }
+                return .done(.success(RPCResultBody(head: context.makeResultBuffer())))
+            }
+        }
+        let server = try await RPCServer.start(
+            configuration: RPCServer.Configuration(host: "127.0.0.1", port: 0),
+            dispatcher: RPCDispatcher(programs: [LoopProgram(served: served)]), group: group, childLoop: loops[2], logger: testLogger
+        )
+        for _ in 0..<4 {
+            let client = try await RPCClient.connect(to: server.localAddress, group: group, logger: testLogger)
+            _ = try await client.call(program: 0x2000_0002, version: 1, procedure: 0, arguments: ByteBuffer(), timeout: .seconds(10))
+            client.close()
+        }
+        #expect(served.loops.withLock { $0 } == Array(repeating: ObjectIdentifier(loops[2]), count: 4))
+        await server.close()
+        try await group.shutdownGracefully()
+    }
+
     @Test func manyConcurrentCalls() async throws {
         try await Self.withServer { server, group in
             let client = try await RPCClient.connect(to: server.localAddress, group: group, logger: testLogger)

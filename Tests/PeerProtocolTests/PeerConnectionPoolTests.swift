@@ -104,4 +104,30 @@ import Testing
         #expect(elsewhere.accepted.withLockedValue { $0 } == 1, "the reconnect tried the address that had failed first")
         second.close()
     }
+    /// Connections go to the loops they are given, the least loaded first,
+    /// never to a loop left out (a daemon keeps its NFS clients' loop out).
+    @Test func connectionsSpreadOverTheirLoopsOnly() async throws {
+        let peer = try await LoopbackPeer()
+        defer { Task { await peer.server.close() } }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        defer { Task { try? await group.shutdownGracefully() } }
+        let loops = Array(group.makeIterator())
+        let pool = PeerConnectionPool(
+            group: group, connectTimeout: .seconds(5), logger: Logger(label: "test"), tls: nil, connectionLoops: [loops[1], loops[2]])
+        #expect(pool.loopForNewConnection() === loops[1])
+        // Without TLS nothing checks who answers: three names for one peer.
+        let nodes = (1...3).map { NodeID(high: 9, low: UInt64($0)) }
+        var placed: [any EventLoop] = []
+        for node in nodes {
+            pool.setAddresses([peer.address], for: node)
+            placed.append(try await pool.connection(for: node).get().client.channel.eventLoop)
+        }
+        #expect(placed[0] === loops[1])
+        #expect(placed[1] === loops[2])
+        #expect(placed[2] === loops[1])
+        #expect(!placed.contains { $0 === loops[0] })
+        #expect(pool.loopForNewConnection() === loops[2])
+        for node in nodes { pool.forget(node) }
+    }
 }
+

@@ -106,7 +106,6 @@ final class CrawlPeer: Sendable {
             cache: BlockCache(capacity: 1 << 20),
             readerConfiguration: .init(timeout: .seconds(10)),
             configuration: .init(interval: .seconds(3600), expiry: expiry, callTimeout: .seconds(10)),
-            group: LoopbackPeer.group,
             wake: CrawlWakeSignal(),
             logger: logger
         )

@@ -81,14 +81,18 @@ public final class RPCServer: Sendable {
         return configuration
     }
 
+    /// Binds and serves. Accepted connections go to `childLoop` when given
+    /// (a daemon keeps its NFS clients on one loop and its peer
+    /// connections on the others), else to `group`'s loops in turn.
     public static func start(
         configuration: Configuration,
         dispatcher: RPCDispatcher,
         group: any EventLoopGroup,
+        childLoop: (any EventLoop)? = nil,
         logger: Logger
     ) async throws -> RPCServer {
         let connections = ConnectionSet()
-        var bootstrap = ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group, childGroup: childLoop ?? group)
             .serverChannelOption(.backlog, value: 256)
         if configuration.unixSocketPath == nil {
             bootstrap = bootstrap

@@ -66,12 +66,24 @@ public final class PeerConnectionPool: Sendable {
     /// only in tests of the protocol itself, on loopback).
     public let tls: PeerTLS?
 
+    /// The event loops new connections are placed on.
+    private let connectionLoops: [any EventLoop]
+
+    /// - Parameter connectionLoops: the loops of `group` to place
+    ///   connections on (all of them by default). A node that presents a
+    ///   namespace keeps its NFS clients' loop out of this list: a
+    ///   forwarded read then decrypts and gathers the peer's reply on one
+    ///   core while the NFS reply is encoded and sent on another, where on
+    ///   one loop the two would share a core (the loop was the limit of a
+    ///   forwarded read's throughput; Docs/performance.md).
     public init(
         group: any EventLoopGroup, connectTimeout: TimeAmount, failureBackoff: TimeAmount = .seconds(1), logger: Logger,
-        tls: PeerTLS?, authentication: PeerClientAuthentication? = nil
+        tls: PeerTLS?, authentication: PeerClientAuthentication? = nil, connectionLoops: [any EventLoop]? = nil
     ) {
         self.tls = tls
         self.group = group
+        let loops = connectionLoops ?? Array(group.makeIterator())
+        self.connectionLoops = loops.isEmpty ? [group.next()] : loops
         self.connectTimeout = connectTimeout
         self.failureBackoff = failureBackoff
         self.logger = logger
@@ -80,6 +92,33 @@ public final class PeerConnectionPool: Sendable {
 
     /// An event loop of the pool's group, for work not tied to a caller.
     public var eventLoop: any EventLoop { self.group.next() }
+
+    /// Where a new connection goes: of the connection loops, the one that
+    /// carries the fewest of this pool's connections (the first of
+    /// equals). For connections made outside the pool and adopted.
+    public func loopForNewConnection() -> any EventLoop {
+        self.slots.withLockedValue { self.leastLoadedLoop(slots: $0) }
+    }
+
+    private func leastLoadedLoop(slots: [NodeID: Slot]) -> any EventLoop {
+        guard self.connectionLoops.count > 1 else { return self.connectionLoops[0] }
+        var counts = [Int](repeating: 0, count: self.connectionLoops.count)
+        for slot in slots.values {
+            let loop: (any EventLoop)?
+            switch slot.connection {
+            case .connected(let connection) where connection.isActive:
+                loop = connection.client.channel.eventLoop
+            case .connecting(let future):
+                loop = future.eventLoop
+            case .connected, .idle:
+                loop = nil
+            }
+            if let loop, let index = self.connectionLoops.firstIndex(where: { $0 === loop }) {
+                counts[index] += 1
+            }
+        }
+        return self.connectionLoops[counts.indices.min { counts[$0] < counts[$1] }!]
+    }
 
     /// Where `node` can be reached; the first address that works is used,
     /// and tried first the next time.
@@ -156,7 +195,6 @@ public final class PeerConnectionPool: Sendable {
 
     /// The live connection to `node`, connecting if needed.
     public func connection(for node: NodeID) -> EventLoopFuture<PeerConnection> {
-        let eventLoop = self.group.next()
         enum Decision {
             case use(EventLoopFuture<PeerConnection>)
             case fail(String)
@@ -177,7 +215,7 @@ public final class PeerConnectionPool: Sendable {
                 return .fail(slot.lastFailure ?? "recently unreachable")
             }
             guard !slot.addresses.isEmpty else { return .fail("no known address") }
-            let promise = eventLoop.makePromise(of: PeerConnection.self)
+            let promise = self.leastLoadedLoop(slots: slots).makePromise(of: PeerConnection.self)
             slot.connection = .connecting(promise.futureResult)
             slots[node] = slot
             return .connect(slot.addressesToTry, promise)
@@ -186,7 +224,7 @@ public final class PeerConnectionPool: Sendable {
         case .use(let future):
             return future
         case .fail(let why):
-            return eventLoop.makeFailedFuture(PeerClientError.unreachable(why))
+            return self.group.any().makeFailedFuture(PeerClientError.unreachable(why))
         case .connect(let addresses, let promise):
             self.connect(node: node, addresses: addresses[...], promise: promise, lastError: nil)
             return promise.futureResult
@@ -218,7 +256,8 @@ public final class PeerConnectionPool: Sendable {
         // The certificate at the address must be the node's: an address
         // announced for a node (PEERS, mDNS) proves nothing by itself.
         let connected = PeerConnection.connect(
-            to: address, group: self.group, connectTimeout: self.connectTimeout, tls: self.tls, expecting: node, logger: self.logger
+            to: address, group: promise.futureResult.eventLoop, connectTimeout: self.connectTimeout, tls: self.tls, expecting: node,
+            logger: self.logger
         )
         let authenticated: EventLoopFuture<PeerConnection>
         if let authentication = self.authentication {

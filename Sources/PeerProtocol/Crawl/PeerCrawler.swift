@@ -34,7 +34,6 @@ public actor PeerCrawler {
     private let cache: BlockCache
     private let readerConfiguration: ForwardedFileReader.Configuration
     private let configuration: Configuration
-    private let group: any EventLoopGroup
     private let logger: Logger
     public nonisolated let wake: CrawlWakeSignal
     private var readers: [NodeID: ForwardedFileReader] = [:]
@@ -56,7 +55,6 @@ public actor PeerCrawler {
         cache: BlockCache,
         readerConfiguration: ForwardedFileReader.Configuration,
         configuration: Configuration,
-        group: any EventLoopGroup,
         wake: CrawlWakeSignal,
         logger: Logger
     ) {
@@ -69,7 +67,6 @@ public actor PeerCrawler {
         self.cache = cache
         self.readerConfiguration = readerConfiguration
         self.configuration = configuration
-        self.group = group
         self.wake = wake
         self.logger = logger
     }
@@ -237,7 +234,7 @@ public actor PeerCrawler {
             // A seed address comes with no id: the certificate tells who is
             // there, and HELLO must say the same (`PeerConnection.hello`).
             connection = try await PeerConnection.connect(
-                to: address, group: self.group, connectTimeout: timeout, tls: self.pool.tls, logger: self.logger
+                to: address, group: self.pool.loopForNewConnection(), connectTimeout: timeout, tls: self.pool.tls, logger: self.logger
             )
             let hello: HelloReply
             do {
