@@ -31,6 +31,10 @@ public final class Daemon: Sendable {
     public let logger: Logger
 
     let group: MultiThreadedEventLoopGroup
+    /// The loop that serves the presented namespace's NFS clients, kept
+    /// apart from the peer connections' loops when there are two or more
+    /// (`PeerConnectionPool.init`); nil: NFS clients go to any loop.
+    let nfsLoop: (any EventLoop)?
     let threadPool: NIOThreadPool
     let store: NamespaceStore?
     let localSource: LocalExportSource?
@@ -128,9 +132,12 @@ public final class Daemon: Sendable {
         let localNode: @Sendable () -> NodeInfo = {
             NodeInfo(identity: identity, roles: announcedRoles, addresses: servers.withLockedValue { $0.advertised })
         }
+        let loops = Array(self.group.makeIterator())
+        self.nfsLoop = configuration.presentsNamespace && loops.count > 1 ? loops[0] : nil
         self.pool = PeerConnectionPool(
             group: self.group, connectTimeout: .seconds(2), logger: logger, tls: self.tls,
-            authentication: configuration.networkKey.map { PeerClientAuthentication(key: $0, localNode: localNode) }
+            authentication: configuration.networkKey.map { PeerClientAuthentication(key: $0, localNode: localNode) },
+            connectionLoops: self.nfsLoop == nil ? loops : Array(loops.dropFirst())
         )
         self.crawler = PeerCrawler(
             localNode: localNode,
@@ -141,7 +148,6 @@ public final class Daemon: Sendable {
             cache: self.cache,
             readerConfiguration: .init(),
             configuration: .init(interval: configuration.crawlInterval, expiry: configuration.peerTimeout),
-            group: self.group,
             wake: self.wake,
             logger: logger
         )
@@ -265,7 +271,8 @@ public final class Daemon: Sendable {
                     let port = servers.first?.localAddress.port ?? nfs.port
                     servers.append(
                         try await RPCServer.start(
-                            configuration: .init(host: host, port: port), dispatcher: dispatcher, group: self.group, logger: self.logger
+                            configuration: .init(host: host, port: port), dispatcher: dispatcher, group: self.group, childLoop: self.nfsLoop,
+                            logger: self.logger
                         )
                     )
                 } catch where !servers.isEmpty {
