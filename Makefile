@@ -12,7 +12,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP_PACKAGES := zeroconf==0.154.0 prometheus_client==0.26.0
 APT_PACKAGES := libtirpc-dev libnfs-utils libnfs-dev rpcbind nfs-common iproute2 procps psmisc python3 gcc libc6-dev nfs-ganesha nfs-ganesha-vfs nfs-ganesha-proxy-v4 qemu-system-x86 busybox-static cpio kmod xz-utils zstd avahi-daemon avahi-utils dbus dpkg-dev lintian debootstrap
 
-.PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator deb
+.PHONY: setup test-setup build debug run test bench bench-smoke bench-tools bench-simulator bench-plaintext deb
 
 # Installs only what is missing, so repeated runs cost nothing.
 setup:
@@ -85,8 +85,13 @@ bench-tools: setup
 bench-simulator: setup
 	$(SWIFT) build -c release --product p2pfs-peer-simulator --static-swift-stdlib
 
-bench: build bench-tools bench-simulator
-	$(SUDO) python3 Benchmarks/bench.py $(BENCH_ARGS)
+bench: build bench-tools bench-simulator bench-plaintext
+	$(SUDO) python3 Benchmarks/bench.py --p2pfs-plaintext .build-plaintext/release/p2pfs $(BENCH_ARGS)
+
+# The reference of the TLS row: this code with its peers in plaintext
+# (-D P2PFS_PLAINTEXT_PEERS; never a release), built apart in .build-plaintext.
+bench-plaintext: setup
+	$(SWIFT) build -c release --product p2pfs --static-swift-stdlib -Xswiftc -DP2PFS_PLAINTEXT_PEERS --scratch-path .build-plaintext
 
 bench-smoke: build bench-tools bench-simulator
 	$(SUDO) python3 Benchmarks/bench.py --smoke $(BENCH_ARGS)

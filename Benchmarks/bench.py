@@ -107,8 +107,9 @@ def parse_args(argv):
     p.add_argument("--p2pfs", default=str(REPO / ".build" / "release" / "p2pfs"),
                    help="p2pfs binary (default .build/release/p2pfs)")
     p.add_argument("--p2pfs-plaintext", metavar="PATH",
-                   help="a p2pfs binary of peer protocol version 1 (plaintext: the release before TLS), the "
-                        "reference of the forwarded first read over TLS (target 0.8x); without it that row is left out")
+                   help="a p2pfs binary whose peers talk plaintext, the reference of the forwarded first read "
+                        "over TLS (target 0.8x): `make bench-plaintext` builds this code so "
+                        "(.build-plaintext/release/p2pfs; `make bench` passes it); without it that row is left out")
     p.add_argument("--p2pfs-port", type=int, default=2050,
                    help="NFS port of p2pfs inside the namespace (default 2050)")
     p.add_argument("--p2pfs-mount-port", type=int,
@@ -1420,22 +1421,22 @@ class Runner(LinkedWorkloads):
             self.goals.extend([
                 Goal("forwarded_seq_first_tls", "forwarded seqread, first read, TLS (this build)", "MiB/s",
                      median(pairs["tls"]), median(pairs["plain"]),
-                     "the same rounds, plaintext peer protocol v1 (--p2pfs-plaintext)", 0.8, pairs["tls"]),
+                     "the same rounds, peers in plaintext (--p2pfs-plaintext)", 0.8, pairs["tls"]),
                 Goal("forwarded_seq_first_tls_cpu", "client + source CPU per GiB forwarded, TLS (this build)", "s/GiB",
                      median(pairs["tls_cpu"]), median(pairs["plain_cpu"]),
-                     "the same rounds, plaintext peer protocol v1", 1.25, pairs["tls_cpu"], better="lower"),
+                     "the same rounds, peers in plaintext", 1.25, pairs["tls_cpu"], better="lower"),
             ])
 
     def forwarded_tls_pairs(self, seq, timeout, tls_url, client_args, tls_source):
         """The TLS row of workload 5: the forwarded first seqread through
         this build (TLS, protocol 2; the workload's running `fwd-source`)
-        and through a p2pfs of protocol version 1 (`--p2pfs-plaintext`: the
-        release before TLS, plaintext) as both source and client, on ports
-        of its own. Rounds alternate which goes first, each with a fresh
+        and through a p2pfs whose peers talk plaintext (`--p2pfs-plaintext`:
+        this code built with -D P2PFS_PLAINTEXT_PEERS, `make
+        bench-plaintext`; or the last release of protocol version 1) as both
+        source and client, on ports of its own. Rounds alternate which goes first, each with a fresh
         client (an empty block cache), so load on a shared machine falls on
         both alike. Also the client's plus the source's CPU time per GiB
-        read, which other load disturbs less than throughput. Protocol 2
-        has no plaintext mode, so the reference is the previous build."""
+        read, which other load disturbs less than throughput."""
         a = self.a
         binary = a.p2pfs_plaintext
         if not Path(binary).is_file():

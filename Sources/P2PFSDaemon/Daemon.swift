@@ -26,8 +26,11 @@ import Musl
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
     public let identity: NodeIdentity
-    /// The node's TLS identity, on every peer connection both ways.
-    let tls: PeerTLS
+    /// The node's TLS identity, on every peer connection both ways. Nil
+    /// only in a build made with `-D P2PFS_PLAINTEXT_PEERS`
+    /// (`make bench-plaintext`): the same code with its peers in plaintext,
+    /// the reference that `make bench` measures TLS against. Never a release.
+    let tls: PeerTLS?
     public let logger: Logger
 
     let group: MultiThreadedEventLoopGroup
@@ -83,7 +86,12 @@ public final class Daemon: Sendable {
         self.metricsExposition = metricsExposition
         let credentials = try NodeStateDirectory(path: configuration.stateDirectory).loadCredentials()
         do {
+            #if P2PFS_PLAINTEXT_PEERS
+            logger.warning("this build talks to its peers in plaintext (P2PFS_PLAINTEXT_PEERS): a benchmark reference, not for use")
+            self.tls = nil
+            #else
             self.tls = try PeerTLS(credentials: credentials, trusted: configuration.trustedNodes)
+            #endif
         } catch {
             throw .stateDirectory(path: configuration.stateDirectory, reason: "cannot use the node's key and certificate for TLS: \(error)")
         }
@@ -213,9 +221,9 @@ public final class Daemon: Sendable {
             let server: RPCServer
             do {
                 server = try await RPCServer.start(
-                    configuration: self.tls.serverConfiguration(
+                    configuration: self.tls?.serverConfiguration(
                         host: listen.host, port: listen.port, maximumRecordSize: 64 * 1024, logger: self.logger
-                    ),
+                    ) ?? .init(host: listen.host, port: listen.port, maximumRecordSize: 64 * 1024),
                     dispatcher: RPCDispatcher(programs: [peer, peerControl]),
                     group: self.group,
                     logger: self.logger
