@@ -1433,9 +1433,9 @@ class Runner(LinkedWorkloads):
         and through a p2pfs whose peers talk plaintext (`--p2pfs-plaintext`:
         this code built with -D P2PFS_PLAINTEXT_PEERS, `make
         bench-plaintext`; or the last release of protocol version 1) as both
-        source and client, on ports of its own. Rounds alternate which goes first, each with a fresh
-        client (an empty block cache), so load on a shared machine falls on
-        both alike. Also the client's plus the source's CPU time per GiB
+        source and client, on ports of its own. Rounds alternate which goes
+        first, each with a fresh client (an empty block cache), so load on
+        a shared machine falls on both alike. Also the client's plus the source's CPU time per GiB
         read, which other load disturbs less than throughput."""
         a = self.a
         binary = a.p2pfs_plaintext

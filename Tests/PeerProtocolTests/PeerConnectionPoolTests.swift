@@ -104,6 +104,7 @@ import Testing
         #expect(elsewhere.accepted.withLockedValue { $0 } == 1, "the reconnect tried the address that had failed first")
         second.close()
     }
+
     /// Connections go to the loops they are given, the least loaded first,
     /// never to a loop left out (a daemon keeps its NFS clients' loop out).
     @Test func connectionsSpreadOverTheirLoopsOnly() async throws {
@@ -130,4 +131,3 @@ import Testing
         for node in nodes { pool.forget(node) }
     }
 }
-
