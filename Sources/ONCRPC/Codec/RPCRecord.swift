@@ -13,14 +13,21 @@ public struct RPCRecord {
     public var head: ByteBuffer
     public var body: ByteBuffer?
     public var bulk: IOData?
+    /// Kept alive until `bulk` has been written: what keeps a file
+    /// region's descriptor open.
+    public var bulkOwner: (any AnyObject & Sendable)?
     /// True when `head` already starts with the record mark (see
     /// `RPCOutcome.record(xid:allocator:recordMarked:)`).
     public var isRecordMarked: Bool
 
-    public init(head: ByteBuffer, body: ByteBuffer? = nil, bulk: IOData? = nil, isRecordMarked: Bool = false) {
+    public init(
+        head: ByteBuffer, body: ByteBuffer? = nil, bulk: IOData? = nil, bulkOwner: (any AnyObject & Sendable)? = nil,
+        isRecordMarked: Bool = false
+    ) {
         self.head = head
         self.body = body
         self.bulk = bulk
+        self.bulkOwner = bulkOwner
         self.isRecordMarked = isRecordMarked
     }
 
@@ -49,4 +56,3 @@ public struct RPCRecord {
         return out
     }
 }
-

@@ -131,7 +131,7 @@ extension RPCOutcome {
             var framing = allocator.buffer(capacity: prefix)
             framing.moveWriterIndex(forwardBy: markLength)
             header.encode(into: &framing)
-            record = RPCRecord(head: framing, body: body.head, bulk: body.bulk, isRecordMarked: recordMarked)
+            record = RPCRecord(head: framing, body: body.head, bulk: body.bulk, bulkOwner: body.bulkOwner, isRecordMarked: recordMarked)
         } else if body.head.readerIndex >= prefix {
             // Small results: fill the headroom reserved by
             // `RPCCallContext.makeResultBuffer` (at worst a small copy).
@@ -143,13 +143,13 @@ extension RPCOutcome {
             body.head.setInteger(UInt32(0), at: start + 16, endianness: .big)  // empty verifier body
             body.head.setInteger(UInt32(0), at: start + 20, endianness: .big)  // SUCCESS
             body.head.moveReaderIndex(to: start - markLength)
-            record = RPCRecord(head: body.head, bulk: body.bulk, isRecordMarked: recordMarked)
+            record = RPCRecord(head: body.head, bulk: body.bulk, bulkOwner: body.bulkOwner, isRecordMarked: recordMarked)
         } else {
             var framed = allocator.buffer(capacity: prefix + body.head.readableBytes)
             framed.moveWriterIndex(forwardBy: markLength)
             header.encode(into: &framed)
             framed.writeImmutableBuffer(body.head)
-            record = RPCRecord(head: framed, bulk: body.bulk, isRecordMarked: recordMarked)
+            record = RPCRecord(head: framed, bulk: body.bulk, bulkOwner: body.bulkOwner, isRecordMarked: recordMarked)
         }
         if recordMarked {
             record.head.setInteger(

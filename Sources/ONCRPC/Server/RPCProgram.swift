@@ -72,10 +72,13 @@ public enum RPCOutcome: Sendable {
 public struct RPCResultBody: @unchecked Sendable {
     public var head: ByteBuffer
     public var bulk: IOData?
+    /// Kept alive until `bulk` is written (the descriptor of a file region).
+    public var bulkOwner: (any AnyObject & Sendable)?
 
-    public init(head: ByteBuffer, bulk: IOData? = nil) {
+    public init(head: ByteBuffer, bulk: IOData? = nil, bulkOwner: (any AnyObject & Sendable)? = nil) {
         self.head = head
         self.bulk = bulk
+        self.bulkOwner = bulkOwner
     }
 }
 
