@@ -184,3 +184,38 @@ int p2pfs_populate_for_writing(void *address, unsigned long length) {
     if (errno == EINVAL) __atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
     return -1;
 }
+
+/* cachestat(2), Linux 6.5: the same number on every architecture. The
+   structures are spelled out here because older kernel headers lack them. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+struct p2pfs_cachestat_range { unsigned long long offset, length; };
+struct p2pfs_cachestat {
+    unsigned long long cached, dirty, writeback, evicted, recently_evicted;
+};
+
+int p2pfs_range_is_cached(int fd, unsigned long long offset, unsigned long long length) {
+#if defined(__linux__)
+    static int unsupported = 0;
+    if (__atomic_load_n(&unsupported, __ATOMIC_RELAXED) || length == 0) return -1;
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned long long first = offset / (unsigned long long)page;
+    unsigned long long last = (offset + length - 1) / (unsigned long long)page;
+    struct p2pfs_cachestat_range range = {
+        .offset = first * (unsigned long long)page,
+        .length = (last - first + 1) * (unsigned long long)page,
+    };
+    struct p2pfs_cachestat state;
+    memset(&state, 0, sizeof state);
+    if (syscall(__NR_cachestat, fd, &range, &state, 0) != 0) {
+        if (errno == ENOSYS || errno == EPERM) __atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
+        return -1;
+    }
+    return state.cached >= last - first + 1 ? 1 : 0;
+#else
+    (void)fd; (void)offset; (void)length;
+    return -1;
+#endif
+}

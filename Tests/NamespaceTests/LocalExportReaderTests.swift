@@ -35,7 +35,11 @@ import Glibc
             self.base = parent.appendingPathComponent("p2pfs-reader-\(getpid())-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: self.base, withIntermediateDirectories: true)
             var generator = SystemRandomNumberGenerator()
-            self.content = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var content = [UInt8](repeating: 0, count: size)
+            content.withUnsafeMutableBytes { bytes in
+                for offset in stride(from: 0, to: size - 7, by: 8) { bytes.storeBytes(of: generator.next(), toByteOffset: offset, as: UInt64.self) }
+            }
+            self.content = content
             try Data(self.content).write(to: self.base.appendingPathComponent("data.bin"))
             Self.flush(self.base.appendingPathComponent("data.bin").path)
             self.root = try ExportRoot(LocalExport(name: "share", path: self.base.path))
@@ -161,5 +165,82 @@ import Glibc
         let read = try await Self.read(reader, offset: 4096, count: 4096)
         #expect(reader.counters == .init(inline: 0, pooled: 2))
         #expect(read.data.readableBytesView.elementsEqual(fixture.content[4096...]))
+    }
+
+    static func readForSending(_ reader: LocalExportReader, offset: UInt64, count: Int) async throws -> FileReadResult {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        return try await reader.readForSending(path: "share/data.bin", expected: FileVersion(size: 0, mtime: .zero), offset: offset,
+                                               count: count, eventLoop: loop).get()
+    }
+
+    /// Whether this kernel tells which pages are cached (cachestat, 6.5).
+    static func kernelTellsCachedPages(_ path: String) -> Bool {
+        let descriptor = open(path, O_RDONLY)
+        defer { close(descriptor) }
+        return p2pfs_range_is_cached(descriptor, 0, 4096) >= 0
+    }
+
+    /// As `readInline`, for regions.
+    static func readRegion(_ reader: LocalExportReader, offset: UInt64, count: Int) async throws -> FileReadResult {
+        let before = reader.counters.regions
+        var result = try await Self.readForSending(reader, offset: offset, count: count)
+        for _ in 0..<9 where reader.counters.regions == before {
+            result = try await Self.readForSending(reader, offset: offset, count: count)
+        }
+        return result
+    }
+
+    @Test func largeReadForSendingIsARegionOfTheOpenFile() async throws {
+        let fixture = try Fixture(size: 3 << 20)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        let first = try await Self.readForSending(reader, offset: 0, count: 1 << 20)
+        #expect(reader.counters == .init(inline: 0, pooled: 1), "the first read opens the file on the pool, and copies")
+        guard case .bytes(let copied) = first.content else {
+            Issue.record("a file not yet open is read, not sent as a region")
+            return
+        }
+        #expect(copied.readableBytesView.elementsEqual(fixture.content[0..<(1 << 20)]))
+
+        let read = try await Self.readRegion(reader, offset: 4096, count: 1 << 20)
+        if Self.kernelTellsCachedPages(fixture.filePath) {
+            #expect(reader.counters.regions == 1)
+            guard case .region(let region, _) = read.content else {
+                Issue.record("a cached range of an open file is a region")
+                return
+            }
+            #expect(region.readerIndex == 4096 && region.endIndex == 4096 + (1 << 20))
+        }
+        #expect(read.data.readableBytesView.elementsEqual(fixture.content[4096..<(4096 + (1 << 20))]))
+        #expect(!read.isEndOfFile)
+        #expect(read.version.size == 3 << 20)
+
+        let last = try await Self.readRegion(reader, offset: (3 << 20) - 100_000, count: 1 << 20)
+        #expect(last.content.count == 100_000, "short at end of file")
+        #expect(last.isEndOfFile)
+        #expect(last.data.readableBytesView.elementsEqual(fixture.content[((3 << 20) - 100_000)...]))
+    }
+
+    @Test func smallReadForSendingIsCopied() async throws {
+        let fixture = try Fixture(size: 1 << 20)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        _ = try await Self.read(reader, offset: 0, count: 1)
+        let read = try await Self.readForSending(reader, offset: 8192, count: 64 << 10)
+        #expect(reader.counters.regions == 0)
+        guard case .bytes(let bytes) = read.content else {
+            Issue.record("64 KiB and less are copied: a region costs more than the copy")
+            return
+        }
+        #expect(bytes.readableBytesView.elementsEqual(fixture.content[8192..<(8192 + (64 << 10))]))
+    }
+
+    @Test func regionKeepsItsFileOpenAfterTheReaderLetsGo() async throws {
+        let fixture = try Fixture(size: 2 << 20)
+        try #require(Self.kernelTellsCachedPages(fixture.filePath), "this kernel hands out no regions")
+        var reader: LocalExportReader? = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        _ = try await Self.read(reader!, offset: 0, count: 1)
+        let read = try await Self.readRegion(reader!, offset: 1 << 20, count: 1 << 20)
+        try #require(reader!.counters.regions == 1)
+        reader = nil        // and with it the cache of open descriptors
+        #expect(read.data.readableBytesView.elementsEqual(fixture.content[(1 << 20)...]))
     }
 }

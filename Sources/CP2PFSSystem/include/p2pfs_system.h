@@ -58,4 +58,11 @@ long long p2pfs_pread_cached(int fd, void *buffer, unsigned long long count, lon
 /// kernel) it does not try again.
 int p2pfs_populate_for_writing(void *address, unsigned long length);
 
+/// Whether every page of [offset, offset + length) of the file open as
+/// `fd` is in the page cache (cachestat, Linux 6.5): 1 if so, 0 if not,
+/// -1 where that cannot be told (an older kernel: it does not ask again).
+/// A reader that will hand the range to `sendfile` on an event loop asks
+/// first, so the event loop never waits for the disk.
+int p2pfs_range_is_cached(int fd, unsigned long long offset, unsigned long long length);
+
 #endif

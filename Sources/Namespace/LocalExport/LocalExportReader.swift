@@ -24,6 +24,11 @@ import Musl
 /// would block goes to the pool. Large reads go inline one per event-loop
 /// turn: the first of a burst (a client with many requests in flight)
 /// is copied inline, the rest on the pool's threads, in parallel.
+///
+/// A caller that only writes the bytes to a socket (`readForSending`: the
+/// NFS READ replies) gets large reads of cached pages as a region of the
+/// open file instead, which the socket sends with `sendfile`: no copy into
+/// user space at all, and no thread hop.
 public final class LocalExportReader: FileReader {
     /// How long an open descriptor is reused before the path is opened again
     /// (so a file replaced by rename is noticed).
@@ -32,7 +37,8 @@ public final class LocalExportReader: FileReader {
     /// Reads larger than this always go to the pool, so a big copy never
     /// holds up an event loop's other connections.
     static let inlineReadLimit = 1 << 20
-    /// Reads up to this size go inline however many arrive at once.
+    /// Reads up to this size go inline however many arrive at once; reads
+    /// above it are sent as file regions where they can be.
     static let smallReadLimit = 64 << 10
 
     /// Where a read was served, counted for tests and statistics.
@@ -41,10 +47,13 @@ public final class LocalExportReader: FileReader {
         public var inline: Int
         /// Served on the thread pool.
         public var pooled: Int
+        /// Handed out as a region of the open file, for `sendfile`.
+        public var regions: Int
 
-        public init(inline: Int, pooled: Int) {
+        public init(inline: Int, pooled: Int, regions: Int = 0) {
             self.inline = inline
             self.pooled = pooled
+            self.regions = regions
         }
     }
 
@@ -59,6 +68,7 @@ public final class LocalExportReader: FileReader {
     private let openFiles = NIOLockedValueBox<[[UInt8]: OpenFile]>([:])
     private let inlineReads = Atomic<Int>(0)
     private let pooledReads = Atomic<Int>(0)
+    private let regionReads = Atomic<Int>(0)
     /// False once the kernel or file system refused RWF_NOWAIT.
     private let inlineSupported = Atomic<Bool>(true)
     private let allowInline: Bool
@@ -66,7 +76,10 @@ public final class LocalExportReader: FileReader {
     private let loopsCopyingInline = NIOLockedValueBox<Set<ObjectIdentifier>>([])
 
     public var counters: Counters {
-        Counters(inline: self.inlineReads.load(ordering: .relaxed), pooled: self.pooledReads.load(ordering: .relaxed))
+        Counters(
+            inline: self.inlineReads.load(ordering: .relaxed), pooled: self.pooledReads.load(ordering: .relaxed),
+            regions: self.regionReads.load(ordering: .relaxed)
+        )
     }
 
     /// `allowInline: false` sends every read to the pool (for comparison).
@@ -102,6 +115,42 @@ public final class LocalExportReader: FileReader {
             self.pooledReads.add(1, ordering: .relaxed)
             return try self.read(try self.openFile(path), path: path, offset: offset, count: count, cachedOnly: false)!
         }
+    }
+
+    public func readForSending(
+        path: String,
+        expected: FileVersion,
+        offset: UInt64,
+        count: Int,
+        eventLoop: any EventLoop
+    ) -> EventLoopFuture<FileReadResult> {
+        if self.allowInline, count > Self.smallReadLimit, let file = self.cachedFile(path), file.sendsFromPageCache {
+            do {
+                if let result = try self.region(file, path: path, offset: offset, count: count) {
+                    self.regionReads.add(1, ordering: .relaxed)
+                    return eventLoop.makeSucceededFuture(result)
+                }
+            } catch {
+                return eventLoop.makeFailedFuture(error)
+            }
+        }
+        return self.read(path: path, expected: expected, offset: offset, count: count, eventLoop: eventLoop)
+    }
+
+    /// The range as a region of `file`, when the page cache holds all of it
+    /// (so `sendfile` on the event loop never waits for the disk); nil when
+    /// it does not or the kernel cannot tell (before Linux 6.5).
+    private func region(_ file: OpenFile, path: String, offset: UInt64, count: Int) throws -> FileReadResult? {
+        var info = stat()
+        guard fstat(file.descriptor, &info) == 0 else { throw Self.error(errno, path: path) }
+        let size = UInt64(info.st_size)
+        guard offset < size else { return nil }
+        let wanted = Int(min(UInt64(count), size - offset))
+        guard p2pfs_range_is_cached(file.descriptor, offset, UInt64(wanted)) == 1 else { return nil }
+        let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset) + wanted)
+        return FileReadResult(
+            content: .region(region, file: file), isEndOfFile: offset + UInt64(wanted) >= size, version: FileVersion(of: info)
+        )
     }
 
     /// True for the first large read of this turn of `eventLoop`; the claim
@@ -199,7 +248,7 @@ public final class LocalExportReader: FileReader {
             close(descriptor)
             throw FileSystemError.isDirectory
         }
-        return OpenFile(descriptor: descriptor, openedAt: now)
+        return OpenFile(descriptor: descriptor, openedAt: now, sendsFromPageCache: OpenFile.sendfileFileSystems.contains(p2pfs_filesystem_type(descriptor)))
     }
 
     static func error(_ code: Int32, path: String) -> FileSystemError {
@@ -214,17 +263,31 @@ public final class LocalExportReader: FileReader {
     }
 }
 
-/// A descriptor shared by concurrent reads; closed when the last one is done.
-final class OpenFile: Sendable {
+/// A descriptor shared by concurrent reads, and by the file regions being
+/// sent from it; closed when the last of them is done.
+public final class OpenFile: Sendable {
     let descriptor: CInt
+    /// The same descriptor, for `FileRegion`s.
+    let handle: NIOFileHandle
     let openedAt: ContinuousClock.Instant
+    /// On a file system whose files `sendfile` reads from the page cache.
+    let sendsFromPageCache: Bool
 
-    init(descriptor: CInt, openedAt: ContinuousClock.Instant) {
+    /// File systems (`statfs.f_type`) whose reads `sendfile` serves from the
+    /// page cache: ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, ZFS, F2FS,
+    /// bcachefs. Files on others (FUSE, NFS, SMB) are copied, as before.
+    static let sendfileFileSystems: Set<Int64> = [
+        0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0x794C_7630, 0x2FC1_2FC1, 0xF2F5_2010, 0xCA45_1A4E,
+    ]
+
+    init(descriptor: CInt, openedAt: ContinuousClock.Instant, sendsFromPageCache: Bool = false) {
         self.descriptor = descriptor
+        self.handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         self.openedAt = openedAt
+        self.sendsFromPageCache = sendsFromPageCache
     }
 
     deinit {
-        close(self.descriptor)
+        try? self.handle.close()
     }
 }

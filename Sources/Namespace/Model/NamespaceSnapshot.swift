@@ -217,10 +217,13 @@ extension NamespaceSnapshot {
     ///
     /// A source that fails (gone, timed out, refused) is skipped; only when
     /// all fail does the read fail, with `.ioError` naming the last cause.
+    /// `forSending` asks the sources with `FileReader.readForSending`: for a
+    /// caller that only writes the content to a plaintext socket.
     public func read(
         _ node: NamespaceNode,
         offset: UInt64,
         count: Int,
+        forSending: Bool = false,
         eventLoop: any EventLoop
     ) -> EventLoopFuture<FileReadResult> {
         guard node.kind == .regular else {
@@ -230,13 +233,14 @@ extension NamespaceSnapshot {
         guard !sources.isEmpty else {
             return eventLoop.makeFailedFuture(FileSystemError.ioError("no source offers \(node.name)"))
         }
-        return Self.read(from: sources[...], offset: offset, count: count, eventLoop: eventLoop, lastError: nil)
+        return Self.read(from: sources[...], offset: offset, count: count, forSending: forSending, eventLoop: eventLoop, lastError: nil)
     }
 
     private static func read(
         from sources: ArraySlice<FileSource>,
         offset: UInt64,
         count: Int,
+        forSending: Bool,
         eventLoop: any EventLoop,
         lastError: (any Error)?
     ) -> EventLoopFuture<FileReadResult> {
@@ -246,9 +250,11 @@ extension NamespaceSnapshot {
             }
             return eventLoop.makeFailedFuture(FileSystemError.ioError("every source failed: \(lastError.map { "\($0)" } ?? "none")"))
         }
-        return source.reader.read(path: source.path, expected: source.version, offset: offset, count: count, eventLoop: eventLoop)
-            .flatMapError { error in
-                Self.read(from: sources.dropFirst(), offset: offset, count: count, eventLoop: eventLoop, lastError: error)
-            }
+        let future = forSending
+            ? source.reader.readForSending(path: source.path, expected: source.version, offset: offset, count: count, eventLoop: eventLoop)
+            : source.reader.read(path: source.path, expected: source.version, offset: offset, count: count, eventLoop: eventLoop)
+        return future.flatMapError { error in
+            Self.read(from: sources.dropFirst(), offset: offset, count: count, forSending: forSending, eventLoop: eventLoop, lastError: error)
+        }
     }
 }
