@@ -53,8 +53,8 @@ public struct NFSv3Program: RPCProgram {
                 self.read(decoded, eventLoop: context.eventLoop, logger: context.logger).map { result in
                     var head = context.makeResultBuffer(capacity: READ3Result.maximumHeadLength)
                     let bulk = result.encodeHead(into: &head)
-                    if let bulk { readBytes.increment(by: bulk.readableBytes) }
-                    return .success(RPCResultBody(head: head, bulk: bulk.map { IOData.byteBuffer($0) }))
+                    if let bulk { readBytes.increment(by: bulk.count) }
+                    return .success(RPCResultBody(head: head, bulk: bulk?.ioData, bulkOwner: bulk?.owner))
                 }
             )
         case .write: return RPCResponse.answer(arguments, context, self.write)

@@ -71,7 +71,7 @@ struct CompoundContext {
 
 /// An operation's outcome when it needs I/O (READ).
 struct PendingRead {
-    var future: EventLoopFuture<(ByteBuffer, Bool)>
+    var future: EventLoopFuture<(FileContent, Bool)>
 }
 
 extension NFSv4Program {
@@ -160,7 +160,12 @@ extension NFSv4Program {
                 status = .sequencePosition
             } else if case .read(let stateID, let offset, let readCount) = operation {
                 do {
-                    let pending = try self.read(stateID: stateID, offset: offset, count: readCount, &context, eventLoop: rpc.eventLoop)
+                    // Data that goes out last, and into no reply cache, may
+                    // stay in the page cache until the socket sends it.
+                    let forSending = index == args.operations.count - 1 && !(context.slot?.cacheThis ?? false)
+                    let pending = try self.read(
+                        stateID: stateID, offset: offset, count: readCount, forSending: forSending, &context, eventLoop: rpc.eventLoop
+                    )
                     return .pending(self.readContinuation(pending, args, index: index, results, count: count, context: context, now: now, rpc: rpc))
                 } catch {
                     status = error
@@ -189,18 +194,19 @@ extension NFSv4Program {
             var count = count
             var body = rpc.allocator.buffer(capacity: 8)
             body.writeXDRBool(isEndOfFile)
-            body.writeXDRUInt32(UInt32(data.readableBytes))
+            body.writeXDRUInt32(UInt32(data.count))
             if !isLast {
-                body.writeImmutableBuffer(data)
-                body.writeXDRPadding(for: data.readableBytes)
+                let bytes = data.loadedBytes()
+                body.writeImmutableBuffer(bytes)
+                body.writeXDRPadding(for: bytes.readableBytes)
             }
-            let size = Self.replySize(args, results, body: body) + (isLast ? data.readableBytes + 3 : 0)
+            let size = Self.replySize(args, results, body: body) + (isLast ? data.count + 3 : 0)
             if let tooBig = context.replyLimitStatus(size: size) {
                 self.appendResult(.read, status: tooBig, body: nil, to: &results, count: &count)
                 return rpc.eventLoop.makeSucceededFuture(self.finish(tooBig, args, results, count: count, bulk: nil, context: context, rpc))
             }
             self.appendResult(.read, status: .ok, body: body, to: &results, count: &count)
-            self.operationCounters.readBytes.increment(by: data.readableBytes)
+            self.operationCounters.readBytes.increment(by: data.count)
             if isLast {
                 return rpc.eventLoop.makeSucceededFuture(self.finish(.ok, args, results, count: count, bulk: data, context: context, rpc))
             }
@@ -260,7 +266,7 @@ extension NFSv4Program {
     /// COMPOUND4res: the last status, the tag, the results; cached in the
     /// slot when SEQUENCE asked for it.
     private func finish(
-        _ status: NFS4Status, _ args: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, bulk: ByteBuffer?,
+        _ status: NFS4Status, _ args: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, bulk: FileContent?,
         context: CompoundContext, _ rpc: RPCCallContext
     ) -> RPCOutcome {
         let body = self.reply(status: status, args, results, count: count, rpc, bulk: bulk)
@@ -271,8 +277,9 @@ extension NFSv4Program {
             if slot.cacheThis {
                 cached = ByteBuffer(buffer: body.head)
                 if let bulk {
-                    cached.writeImmutableBuffer(bulk)
-                    cached.writeXDRPadding(for: bulk.readableBytes)
+                    let bytes = bulk.loadedBytes()
+                    cached.writeImmutableBuffer(bytes)
+                    cached.writeXDRPadding(for: bytes.readableBytes)
                 }
             }
             self.state.withLockedValue { $0.complete(session: slot.session, slot: slot.slot, reply: cached) }
@@ -281,14 +288,14 @@ extension NFSv4Program {
     }
 
     private func reply(
-        status: NFS4Status, _ args: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, _ rpc: RPCCallContext, bulk: ByteBuffer? = nil
+        status: NFS4Status, _ args: COMPOUND4Args, _ results: ByteBuffer, count: UInt32, _ rpc: RPCCallContext, bulk: FileContent? = nil
     ) -> RPCResultBody {
         var head = rpc.makeResultBuffer(capacity: results.readableBytes + args.tag.readableBytes + 16)
         head.writeXDRUInt32(status.rawValue)
         head.writeXDRVariableOpaque(args.tag)
         head.writeXDRUInt32(count)
         head.writeImmutableBuffer(results)
-        return RPCResultBody(head: head, bulk: bulk.map { IOData.byteBuffer($0) })
+        return RPCResultBody(head: head, bulk: bulk?.ioData, bulkOwner: bulk?.owner)
     }
 
     /// Runs one synchronous operation, writing its result body.

@@ -18,24 +18,24 @@ public struct READ3Args: XDRDecodable, Sendable {
 
 /// READ3res.
 public enum READ3Result: XDREncodable, Sendable {
-    case ok(fileAttributes: PostOpAttributes, count: UInt32, isEndOfFile: Bool, data: ByteBuffer)
+    case ok(fileAttributes: PostOpAttributes, count: UInt32, isEndOfFile: Bool, data: FileContent)
     case failure(NFS3Status, fileAttributes: PostOpAttributes)
 
     /// Status, attributes, count, eof and the data's length word.
     public static let maximumHeadLength = 4 + PostOpAttributes.presentLength + 4 + 4 + 4
 
     /// Writes everything up to and including the data's length word and
-    /// returns the data, which the RPC layer sends as a separate buffer
-    /// (and pads) so file content is never copied into the reply.
-    public func encodeHead(into buffer: inout ByteBuffer) -> ByteBuffer? {
+    /// returns the data, which the RPC layer sends as a separate buffer or
+    /// file region (and pads) so file content is never copied into the reply.
+    public func encodeHead(into buffer: inout ByteBuffer) -> FileContent? {
         switch self {
         case .ok(let attributes, let count, let isEndOfFile, let data):
             NFS3Status.ok.encode(into: &buffer)
             attributes.encode(into: &buffer)
             buffer.writeXDRUInt32(count)
             buffer.writeXDRBool(isEndOfFile)
-            buffer.writeXDRUInt32(UInt32(data.readableBytes))
-            return data.readableBytes > 0 ? data : nil
+            buffer.writeXDRUInt32(UInt32(data.count))
+            return data.count > 0 ? data : nil
         case .failure(let status, let attributes):
             status.encode(into: &buffer)
             attributes.encode(into: &buffer)
@@ -47,7 +47,7 @@ public enum READ3Result: XDREncodable, Sendable {
     public func encode(into buffer: inout ByteBuffer) -> Int {
         let start = buffer.writerIndex
         if let data = self.encodeHead(into: &buffer) {
-            buffer.writeXDRFixedOpaque(data)
+            buffer.writeXDRFixedOpaque(data.loadedBytes())
         }
         return buffer.writerIndex - start
     }
@@ -84,23 +84,20 @@ extension NFSv3Program {
             // Nothing to fetch: answer without bothering a (possibly remote) source.
             let isEndOfFile = args.offset >= node.size
             return eventLoop.makeSucceededFuture(
-                .ok(fileAttributes: attributes, count: 0, isEndOfFile: isEndOfFile, data: ByteBuffer())
+                .ok(fileAttributes: attributes, count: 0, isEndOfFile: isEndOfFile, data: .bytes(ByteBuffer()))
             )
         }
 
         let configuration = self.configuration
         let offset = args.offset
-        return snapshot.read(node, offset: offset, count: count, eventLoop: eventLoop)
+        return snapshot.read(node, offset: offset, count: count, forSending: true, eventLoop: eventLoop)
             .map { result -> READ3Result in
-                var data = result.data
-                if data.readableBytes > count {
-                    data = data.getSlice(at: data.readerIndex, length: count)!
-                }
-                let (end, overflow) = offset.addingReportingOverflow(UInt64(data.readableBytes))
+                let data = result.content.prefix(count)
+                let (end, overflow) = offset.addingReportingOverflow(UInt64(data.count))
                 let isEndOfFile = result.isEndOfFile || overflow || end >= result.version.size
                 return .ok(
                     fileAttributes: PostOpAttributes(FileAttributes3(node: node, configuration: configuration, version: result.version)),
-                    count: UInt32(data.readableBytes),
+                    count: UInt32(data.count),
                     isEndOfFile: isEndOfFile,
                     data: data
                 )
