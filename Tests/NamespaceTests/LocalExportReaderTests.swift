@@ -64,10 +64,18 @@ import Glibc
     /// writeback or reclaim elsewhere on the machine), which is the fallback
     /// doing its job, not what these tests look at.
     static func readInline(_ reader: LocalExportReader, offset: UInt64, count: Int) async throws -> FileReadResult {
-        let before = reader.counters.inline
-        var result = try await Self.read(reader, offset: offset, count: count)
-        for _ in 0..<9 where reader.counters.inline == before {
-            result = try await Self.read(reader, offset: offset, count: count)
+        try await Self.retry(reader, until: \.inline) { try await Self.read(reader, offset: offset, count: count) }
+    }
+
+    /// Reads (at most 10 times) until the counter at `served` moves.
+    static func retry(
+        _ reader: LocalExportReader, until served: KeyPath<LocalExportReader.Counters, Int>,
+        _ read: () async throws -> FileReadResult
+    ) async throws -> FileReadResult {
+        let before = reader.counters[keyPath: served]
+        var result = try await read()
+        for _ in 0..<9 where reader.counters[keyPath: served] == before {
+            result = try await read()
         }
         return result
     }
@@ -182,12 +190,7 @@ import Glibc
 
     /// As `readInline`, for regions.
     static func readRegion(_ reader: LocalExportReader, offset: UInt64, count: Int) async throws -> FileReadResult {
-        let before = reader.counters.regions
-        var result = try await Self.readForSending(reader, offset: offset, count: count)
-        for _ in 0..<9 where reader.counters.regions == before {
-            result = try await Self.readForSending(reader, offset: offset, count: count)
-        }
-        return result
+        try await Self.retry(reader, until: \.regions) { try await Self.readForSending(reader, offset: offset, count: count) }
     }
 
     @Test func largeReadForSendingIsARegionOfTheOpenFile() async throws {
