@@ -162,6 +162,9 @@ let package = Package(
         // What the machine must provide for a test (root, system tools):
         // skipped without it, failed without it under CI=true.
         .target(name: "TestPrerequisites", path: "Tests/TestPrerequisites"),
+        // Drops one test thread's capabilities, to ask the kernel what an
+        // unprivileged daemon would.
+        .target(name: "CThreadCapabilities", path: "Tests/CThreadCapabilities"),
         // A namespace in memory and a caller that runs RPC programs directly:
         // what the NFSv3 and NFSv4.1 program tests share.
         .target(
@@ -183,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NamespaceTests",
-            dependencies: ["Namespace", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["Namespace", "TestPrerequisites", "CThreadCapabilities", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "NFS3Tests",

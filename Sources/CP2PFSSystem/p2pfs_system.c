@@ -210,7 +210,12 @@ int p2pfs_range_is_cached(int fd, unsigned long long offset, unsigned long long 
     struct p2pfs_cachestat state;
     memset(&state, 0, sizeof state);
     if (syscall(__NR_cachestat, fd, &range, &state, 0) != 0) {
-        if (errno == ENOSYS || errno == EPERM) __atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
+        /* EPERM is about this file (newer kernels answer only for a file
+           the caller owns, may write, or holds CAP_FOWNER over) or about a
+           seccomp filter that does not list the call; either way other
+           files may still be asked about. ENOSYS is the kernel's answer. */
+        if (errno == EPERM) return -2;
+        if (errno == ENOSYS) __atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
         return -1;
     }
     return state.cached >= last - first + 1 ? 1 : 0;

@@ -1,8 +1,10 @@
 import CP2PFSSystem
+import CThreadCapabilities
 import Foundation
 import NIOCore
 import NIOPosix
 import Namespace
+import TestPrerequisites
 import Testing
 
 #if canImport(Glibc)
@@ -234,6 +236,78 @@ import Glibc
             return
         }
         #expect(bytes.readableBytesView.elementsEqual(fixture.content[8192..<(8192 + (64 << 10))]))
+    }
+
+    /// Newer kernels (this machine's 6.18) tell which pages of a file are
+    /// cached only to a caller who owns the file, may write it, or holds
+    /// CAP_FOWNER. A daemon that may only read a file (a user's daemon
+    /// sharing another owner's file, the packaged unit's root without
+    /// CAP_FOWNER) copies that file, and still sends the others by region.
+    @Test(.requires(.root)) func aFileWhoseCacheStateIsRefusedIsCopiedAndOthersAreStillSent() async throws {
+        let fixture = try Fixture(size: 2 << 20)
+        try #require(Self.kernelTellsCachedPages(fixture.filePath), "this kernel hands out no regions")
+        let otherPath = fixture.base.appendingPathComponent("other.bin").path
+        let otherContent = Array(fixture.content.reversed())
+        try Data(otherContent).write(to: URL(fileURLWithPath: otherPath))
+        try #require(chown(otherPath, 65534, 65534) == 0 && chmod(otherPath, 0o644) == 0)
+        Fixture.flush(otherPath)
+        let reader = LocalExportReader(roots: [fixture.root], threadPool: Self.pool, descriptorLifetime: Self.lifetime)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // Open both (on the reader's pool, whose threads keep root's capabilities).
+        for path in ["share/other.bin", "share/data.bin"] {
+            _ = try await reader.read(path: path, expected: FileVersion(size: 0, mtime: .zero), offset: 0, count: 1, eventLoop: loop).get()
+        }
+
+        // Ask from a thread without capabilities: root's uid, no CAP_FOWNER.
+        let unprivileged = NIOThreadPool(numberOfThreads: 1)
+        unprivileged.start()
+        do {
+            try await Self.readAsUnprivileged(reader, fixture: fixture, otherPath: otherPath, otherContent: otherContent, on: unprivileged)
+        } catch {
+            try? await unprivileged.shutdownGracefully()
+            throw error
+        }
+        try await unprivileged.shutdownGracefully()
+    }
+
+    private static func readAsUnprivileged(
+        _ reader: LocalExportReader, fixture: Fixture, otherPath: String, otherContent: [UInt8], on unprivileged: NIOThreadPool
+    ) async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        try await unprivileged.runIfActive(eventLoop: loop) {
+            guard p2pfs_test_clear_thread_capabilities() == 0 else { throw POSIXError(.EPERM) }
+        }.get()
+        let refusedHere = try await unprivileged.runIfActive(eventLoop: loop) { () -> Bool in
+            let descriptor = open(otherPath, O_RDONLY)
+            defer { close(descriptor) }
+            return p2pfs_range_is_cached(descriptor, 0, 4096) == -2
+        }.get()
+        try #require(refusedHere, "this kernel answers cachestat for any readable file, so nothing is refused")
+
+        func readForSending(_ path: String, offset: UInt64) async throws -> FileReadResult {
+            try await unprivileged.runIfActive(eventLoop: loop) {
+                try reader.readForSending(path: path, expected: FileVersion(size: 0, mtime: .zero), offset: offset,
+                                          count: 1 << 20, eventLoop: loop).wait()
+            }.get()
+        }
+        for offset: UInt64 in [0, 1 << 20] {
+            let other = try await readForSending("share/other.bin", offset: offset)
+            guard case .bytes(let copied) = other.content else {
+                Issue.record("a file whose cache state the kernel will not tell is copied")
+                return
+            }
+            let start = Int(offset)
+            #expect(copied.readableBytesView.elementsEqual(otherContent[start..<(start + (1 << 20))]))
+        }
+        #expect(reader.counters.regions == 0)
+        // A refusal is about that file: the daemon's own file is still sent.
+        let own = try await Self.retry(reader, until: \.regions) { try await readForSending("share/data.bin", offset: 1 << 20) }
+        #expect(reader.counters.regions == 1, "the refusal for one file stopped regions for all")
+        guard case .region = own.content else {
+            Issue.record("the file this thread may ask about is sent as a region")
+            return
+        }
+        #expect(own.data.readableBytesView.elementsEqual(fixture.content[(1 << 20)...]))
     }
 
     @Test func regionKeepsItsFileOpenAfterTheReaderLetsGo() async throws {

@@ -60,7 +60,10 @@ int p2pfs_populate_for_writing(void *address, unsigned long length);
 
 /// Whether every page of [offset, offset + length) of the file open as
 /// `fd` is in the page cache (cachestat, Linux 6.5): 1 if so, 0 if not,
-/// -1 where that cannot be told (an older kernel: it does not ask again).
+/// -1 where that cannot be told (an older kernel: it does not ask again),
+/// -2 when the kernel refuses to tell for this file (EPERM: a file the
+/// caller neither owns nor may write, without CAP_FOWNER, on kernels that
+/// restrict cachestat so; or a seccomp filter without the call).
 /// A reader that will hand the range to `sendfile` on an event loop asks
 /// first, so the event loop never waits for the disk.
 int p2pfs_range_is_cached(int fd, unsigned long long offset, unsigned long long length);

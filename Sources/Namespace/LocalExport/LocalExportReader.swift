@@ -139,14 +139,25 @@ public final class LocalExportReader: FileReader {
 
     /// The range as a region of `file`, when the page cache holds all of it
     /// (so `sendfile` on the event loop never waits for the disk); nil when
-    /// it does not or the kernel cannot tell (before Linux 6.5).
+    /// it does not, or the kernel cannot tell (before Linux 6.5) or will not
+    /// (`OpenFile.pageCacheStateRefused`).
     private func region(_ file: OpenFile, path: String, offset: UInt64, count: Int) throws -> FileReadResult? {
         var info = stat()
         guard fstat(file.descriptor, &info) == 0 else { throw Self.error(errno, path: path) }
         let size = UInt64(info.st_size)
         guard offset < size else { return nil }
         let wanted = Int(min(UInt64(count), size - offset))
-        guard p2pfs_range_is_cached(file.descriptor, offset, UInt64(wanted)) == 1 else { return nil }
+        guard !file.pageCacheStateRefused.load(ordering: .relaxed) else { return nil }
+        switch p2pfs_range_is_cached(file.descriptor, offset, UInt64(wanted)) {
+        case 1:
+            break
+        case -2:
+            // Not ours to ask about (see `pageCacheStateRefused`): copied.
+            file.pageCacheStateRefused.store(true, ordering: .relaxed)
+            return nil
+        default:
+            return nil
+        }
         let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset) + wanted)
         return FileReadResult(
             content: .region(region, file: file), isEndOfFile: offset + UInt64(wanted) >= size, version: FileVersion(of: info)
@@ -272,6 +283,12 @@ public final class OpenFile: Sendable {
     let openedAt: ContinuousClock.Instant
     /// On a file system whose files `sendfile` reads from the page cache.
     let sendsFromPageCache: Bool
+    /// The kernel refused to say which pages of this file are cached: newer
+    /// kernels answer `cachestat` only for a file the caller owns or may
+    /// write (or with CAP_FOWNER), and a seccomp filter may not list the
+    /// call. Reads of this descriptor are then copied without asking again;
+    /// other files are still asked about.
+    let pageCacheStateRefused = Atomic<Bool>(false)
 
     /// File systems (`statfs.f_type`) whose reads `sendfile` serves from the
     /// page cache: ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, ZFS, F2FS,
