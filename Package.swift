@@ -237,7 +237,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["P2PFSDaemon", "Namespace", "TestPrerequisites"]
+            dependencies: ["P2PFSDaemon", "Namespace", "TestPrerequisites", "CP2PFSSystem"]
         ),
     ]
 )

@@ -1,6 +1,11 @@
+import CP2PFSSystem
 import Foundation
 import TestPrerequisites
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `--metrics` on two real daemons (an exporter and a client that
 /// forwards its reads), scraped over HTTP and parsed by Python's
@@ -10,6 +15,7 @@ import Testing
 struct MetricsTests {
     static let clientHost = "127.0.32.1"
     static let exporterHost = "127.0.32.2"
+    static let singleHost = "127.0.32.3"
     static let nfsPort = 20491
     static let peerPort = 17477
     static let metricsPort = 19475
@@ -126,6 +132,13 @@ struct MetricsTests {
         #expect(try Self.increase("p2pfs_forwarded_read_duration_seconds_count", from: clientBefore, to: clientAfter) == forwardedReads)
         #expect(try Self.increase("p2pfs_peer_served_bytes_total", from: exporterBefore, to: exporterAfter) == size)
         #expect(try Self.increase("p2pfs_peer_reads_served_total", from: exporterBefore, to: exporterAfter) == forwardedReads)
+        // Each peer READ was one read of the export, copied (it is
+        // encrypted on its way), never sent by sendfile.
+        let copiedReads = try ["event_loop", "thread_pool"].reduce(0.0) { sum, served in
+            sum + (try Self.increase("p2pfs_local_reads_total", ["served": served], from: exporterBefore, to: exporterAfter))
+        }
+        #expect(copiedReads == forwardedReads)
+        #expect(try Self.increase("p2pfs_local_reads_total", ["served": "sendfile"], from: exporterBefore, to: exporterAfter) == 0)
         #expect(try Self.increase("p2pfs_block_cache_misses_total", from: clientBefore, to: clientAfter) >= 1)
         #expect(clientAfter.value("p2pfs_block_cache_bytes").map { $0 >= size } == true, "the file is in the block cache")
         #expect(clientAfter.value("p2pfs_peers", ["state": "alive"]) == 1)
@@ -149,5 +162,51 @@ struct MetricsTests {
         #expect(try Self.increase("p2pfs_nfs_errors_total", lookup, from: cached, to: failed) >= 1)
         #expect(try Self.increase("p2pfs_nfs_operations_total", lookup, from: cached, to: failed) >= 1)
         #expect(try Self.increase("p2pfs_nfs_operations_total", ["program": "mount", "version": "3", "procedure": "MNT"], from: cached, to: failed) >= 1)
+    }
+
+    /// A node that offers and presents its own files: after the first READ
+    /// opens the file, the next ones (1 MiB of cached pages each) go out by
+    /// sendfile where the kernel tells which pages are cached (Linux 6.5),
+    /// and the bytes are the file's.
+    @Test func localReadsOfCachedPagesGoOutBySendfile() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("metrics-local")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let share = directory.appendingPathComponent("share")
+        try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
+        var bytes = [UInt8](repeating: 0, count: Self.fileBytes)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        let content = Data(bytes)
+        let file = share.appendingPathComponent("data.bin")
+        try content.write(to: file)
+        let descriptor = open(file.path, O_RDONLY)
+        let kernelTells = p2pfs_range_is_cached(descriptor, 0, 4096) >= 0
+        close(descriptor)
+
+        let node = try DaemonProcess(
+            name: "single",
+            arguments: [
+                "--name", "single", "--export", "share=\(share.path)", "--nfs", "\(Self.singleHost):\(Self.nfsPort)",
+                "--nfs-versions", "3", "--metrics", "\(Self.singleHost):\(Self.metricsPort)", "--portmap", "off",
+                "--state-dir", directory.appendingPathComponent("state").path,
+            ],
+            logDirectory: directory
+        )
+        defer { node.stop() }
+        try node.waitForLog("serving metrics")
+        try node.waitForLog("namespace ready")
+
+        let url = TestEnvironment.nfsURL(host: Self.singleHost, port: Self.nfsPort, path: "/share/data.bin")
+        let before = try Self.scrape(Self.singleHost)
+        let read = try ChildProcess.check(["nfs-cat", url], timeout: 120)
+        #expect(read.stdout == content, "nfs-cat read the file")
+        let after = try Self.scrape(Self.singleHost)
+        #expect(try Self.increase("p2pfs_nfs_read_bytes_total", ["version": "3"], from: before, to: after) == Double(Self.fileBytes))
+        let sent = try Self.increase("p2pfs_local_reads_total", ["served": "sendfile"], from: before, to: after)
+        if kernelTells {
+            #expect(sent >= 1, "no READ went out by sendfile")
+        } else {
+            #expect(sent == 0, "sendfile without a kernel that tells which pages are cached")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import CP2PFSSystem
 import NIOConcurrencyHelpers
 import NIOCore
@@ -69,6 +70,11 @@ public final class LocalExportReader: FileReader {
     private let inlineReads = Atomic<Int>(0)
     private let pooledReads = Atomic<Int>(0)
     private let regionReads = Atomic<Int>(0)
+    /// `p2pfs_local_reads_total{served=...}`: where each read of an export
+    /// was served, so an operator can see whether READs go out by sendfile.
+    private let servedOnEventLoop = Counter(label: "p2pfs_local_reads_total", dimensions: [("served", "event_loop")])
+    private let servedOnThreadPool = Counter(label: "p2pfs_local_reads_total", dimensions: [("served", "thread_pool")])
+    private let servedBySendfile = Counter(label: "p2pfs_local_reads_total", dimensions: [("served", "sendfile")])
     /// False once the kernel or file system refused RWF_NOWAIT.
     private let inlineSupported = Atomic<Bool>(true)
     private let allowInline: Bool
@@ -105,6 +111,7 @@ public final class LocalExportReader: FileReader {
             do {
                 if let result = try self.read(file, path: path, offset: offset, count: count, cachedOnly: true) {
                     self.inlineReads.add(1, ordering: .relaxed)
+                    self.servedOnEventLoop.increment()
                     return eventLoop.makeSucceededFuture(result)
                 }
             } catch {
@@ -113,6 +120,7 @@ public final class LocalExportReader: FileReader {
         }
         return self.threadPool.runIfActive(eventLoop: eventLoop) {
             self.pooledReads.add(1, ordering: .relaxed)
+            self.servedOnThreadPool.increment()
             return try self.read(try self.openFile(path), path: path, offset: offset, count: count, cachedOnly: false)!
         }
     }
@@ -128,6 +136,7 @@ public final class LocalExportReader: FileReader {
             do {
                 if let result = try self.region(file, path: path, offset: offset, count: count) {
                     self.regionReads.add(1, ordering: .relaxed)
+                    self.servedBySendfile.increment()
                     return eventLoop.makeSucceededFuture(result)
                 }
             } catch {
