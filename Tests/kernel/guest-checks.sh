@@ -310,8 +310,18 @@ else
   # bare: no rpcbind or statd on the machine, and p2pfs registers nowhere.
   PORTMAP=""
   [ "$SCENARIO" = bare ] && PORTMAP="--portmap off"
-  client_cmd() { set -- p2pfs daemon --discovery off --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo $PORTMAP; echo "$@"; }
+  client_cmd() { set -- p2pfs daemon --discovery off --name solo --export movies=/srv/all/movies --nfs "$NFS_ADDR:$NFS_PORT" --state-dir /var/lib/p2pfs-solo --metrics 127.0.0.1:9100 $PORTMAP; echo "$@"; }
 fi
+
+# Where the single node served the reads of its own files so far: copied on
+# an event loop or the thread pool, or sent by sendfile (Linux 6.5 and later,
+# pages already cached). Information, not a check: each check drops the
+# caches first, so how many READs find their pages cached varies.
+report_local_reads() {
+  _reads=$(t 10 wget -q -O - http://127.0.0.1:9100/metrics 2>/dev/null \
+    | sed -n 's/^p2pfs_local_reads_total{served="\([a-z_]*\)"} \([0-9]*\).*/\1=\2/p' | tr '\n' ' ')
+  echo "P2PFS-INFO local reads on $(uname -r): ${_reads:-no metrics answer}"
+}
 # shellcheck disable=SC2046 # the command line is split into words on purpose
 start_client() { spawn "$CLIENT" $(client_cmd); }
 
@@ -1039,6 +1049,7 @@ need_mount du check_du
 need_mount tar check_tar
 need_mount dd-offsets check_dd_offsets
 need_mount head-c check_head_c
+[ "$SCENARIO" = peers ] || report_local_reads
 if [ "$VERS" = 3 ]; then
   need_mount flock-conflict-p2pfs-nlm check_flock
 else
