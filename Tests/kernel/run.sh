@@ -421,7 +421,7 @@ runner_pid=$!
 # is what this shell blocks in: SIGTERM/SIGINT then reach the trap at once.
 touch "$CONSOLE_LOG"
 { tail -n +1 -F --pid="$runner_pid" "$CONSOLE_LOG" 2>/dev/null \
-    | tr -d '\r' | grep --line-buffered -a -E '^P2PFS-(CHECK|VERDICT) ' || true; } &
+    | tr -d '\r' | grep --line-buffered -a -E '^P2PFS-(CHECK|VERDICT|INFO) ' || true; } &
 stream_pid=$!
 
 qemu_rc=0

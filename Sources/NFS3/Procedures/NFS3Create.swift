@@ -1,4 +1,5 @@
 import NIOCore
+import Namespace
 import XDR
 
 /// `createhow3`.
@@ -36,21 +37,48 @@ public struct CREATE3Args: XDRDecodable, Sendable {
     }
 }
 
-/// CREATE3res as p2pfs sends it: always CREATE3resfail.
-public struct CREATE3Result: XDREncodable, Sendable {
-    public var status: NFS3Status
-    public var directoryWCC: WeakCacheConsistency
+/// CREATE3res.
+public enum CREATE3Result: XDREncodable, Sendable {
+    /// An UNCHECKED create that finds the regular file there already (see
+    /// `create`): that file, nothing changed.
+    case ok(object: PostOpFileHandle3, objectAttributes: PostOpAttributes, directoryWCC: WeakCacheConsistency)
+    case failure(NFS3Status, directoryWCC: WeakCacheConsistency)
 
     @discardableResult
     public func encode(into buffer: inout ByteBuffer) -> Int {
-        assert(self.status != .ok, "CREATE3resok is never produced")
-        return self.status.encode(into: &buffer) + self.directoryWCC.encode(into: &buffer)
+        switch self {
+        case .ok(let object, let objectAttributes, let directoryWCC):
+            NFS3Status.ok.encode(into: &buffer) + object.encode(into: &buffer) + objectAttributes.encode(into: &buffer)
+                + directoryWCC.encode(into: &buffer)
+        case .failure(let status, let directoryWCC):
+            status.encode(into: &buffer) + directoryWCC.encode(into: &buffer)
+        }
     }
 }
 
 extension NFSv3Program {
+    /// Nothing can be created here (NFS3ERR_ROFS), with one exception: an
+    /// UNCHECKED create of a name that is a regular file already, asking
+    /// for no new size, is answered with that file, as Linux's server does
+    /// (it applies only the size to an existing file). Newer Linux clients
+    /// (Debian 13's 6.12; not 6.1) send such a CREATE for an `open(O_CREAT)`
+    /// without `O_EXCL`, before any LOOKUP (`nfs_atomic_open_v23`), and
+    /// pass an error on to the program: `flock FILE` (which opens with
+    /// O_CREAT) failed with EROFS on a file that exists.
     func create(_ args: CREATE3Args) -> CREATE3Result {
-        let (status, wcc) = self.refuseModification(of: args.location.directory, in: self.store.current)
-        return CREATE3Result(status: status, directoryWCC: wcc)
+        let snapshot = self.store.current
+        if case .unchecked(let attributes) = args.how, attributes.size == nil,
+            args.location.name.length <= NamespacePath.maximumNameLength,
+            let directory = try? self.resolve(args.location.directory, in: snapshot), directory.isDirectory,
+            let node = try? snapshot.lookup(args.location.name.name, in: directory), node.kind == .regular
+        {
+            return .ok(
+                object: PostOpFileHandle3(NFS3FileHandle(fileID: node.fileID)),
+                objectAttributes: self.postOpAttributes(of: node),
+                directoryWCC: WeakCacheConsistency(unchanged: self.attributes(of: directory))
+            )
+        }
+        let (status, wcc) = self.refuseModification(of: args.location.directory, in: snapshot)
+        return .failure(status, directoryWCC: wcc)
     }
 }
