@@ -102,10 +102,10 @@ bench-smoke: build bench-tools bench-simulator
 .PHONY: test-kernel
 test-kernel: build
 	P2PFS_SCENARIO=peers Tests/kernel/run.sh
-	P2PFS_SCENARIO=single Tests/kernel/run.sh
+	P2PFS_SCENARIO=single P2PFS_KERNEL_SUITE=trixie Tests/kernel/run.sh
 	P2PFS_SCENARIO=embedded Tests/kernel/run.sh
 	P2PFS_SCENARIO=bare Tests/kernel/run.sh
-	P2PFS_SCENARIO=single P2PFS_MOUNT_VERS=3 Tests/kernel/run.sh
+	P2PFS_SCENARIO=single P2PFS_MOUNT_VERS=3 P2PFS_KERNEL_SUITE=trixie Tests/kernel/run.sh
 
 # Fuzzes everything that parses strangers' bytes (Fuzz/README.md): each
 # libFuzzer target for FUZZ_SECONDS (default 60), one at a time, then a

@@ -314,14 +314,24 @@ else
 fi
 
 # Where the single node served the reads of its own files so far: copied on
-# an event loop or the thread pool, or sent by sendfile (Linux 6.5 and later,
-# pages already cached). Information, not a check: each check drops the
-# caches first, so how many READs find their pages cached varies.
-report_local_reads() {
+# an event loop or the thread pool, or sent by sendfile. On Linux 6.5 and
+# later (cachestat) some READs must have gone out by sendfile, which is
+# then the path the kernel client's reads took; before 6.5, none may.
+check_local_reads() {
   _reads=$(t 10 wget -q -O - http://127.0.0.1:9100/metrics 2>/dev/null \
     | sed -n 's/^p2pfs_local_reads_total{served="\([a-z_]*\)"} \([0-9]*\).*/\1=\2/p' | tr '\n' ' ')
   echo "P2PFS-INFO local reads on $(uname -r): ${_reads:-no metrics answer}"
+  [ -n "$_reads" ] || { bad "the node's metrics did not answer"; return 1; }
+  _sent=$(echo "$_reads" | tr ' ' '\n' | sed -n 's/^sendfile=//p')
+  _release=$(uname -r)
+  _major=${_release%%.*}; _rest=${_release#*.}; _minor=${_rest%%[!0-9]*}
+  if [ "$_major" -gt 6 ] || { [ "$_major" -eq 6 ] && [ "$_minor" -ge 5 ]; }; then
+    [ "${_sent:-0}" -gt 0 ] || { bad "Linux $_release tells which pages are cached, yet no READ went out by sendfile ($_reads)"; return 1; }
+  else
+    [ "${_sent:-0}" -eq 0 ] || { bad "Linux $_release has no cachestat, yet $_sent READs went out by sendfile"; return 1; }
+  fi
 }
+
 # shellcheck disable=SC2046 # the command line is split into words on purpose
 start_client() { spawn "$CLIENT" $(client_cmd); }
 
@@ -1049,7 +1059,7 @@ need_mount du check_du
 need_mount tar check_tar
 need_mount dd-offsets check_dd_offsets
 need_mount head-c check_head_c
-[ "$SCENARIO" = peers ] || report_local_reads
+[ "$SCENARIO" = peers ] || need_mount local-reads check_local_reads
 if [ "$VERS" = 3 ]; then
   need_mount flock-conflict-p2pfs-nlm check_flock
 else

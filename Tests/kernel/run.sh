@@ -25,6 +25,12 @@
 #                          with the NFSv3 check list (NLM through rpcbind).
 #   P2PFS_KERNEL_CACHE     where the kernel package is cached (default: $REPO/.cache/kernel)
 #   P2PFS_KERNEL_PKG       kernel package to use (default: what linux-image-amd64 depends on)
+#   P2PFS_KERNEL_SUITE     a Debian suite (e.g. trixie) to take the kernel from instead
+#                          of the host's apt sources: its linux-image-amd64, fetched from
+#                          deb.debian.org and cached apart ($P2PFS_KERNEL_CACHE/SUITE).
+#                          Clients change between kernels (Linux 6.10 began sending
+#                          NFSv3 CREATE for open(O_CREAT)); the daemons in the guest
+#                          run on it too (cachestat, so sendfile, needs 6.5).
 #   P2PFS_KERNEL_TIMEOUT   wall-clock limit for the qemu run, seconds (default: 480;
 #                          a bound for a hung guest, generous for TCG on busy cores)
 #   P2PFS_KERNEL_FORCE_FAIL=1  make the guest report one failing check (tests the harness)
@@ -41,6 +47,8 @@ ROOT=$WORK/initramfs                 # staging tree of the guest's root filesyst
 INITRD=$WORK/initramfs.cpio.gz
 CONSOLE_LOG=$WORK/console.log
 CACHE=${P2PFS_KERNEL_CACHE:-$REPO/.cache/kernel}
+SUITE=${P2PFS_KERNEL_SUITE:-}
+[[ -z $SUITE ]] || CACHE=$CACHE/$SUITE
 SCENARIO=${P2PFS_SCENARIO:-peers}
 MOUNT_VERS=${P2PFS_MOUNT_VERS:-4.1}
 P2PFS_BIN=${P2PFS_BIN:-$REPO/.build/release/p2pfs}
@@ -106,20 +114,62 @@ resolve_kernel_pkg() {
     | awk '$1 ~ /Depends:$/ && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
 
-fetch_kernel() {
-  local pkg=$1 dir=$CACHE/$1
-  [[ -e $dir/.complete ]] && return 0
-  log "downloading kernel package $pkg into $dir"
-  rm -rf "$dir"; mkdir -p "$dir/deb"
+# suite_index FIELD PACKAGE: a field of PACKAGE in $SUITE's package index
+# (python3 fetches it: apt's sources know only the host's suite).
+SUITE_INDEX=""
+suite_index() {
+  if [[ -z $SUITE_INDEX ]]; then
+    SUITE_INDEX=$CACHE/Packages
+    python3 - "$SUITE" "$SUITE_INDEX" <<'PY' || missing "the $SUITE package index from deb.debian.org"
+import lzma, sys, urllib.request
+with urllib.request.urlopen(f"http://deb.debian.org/debian/dists/{sys.argv[1]}/main/binary-amd64/Packages.xz", timeout=120) as r:
+    open(sys.argv[2], "wb").write(lzma.decompress(r.read()))
+PY
+  fi
+  awk -v want="Package: $2" -v field="$1:" '$0 == want { p = 1; next } p && /^$/ { exit } p && $1 == field { print $2; exit }' "$SUITE_INDEX"
+}
+
+resolve_suite_kernel_pkg() {
+  suite_index Depends linux-image-amd64 | sed 's/,$//'
+}
+
+# download_deb PACKAGE DIR: PACKAGE's .deb into DIR, from apt or from $SUITE.
+download_deb() {
+  local pkg=$1 dir=$2
+  if [[ -n $SUITE ]]; then
+    local path
+    path=$(suite_index Filename "$pkg")
+    [[ -n $path ]] || missing "the kernel package: $pkg is not in $SUITE's index"
+    python3 - "http://deb.debian.org/debian/$path" "$dir/${path##*/}" <<'PY' || missing "the kernel package: downloading $pkg from deb.debian.org failed"
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=300) as r, open(sys.argv[2], "wb") as f:
+    while chunk := r.read(1 << 20):
+        f.write(chunk)
+PY
+    return 0
+  fi
   # Downloading as root into a directory the _apt user cannot write makes apt
   # warn; running the download itself as root is harmless here.
   local sandbox=()
   [[ $(id -u) == 0 ]] && sandbox=(-o APT::Sandbox::User=root)
-  (cd "$dir/deb" && apt-get "${sandbox[@]}" -q download "$pkg") \
+  (cd "$dir" && apt-get "${sandbox[@]}" -q download "$pkg") \
     || missing "the kernel package: apt-get download $pkg failed"
+}
+
+fetch_kernel() {
+  local pkg=$1 dir=$CACHE/$1
+  [[ -e $dir/.complete ]] && return 0
+  log "downloading kernel package $pkg into $dir${SUITE:+ (from $SUITE)}"
+  rm -rf "$dir"; mkdir -p "$dir/deb"
+  download_deb "$pkg" "$dir/deb"
   local deb
   deb=$(ls "$dir"/deb/*.deb)
   dpkg-deb -x "$deb" "$dir/root.tmp"
+  # Newer packages keep modules in usr/lib only (merged /usr); depmod -b
+  # and modprobe -d look in lib/modules.
+  if [[ -d $dir/root.tmp/usr/lib/modules && ! -e $dir/root.tmp/lib ]]; then
+    ln -s usr/lib "$dir/root.tmp/lib"
+  fi
   local kver
   kver=$(kernel_version "$dir/root.tmp") || die "no lib/modules/<version> in $deb"
   # The package ships no modules.dep (postinst normally runs depmod).
@@ -142,7 +192,10 @@ if [[ -n ${P2PFS_KERNEL_PKG:-} ]]; then
 else
   # Newest complete cache entry, if any.
   KPKG=$(cd "$CACHE" && ls -d linux-image-*/.complete 2>/dev/null | sed 's,/.complete$,,' | sort -V | tail -n 1 || true)
-  if [[ -z $KPKG ]]; then
+  if [[ -z $KPKG && -n $SUITE ]]; then
+    KPKG=$(resolve_suite_kernel_pkg)
+    [[ -n $KPKG ]] || missing "the kernel package: $SUITE's index names no package linux-image-amd64 depends on"
+  elif [[ -z $KPKG ]]; then
     KPKG=$(resolve_kernel_pkg)
     if [[ -z $KPKG ]]; then
       log "apt lists do not know linux-image-amd64 yet; running apt-get update"
