@@ -72,9 +72,8 @@ struct MetricsTests {
         return now - (before.value(name, labels) ?? 0)
     }
 
-    @Test func countersMoveByWhatIsRead() throws {
-        let directory = try TestEnvironment.makeTemporaryDirectory("metrics")
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// `DIRECTORY/share/data.bin`, `fileBytes` of random bytes.
+    static func makeShare(in directory: URL) throws -> (share: URL, content: Data) {
         let share = directory.appendingPathComponent("share")
         try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
         var bytes = [UInt8](repeating: 0, count: Self.fileBytes)
@@ -82,6 +81,13 @@ struct MetricsTests {
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
         let content = Data(bytes)
         try content.write(to: share.appendingPathComponent("data.bin"))
+        return (share, content)
+    }
+
+    @Test func countersMoveByWhatIsRead() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("metrics")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (share, content) = try Self.makeShare(in: directory)
 
         let exporter = try DaemonProcess(
             name: "exporter",
@@ -171,14 +177,8 @@ struct MetricsTests {
     @Test func localReadsOfCachedPagesGoOutBySendfile() throws {
         let directory = try TestEnvironment.makeTemporaryDirectory("metrics-local")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let share = directory.appendingPathComponent("share")
-        try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
-        var bytes = [UInt8](repeating: 0, count: Self.fileBytes)
-        var generator = SystemRandomNumberGenerator()
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        let content = Data(bytes)
+        let (share, content) = try Self.makeShare(in: directory)
         let file = share.appendingPathComponent("data.bin")
-        try content.write(to: file)
         let descriptor = open(file.path, O_RDONLY)
         let kernelTells = p2pfs_range_is_cached(descriptor, 0, 4096) >= 0
         close(descriptor)
