@@ -28,9 +28,9 @@
 #   P2PFS_KERNEL_SUITE     a Debian suite (e.g. trixie) to take the kernel from instead
 #                          of the host's apt sources: its linux-image-amd64, fetched from
 #                          deb.debian.org and cached apart ($P2PFS_KERNEL_CACHE/SUITE).
-#                          Clients change between kernels (Linux 6.10 began sending
-#                          NFSv3 CREATE for open(O_CREAT)); the daemons in the guest
-#                          run on it too (cachestat, so sendfile, needs 6.5).
+#                          Clients change between kernels (Debian 13's 6.12 sends an
+#                          NFSv3 CREATE for open(O_CREAT), 6.1 does not); the daemons
+#                          in the guest run on it too (cachestat, so sendfile, needs 6.5).
 #   P2PFS_KERNEL_TIMEOUT   wall-clock limit for the qemu run, seconds (default: 480;
 #                          a bound for a hung guest, generous for TCG on busy cores)
 #   P2PFS_KERNEL_FORCE_FAIL=1  make the guest report one failing check (tests the harness)
@@ -116,17 +116,21 @@ resolve_kernel_pkg() {
 
 # suite_index FIELD PACKAGE: a field of PACKAGE in $SUITE's package index
 # (python3 fetches it: apt's sources know only the host's suite).
-SUITE_INDEX=""
+# Kept for a day (it is read only when a kernel is not cached yet; each
+# caller runs in a subshell, so a variable would not remember it).
 suite_index() {
-  if [[ -z $SUITE_INDEX ]]; then
-    SUITE_INDEX=$CACHE/Packages
-    python3 - "$SUITE" "$SUITE_INDEX" <<'PY' || missing "the $SUITE package index from deb.debian.org"
-import lzma, sys, urllib.request
+  local index=$CACHE/Packages
+  if [[ -z $(find "$index" -mmin -1440 2>/dev/null) ]]; then
+    python3 - "$SUITE" "$index" <<'PY' || missing "the $SUITE package index from deb.debian.org"
+import lzma, os, sys, urllib.request
 with urllib.request.urlopen(f"http://deb.debian.org/debian/dists/{sys.argv[1]}/main/binary-amd64/Packages.xz", timeout=120) as r:
-    open(sys.argv[2], "wb").write(lzma.decompress(r.read()))
+    data = lzma.decompress(r.read())
+with open(sys.argv[2] + ".tmp", "wb") as f:
+    f.write(data)
+os.replace(sys.argv[2] + ".tmp", sys.argv[2])
 PY
   fi
-  awk -v want="Package: $2" -v field="$1:" '$0 == want { p = 1; next } p && /^$/ { exit } p && $1 == field { print $2; exit }' "$SUITE_INDEX"
+  awk -v want="Package: $2" -v field="$1:" '$0 == want { p = 1; next } p && /^$/ { exit } p && $1 == field { print $2; exit }' "$index"
 }
 
 resolve_suite_kernel_pkg() {
