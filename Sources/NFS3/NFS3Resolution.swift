@@ -15,6 +15,14 @@ extension NFSv3Program {
         throw NFS3Status(self.store.isReady ? FileSystemError.stale : .notReady)
     }
 
+    /// The entry `name` names in `directory` (LOOKUP, and CREATE of a name
+    /// that exists).
+    func child(named name: Filename3, of directory: NamespaceNode, in snapshot: NamespaceSnapshot) throws(NFS3Status) -> NamespaceNode {
+        guard directory.isDirectory else { throw .notDirectory }
+        guard name.length <= NamespacePath.maximumNameLength else { throw .nameTooLong }
+        return try nfsStatusOnError { () throws(FileSystemError) in try snapshot.lookup(name.name, in: directory) }
+    }
+
     func attributes(of node: NamespaceNode) -> FileAttributes3 {
         FileAttributes3(node: node, configuration: self.configuration)
     }

@@ -1,5 +1,4 @@
 import NIOCore
-import Namespace
 import XDR
 
 /// `createhow3`.
@@ -68,9 +67,8 @@ extension NFSv3Program {
     func create(_ args: CREATE3Args) -> CREATE3Result {
         let snapshot = self.store.current
         if case .unchecked(let attributes) = args.how, attributes.size == nil,
-            args.location.name.length <= NamespacePath.maximumNameLength,
-            let directory = try? self.resolve(args.location.directory, in: snapshot), directory.isDirectory,
-            let node = try? snapshot.lookup(args.location.name.name, in: directory), node.kind == .regular
+            let directory = try? self.resolve(args.location.directory, in: snapshot),
+            let node = try? self.child(named: args.location.name, of: directory, in: snapshot), node.kind == .regular
         {
             return .ok(
                 object: PostOpFileHandle3(NFS3FileHandle(fileID: node.fileID)),

@@ -44,10 +44,7 @@ extension NFSv3Program {
         }
         let directoryAttributes = self.postOpAttributes(of: directory)
         do throws(NFS3Status) {
-            guard directory.isDirectory else { throw .notDirectory }
-            guard args.what.name.length <= NamespacePath.maximumNameLength else { throw .nameTooLong }
-            let name = args.what.name.name
-            let node = try nfsStatusOnError { () throws(FileSystemError) in try snapshot.lookup(name, in: directory) }
+            let node = try self.child(named: args.what.name, of: directory, in: snapshot)
             return .ok(
                 object: NFS3FileHandle(fileID: node.fileID),
                 objectAttributes: self.postOpAttributes(of: node),

@@ -157,16 +157,9 @@ public final class LocalExportReader: FileReader {
         guard offset < size else { return nil }
         let wanted = Int(min(UInt64(count), size - offset))
         guard !file.pageCacheStateRefused.load(ordering: .relaxed) else { return nil }
-        switch p2pfs_range_is_cached(file.descriptor, offset, UInt64(wanted)) {
-        case 1:
-            break
-        case -2:
-            // Not ours to ask about (see `pageCacheStateRefused`): copied.
-            file.pageCacheStateRefused.store(true, ordering: .relaxed)
-            return nil
-        default:
-            return nil
-        }
+        let cached = p2pfs_range_is_cached(file.descriptor, offset, UInt64(wanted))
+        if cached == -2 { file.pageCacheStateRefused.store(true, ordering: .relaxed) }  // not ours to ask: copied
+        guard cached == 1 else { return nil }
         let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset) + wanted)
         return FileReadResult(
             content: .region(region, file: file), isEndOfFile: offset + UInt64(wanted) >= size, version: FileVersion(of: info)
