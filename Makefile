@@ -57,14 +57,14 @@ test-package: deb
 # Unit tests, then integration tests (real daemons driven with the libnfs
 # tools and nfsload, in network namespaces of their own: run apart so the
 # unit tests' timeouts are not measured on a machine busy with daemons),
-# then the real kernel client in a VM, then the Debian package installed and
-# run as a service on a clean Debian VM, then a benchmark smoke run.
+# then the real kernel client in VMs and the Debian package installed and
+# run as a service on a clean Debian VM (side by side), then a benchmark
+# smoke run.
 test: test-setup bench-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip IntegrationTests
 	$(SWIFT) test --skip-build --filter IntegrationTests
-	$(MAKE) test-kernel
-	$(MAKE) test-package
+	$(MAKE) test-vms
 	$(MAKE) bench-smoke
 
 # Benchmarks against NFS-Ganesha (Docs/performance.md).  The C tools go to
@@ -97,15 +97,45 @@ bench-smoke: build bench-tools bench-simulator
 	$(SUDO) python3 Benchmarks/bench.py --smoke $(BENCH_ARGS)
 
 # Boots a Debian kernel under qemu and runs the real NFS client against p2pfs
-# (see Tests/kernel/README.md): three nodes with the system rpcbind, one node,
-# and one node on a machine without rpcbind (p2pfs serves port 111 itself).
-.PHONY: test-kernel
-test-kernel: build
-	P2PFS_SCENARIO=peers Tests/kernel/run.sh
-	P2PFS_SCENARIO=single P2PFS_KERNEL_SUITE=trixie Tests/kernel/run.sh
-	P2PFS_SCENARIO=embedded Tests/kernel/run.sh
-	P2PFS_SCENARIO=bare Tests/kernel/run.sh
-	P2PFS_SCENARIO=single P2PFS_MOUNT_VERS=3 P2PFS_KERNEL_SUITE=trixie Tests/kernel/run.sh
+# (see Tests/kernel/README.md): three nodes with the system rpcbind, one node
+# (NFSv4.1 and NFSv3, on Debian 13's kernel), one node serving its own
+# portmapper, and one node on a machine without rpcbind.
+#
+# Two VMs at a time: qemu's TCG keeps about one core busy per guest, so on
+# two cores a pair takes little longer than one alone. The kernels are
+# fetched first (one download each); --output-sync prints each run whole
+# when it ends, and --keep-going lets the others finish when one fails.
+KERNEL_RUNS := kernel-peers kernel-single kernel-embedded kernel-bare kernel-single-v3
+VM_JOBS     := -j2 --output-sync=target --keep-going
+.PHONY: test-kernel test-vms kernel-fetch $(KERNEL_RUNS)
+test-kernel: build kernel-fetch
+	$(MAKE) $(VM_JOBS) $(KERNEL_RUNS)
+
+# make test: the kernel runs and the package run share the two slots. The
+# package (build, lintian, debootstrap, boot) is the longest chain, so it
+# starts first; a goal without prerequisites is started in the order given.
+test-vms: build kernel-fetch
+	$(MAKE) $(VM_JOBS) package-vm $(KERNEL_RUNS)
+
+.PHONY: package-vm
+package-vm:
+	$(MAKE) test-package
+
+kernel-fetch:
+	P2PFS_SCENARIO=fetch Tests/kernel/run.sh
+	P2PFS_SCENARIO=fetch P2PFS_KERNEL_SUITE=trixie Tests/kernel/run.sh
+
+KERNEL_RUN = P2PFS_KERNEL_WORK=Tests/kernel/work/$@ Tests/kernel/run.sh
+kernel-peers:
+	P2PFS_SCENARIO=peers $(KERNEL_RUN)
+kernel-single:
+	P2PFS_SCENARIO=single P2PFS_KERNEL_SUITE=trixie $(KERNEL_RUN)
+kernel-embedded:
+	P2PFS_SCENARIO=embedded $(KERNEL_RUN)
+kernel-bare:
+	P2PFS_SCENARIO=bare $(KERNEL_RUN)
+kernel-single-v3:
+	P2PFS_SCENARIO=single P2PFS_MOUNT_VERS=3 P2PFS_KERNEL_SUITE=trixie $(KERNEL_RUN)
 
 # Fuzzes everything that parses strangers' bytes (Fuzz/README.md): each
 # libFuzzer target for FUZZ_SECONDS (default 60), one at a time, then a

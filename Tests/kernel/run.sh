@@ -17,9 +17,13 @@
 #
 # Environment:
 #   P2PFS_BIN              p2pfs binary to test (default: $REPO/.build/release/p2pfs)
-#   P2PFS_SCENARIO         single | peers | embedded | bare | boot   (default: peers)
+#   P2PFS_SCENARIO         single | peers | embedded | bare | boot | fetch   (default: peers)
 #                          `boot` only checks the harness itself (kernel, modules,
-#                          rpcbind, statd) and does not need a p2pfs binary.
+#                          rpcbind, statd) and does not need a p2pfs binary;
+#                          `fetch` only fills the kernel cache and boots nothing.
+#   P2PFS_KERNEL_WORK      where the guest's tree, initramfs and console log go
+#                          (default: Tests/kernel/work); runs at the same time
+#                          need one each (`make test-kernel` runs two at once).
 #   P2PFS_MOUNT_VERS       4.1 (default): the literal `mount -t nfs localhost:/ /mnt/p2p`,
 #                          which must negotiate NFSv4.1; 3: `mount -t nfs -o vers=3 ...`
 #                          with the NFSv3 check list (NLM through rpcbind).
@@ -42,7 +46,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-WORK=$HERE/work
+WORK=$(realpath -m "${P2PFS_KERNEL_WORK:-$HERE/work}")
 ROOT=$WORK/initramfs                 # staging tree of the guest's root filesystem
 INITRD=$WORK/initramfs.cpio.gz
 CONSOLE_LOG=$WORK/console.log
@@ -75,8 +79,8 @@ missing() {
 }
 
 case $SCENARIO in
-  single|peers|embedded|bare|boot) ;;
-  *) die "P2PFS_SCENARIO must be single, peers, embedded, bare or boot (got '$SCENARIO')" ;;
+  single|peers|embedded|bare|boot|fetch) ;;
+  *) die "P2PFS_SCENARIO must be single, peers, embedded, bare, boot or fetch (got '$SCENARIO')" ;;
 esac
 case $MOUNT_VERS in
   4.1|3) ;;
@@ -89,12 +93,12 @@ if ! [[ $TIMEOUT =~ ^[0-9]+$ ]] || (( TIMEOUT < 120 )); then
   die "P2PFS_KERNEL_TIMEOUT must be a number of seconds >= 120"
 fi
 
-if [[ $SCENARIO != boot && ! -x $P2PFS_BIN ]]; then
+if [[ $SCENARIO != boot && $SCENARIO != fetch && ! -x $P2PFS_BIN ]]; then
   die "p2pfs binary not found or not executable: $P2PFS_BIN
   Run 'make build' first (or set P2PFS_BIN to the binary to test)."
 fi
 
-for tool in qemu-system-x86_64 busybox cpio gzip xz zstd apt-get apt-cache dpkg-deb depmod modprobe ldd ldconfig timeout gcc; do
+for tool in qemu-system-x86_64 busybox cpio gzip xz zstd apt-get apt-cache dpkg-deb depmod modprobe ldd ldconfig timeout gcc flock strip; do
   command -v "$tool" >/dev/null || missing "host tool '$tool' (run 'make setup' to install the packages this test needs)"
 done
 busybox --list-full >/dev/null 2>&1 || missing "busybox does not list its applets; install busybox-static"
@@ -191,6 +195,10 @@ kernel_version() {   # $1 = extracted package root; prints the module version
   return 1
 }
 
+# One run at a time chooses and fills the cache: runs started together
+# (`make test-kernel`) would otherwise download into the same directory.
+exec {cache_lock}>"$CACHE/.lock"
+flock "$cache_lock"
 if [[ -n ${P2PFS_KERNEL_PKG:-} ]]; then
   KPKG=$P2PFS_KERNEL_PKG
 else
@@ -210,11 +218,13 @@ else
   fi
 fi
 fetch_kernel "$KPKG"
+flock -u "$cache_lock"
 KROOT=$CACHE/$KPKG/root
 KVER=$(kernel_version "$KROOT") || die "broken kernel cache at $KROOT; delete it and rerun"
 VMLINUZ=$KROOT/boot/vmlinuz-$KVER
 [[ -f $VMLINUZ ]] || die "no kernel image at $VMLINUZ; delete $CACHE/$KPKG and rerun"
 log "kernel: $KPKG ($KVER), cached in $CACHE/$KPKG"
+[[ $SCENARIO == fetch ]] && exit 0
 
 # ---------------------------------------------------------------------------
 # 2. Initramfs
@@ -342,8 +352,11 @@ install -m 0755 "$WORK/p2pfs-locktool" "$ROOT/usr/local/bin/p2pfs-locktool"
 
 # p2pfs itself (and its libraries: the Swift runtime under /opt/swift is
 # copied to the same absolute path, which the binary's RUNPATH names).
+# Without its debug information (symbols stay, for backtraces): a third of
+# the size, so the initramfs is built and unpacked in a fraction of the time.
 if [[ $SCENARIO != boot ]]; then
   install_bin "$(readlink -f "$P2PFS_BIN")" /usr/local/bin/p2pfs
+  strip --strip-debug "$ROOT/usr/local/bin/p2pfs"
 fi
 
 # Loader cache for every library directory we populated.

@@ -42,11 +42,11 @@ if [[ ! -e $BASE/.complete ]]; then
     touch "$BASE/.complete"
 fi
 
-# 2. The kernel the kernel test boots (its cache; the boot scenario fills it).
+# 2. The kernel the kernel test boots (its cache; its fetch scenario fills it).
 KPKG=$(cd "$KCACHE" 2>/dev/null && ls -d linux-image-*/.complete 2>/dev/null | sed 's,/.complete$,,' | sort -V | tail -n 1 || true)
 if [[ -z $KPKG ]]; then
-    log "no cached kernel: fetching it with the kernel test's boot scenario"
-    P2PFS_SCENARIO=boot P2PFS_KERNEL_CACHE=$KCACHE "$REPO/Tests/kernel/run.sh"
+    log "no cached kernel: fetching it with the kernel test's fetch scenario"
+    P2PFS_SCENARIO=fetch P2PFS_KERNEL_CACHE=$KCACHE "$REPO/Tests/kernel/run.sh"
     KPKG=$(cd "$KCACHE" && ls -d linux-image-*/.complete | sed 's,/.complete$,,' | sort -V | tail -n 1)
 fi
 KROOT=$KCACHE/$KPKG/root
