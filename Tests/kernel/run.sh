@@ -352,8 +352,8 @@ install -m 0755 "$WORK/p2pfs-locktool" "$ROOT/usr/local/bin/p2pfs-locktool"
 
 # p2pfs itself (and its libraries: the Swift runtime under /opt/swift is
 # copied to the same absolute path, which the binary's RUNPATH names).
-# Without its debug information (symbols stay, for backtraces): a third of
-# the size, so the initramfs is built and unpacked in a fraction of the time.
+# Without its debug information (symbols stay, for backtraces): 27 MB
+# instead of 79, less for the initramfs to compress and the guest to unpack.
 if [[ $SCENARIO != boot ]]; then
   install_bin "$(readlink -f "$P2PFS_BIN")" /usr/local/bin/p2pfs
   strip --strip-debug "$ROOT/usr/local/bin/p2pfs"
